@@ -1,0 +1,152 @@
+"""Pose-stream files (`.npz`): a recorded session that can be re-analysed without the model.
+
+The layout is fixed so that other tools (lab motion capture, other pose models) can write
+it too:
+
+- `t` float64 [T]: seconds
+- `landmarks` float32 [T, 33, 4]: x, y (normalised image coordinates, x right, y down), z,
+  visibility; NaN x/y and visibility 0 where there is no pose
+- `image_size` int [2]: (width, height) in pixels
+- `view` 0-d string: "side" or "rear"
+- `fps` float: nominal frame rate
+
+BlazePose's left landmarks are the person's left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from realtime.errors import PoseStreamError
+from realtime.types import N_LANDMARKS, VIEWS, PoseSample, View
+
+REQUIRED = ("t", "landmarks", "image_size", "view", "fps")
+
+
+@dataclass(frozen=True, slots=True)
+class PoseStream:
+    t: np.ndarray  # float64 [T]
+    landmarks: np.ndarray  # float32 [T, 33, 4]
+    image_size: tuple[int, int]
+    view: View
+    fps: float
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+    @property
+    def frames_with_pose(self) -> int:
+        return int((~np.isnan(self.landmarks[:, :, 0]).all(axis=1)).sum())
+
+    def samples(self) -> Iterator[PoseSample]:
+        """The stream as pose samples, with times in integer nanoseconds."""
+        for i in range(len(self)):
+            t_ns = round(float(self.t[i]) * 1e9)
+            yield PoseSample(i, t_ns, t_ns, self.landmarks[i], None, self.image_size)
+
+
+def validate(
+    t: np.ndarray, landmarks: np.ndarray, image_size: object, view: object, fps: object,
+    where: str = "pose stream",
+) -> PoseStream:
+    """Check shapes, types and values; raise PoseStreamError naming the bad array."""
+    t = np.asarray(t)
+    lm = np.asarray(landmarks)
+    if t.ndim != 1 or not np.issubdtype(t.dtype, np.floating):
+        raise PoseStreamError(f"{where}: 't' must be a 1-D float array, got {t.dtype} {t.shape}")
+    if lm.ndim != 3 or lm.shape[1:] != (N_LANDMARKS, 4) or not np.issubdtype(
+        lm.dtype, np.floating
+    ):
+        raise PoseStreamError(
+            f"{where}: 'landmarks' must be float [T, 33, 4], got {lm.dtype} {lm.shape}"
+        )
+    if lm.shape[0] != t.shape[0]:
+        raise PoseStreamError(
+            f"{where}: 't' has {t.shape[0]} entries but 'landmarks' has {lm.shape[0]}"
+        )
+    if t.size and (not np.isfinite(t).all() or (np.diff(t) <= 0).any()):
+        raise PoseStreamError(f"{where}: 't' must be finite and strictly increasing")
+    size = np.asarray(image_size).reshape(-1)
+    if size.shape != (2,) or not np.issubdtype(size.dtype, np.number) or (size <= 0).any():
+        raise PoseStreamError(
+            f"{where}: 'image_size' must be two positive numbers (width, height), got {size}"
+        )
+    v = str(np.asarray(view).reshape(()).item()) if np.asarray(view).size == 1 else view
+    if v not in VIEWS:
+        raise PoseStreamError(f"{where}: 'view' must be 'side' or 'rear', got {view!r}")
+    fps_v = float(np.asarray(fps).reshape(()).item()) if np.asarray(fps).size == 1 else -1.0
+    if not (fps_v > 0 and np.isfinite(fps_v)):
+        raise PoseStreamError(f"{where}: 'fps' must be a positive number, got {fps!r}")
+    return PoseStream(
+        t.astype(np.float64), lm.astype(np.float32), (int(size[0]), int(size[1])), v, fps_v
+    )
+
+
+def save(path: str | Path, stream: PoseStream) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path,
+        t=stream.t.astype(np.float64),
+        landmarks=stream.landmarks.astype(np.float32),
+        image_size=np.asarray(stream.image_size, dtype=np.int32),
+        view=np.asarray(stream.view),
+        fps=np.float64(stream.fps),
+    )
+    return path
+
+
+def load(path: str | Path) -> PoseStream:
+    path = Path(path)
+    if not path.exists():
+        raise PoseStreamError(f"pose-stream file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in REQUIRED if k not in z.files]
+            if missing:
+                raise PoseStreamError(
+                    f"{path}: not a pose stream, missing arrays {', '.join(missing)} "
+                    f"(has: {', '.join(z.files) or 'none'})"
+                )
+            arrays = {k: z[k] for k in REQUIRED}
+    except PoseStreamError:
+        raise
+    except Exception as exc:  # zipfile/np errors: unreadable file
+        raise PoseStreamError(f"{path}: cannot read as a .npz pose stream ({exc})") from None
+    return validate(**arrays, where=str(path))
+
+
+class PoseStreamRecorder:
+    """Collects pose samples during a run and writes them as one pose-stream file.
+
+    Times are stored relative to the first sample, so a live session's file starts at 0.
+    """
+
+    def __init__(self, view: View, fps: float) -> None:
+        self.view = view
+        self.fps = fps
+        self._t: list[float] = []
+        self._lm: list[np.ndarray] = []
+        self._size: tuple[int, int] = (0, 0)
+        self._t0: int | None = None
+
+    def add(self, sample: PoseSample) -> None:
+        if self._t0 is None:
+            self._t0 = sample.t_capture_ns
+        self._t.append((sample.t_capture_ns - self._t0) * 1e-9)
+        self._lm.append(sample.landmarks)
+        self._size = sample.image_size
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def to_stream(self) -> PoseStream:
+        lm = np.stack(self._lm) if self._lm else np.zeros((0, N_LANDMARKS, 4), np.float32)
+        return PoseStream(np.asarray(self._t, np.float64), lm, self._size, self.view, self.fps)
+
+    def save(self, path: str | Path) -> Path:
+        return save(path, self.to_stream())

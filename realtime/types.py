@@ -1,0 +1,194 @@
+"""Frozen records that cross stage and thread boundaries.
+
+Every stage of capture -> pose -> metrics -> feedback knows only the types of the stage
+before it, and these are those types.  They are immutable so that a record handed to
+another thread can never change under it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+import numpy as np
+
+N_LANDMARKS = 33
+
+View = Literal["side", "rear"]
+Leg = Literal["L", "R"]
+VIEWS: tuple[View, ...] = ("side", "rear")
+
+
+class Landmark:
+    """BlazePose landmark indices (the person's own left/right)."""
+
+    NOSE = 0
+    LEFT_SHOULDER = 11
+    RIGHT_SHOULDER = 12
+    LEFT_HIP = 23
+    RIGHT_HIP = 24
+    LEFT_KNEE = 25
+    RIGHT_KNEE = 26
+    LEFT_ANKLE = 27
+    RIGHT_ANKLE = 28
+    LEFT_HEEL = 29
+    RIGHT_HEEL = 30
+    LEFT_FOOT_INDEX = 31
+    RIGHT_FOOT_INDEX = 32
+
+
+# Pairs drawn as the skeleton (shared by the display and any plot).
+SKELETON_EDGES: tuple[tuple[int, int], ...] = (
+    (11, 12), (11, 23), (12, 24), (23, 24),
+    (11, 13), (13, 15), (12, 14), (14, 16),
+    (23, 25), (25, 27), (27, 29), (29, 31), (27, 31),
+    (24, 26), (26, 28), (28, 30), (30, 32), (28, 32),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One camera or file frame.
+
+    `t_capture_ns` is a monotonic time: taken at grab for a camera, derived from the
+    frame index and the file's frame rate for a replayed file (so analysis is
+    deterministic).  `image` is uint8 HxWx3 in OpenCV's BGR order.
+    """
+
+    seq: int
+    t_capture_ns: int
+    image: np.ndarray
+
+    def __post_init__(self) -> None:
+        img = self.image
+        if not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3
+                and img.shape[2] == 3):
+            raise ValueError(
+                f"Frame.image must be a uint8 HxWx3 array, got "
+                f"{getattr(img, 'dtype', type(img))} {getattr(img, 'shape', '')}"
+            )
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PoseSample:
+    """The pose found in one frame.
+
+    A frame without a person is an explicit sample with NaN x/y and zero visibility
+    (never None and never an exception), so that downstream code sees the gap in time.
+    `landmarks` is float32 [33, 4] = x, y (normalised to the image, x right, y down),
+    z, visibility.  `world` is float32 [33, 3] metres or None.
+    """
+
+    seq: int
+    t_capture_ns: int
+    t_pose_ns: int
+    landmarks: np.ndarray
+    world: np.ndarray | None = None
+    image_size: tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        lm = self.landmarks
+        if not (isinstance(lm, np.ndarray) and lm.shape == (N_LANDMARKS, 4)
+                and lm.dtype == np.float32):
+            raise ValueError(
+                f"PoseSample.landmarks must be float32 [33, 4], got "
+                f"{getattr(lm, 'dtype', type(lm))} {getattr(lm, 'shape', '')}"
+            )
+        if self.world is not None and getattr(self.world, "shape", None) != (N_LANDMARKS, 3):
+            raise ValueError(f"PoseSample.world must be [33, 3] or None, got {self.world!r:.60}")
+
+    @property
+    def has_pose(self) -> bool:
+        return not bool(np.isnan(self.landmarks[:, 0]).all())
+
+    @staticmethod
+    def empty_landmarks() -> np.ndarray:
+        lm = np.zeros((N_LANDMARKS, 4), np.float32)
+        lm[:, :3] = np.nan
+        return lm
+
+    @classmethod
+    def no_pose(
+        cls, seq: int, t_capture_ns: int, t_pose_ns: int, image_size: tuple[int, int]
+    ) -> PoseSample:
+        return cls(seq, t_capture_ns, t_pose_ns, cls.empty_landmarks(), None, image_size)
+
+
+@dataclass(frozen=True, slots=True)
+class GaitEvent:
+    """Initial contact ("IC") or toe-off ("TO") of one leg.
+
+    `t_s` is when it happened (stream seconds, sub-frame); `t_detected_s` is the stream
+    time of the frame at which the online detector could first say so.
+    """
+
+    kind: Literal["IC", "TO"]
+    leg: Leg
+    t_s: float
+    t_detected_s: float
+    confidence: float
+
+
+NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step: from an initial contact of `leg` to the next contact of the other foot.
+
+    Field names are the columns of `steps.csv`.  A metric that the view cannot measure
+    is NaN (an empty cell), never a guess.
+    """
+
+    leg: Leg
+    t_contact_s: float
+    cadence_spm: float = NAN
+    knee_drive_deg: float = NAN
+    knee_height_pct: float = NAN
+    knee_flexion_ic_deg: float = NAN
+    overstride_pct: float = NAN
+    trunk_lean_deg: float = NAN
+    vertical_oscillation_pct: float = NAN
+    hip_sway_pct: float = NAN
+    pelvic_drop_deg: float = NAN
+    confidence: float = 0.0
+    # Not a CSV column: stream time at which the step record became available.
+    t_detected_s: float = field(default=NAN, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.leg not in ("L", "R"):
+            raise ValueError(f"Step.leg must be 'L' or 'R', got {self.leg!r}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"Step.confidence must be in [0, 1], got {self.confidence}")
+
+
+STEP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Step) if f.name != "t_detected_s")
+STEP_METRICS: tuple[str, ...] = STEP_COLUMNS[2:-1]  # the per-step metric columns
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """Per-frame metrics for the display and the continuous tone (not per step)."""
+
+    t_s: float
+    has_pose: bool
+    knee_height_pct: float = NAN  # current height of the higher knee vs hip, % thigh
+    thigh_flexion_deg: float = NAN  # current flexion of the more flexed thigh
+    facing: int = 0  # +1 runner faces image-right, -1 image-left, 0 unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A feedback decision: what to say (or sound) and how urgent it is."""
+
+    kind: str
+    text: str
+    priority: int
+    t_ns: int
+    positive: bool = False
