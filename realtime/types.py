@@ -192,3 +192,22 @@ class Cue:
     priority: int
     t_ns: int
     positive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayState:
+    """Everything the display draws for one frame, published by the worker thread.
+
+    The worker replaces it in a one-slot holder; the pygame loop reads the newest one
+    without blocking, so a slow display never slows capture or pose.
+    """
+
+    t_s: float  # session stream time
+    frame: Frame | None  # None in headless/pose-stream replay
+    pose: PoseSample | None
+    live: LiveState
+    steps: tuple[Step, ...] = ()  # recent history, oldest first
+    cue: Cue | None = None  # the newest cue (shown until replaced or stale)
+    phase: str = ""  # drill phase, e.g. "warm-up", "drill 2/4"
+    fps: float = 0.0  # processing rate
+    dropped: int = 0  # stale camera frames dropped so far
