@@ -1,0 +1,39 @@
+"""Shared fixtures: the real recordings in ../shared/data, never copied into the repo.
+
+Tests that need them skip with a reason when the folder is absent (a user's fresh clone)
+and fail when REALTIME_REQUIRE_DATA=1 (CI).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("REALTIME_DATA_DIR", ROOT.parent / "shared" / "data"))
+REQUIRE_DATA = os.environ.get("REALTIME_REQUIRE_DATA") == "1"
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+
+def data_file(rel: str) -> Path:
+    """Path of a shared recording; skip (or fail under REALTIME_REQUIRE_DATA=1) if absent."""
+    path = DATA_DIR / rel
+    if not path.exists():
+        msg = f"shared test data not found: {path}"
+        if REQUIRE_DATA:
+            pytest.fail(msg + " (REALTIME_REQUIRE_DATA=1)")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA_DIR.exists():
+        if REQUIRE_DATA:
+            pytest.fail(f"shared test data not found: {DATA_DIR} (REALTIME_REQUIRE_DATA=1)")
+        pytest.skip(f"shared test data not found: {DATA_DIR}")
+    return DATA_DIR
