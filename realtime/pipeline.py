@@ -1,0 +1,253 @@
+"""Wires capture -> pose -> metrics -> feedback, for both `analyze` and `run`.
+
+One path serves both: a `PoseSource` yields (frame, pose) pairs — from a camera or video
+through the model, or from a recorded pose stream — and `Session.process` turns each pair
+into live metrics, completed steps and cues, which go to every sink.  `analyze` drives it
+as fast as possible on one thread (decode runs ahead in its own thread); `run` drives it
+on a worker thread while pygame owns the main thread (see `realtime.live`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Self
+
+import numpy as np
+
+from realtime.capture import FrameSource
+from realtime.clock import now_ns
+from realtime.config import Config
+from realtime.feedback import FeedbackSink
+from realtime.pose import PoseEstimator
+from realtime.pose.stream import PoseStream, PoseStreamRecorder
+from realtime.types import Cue, Frame, LiveState, PoseSample, Step, View
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class PoseSource(Protocol):
+    """Yields (frame or None, pose sample) pairs; None at the end of the stream."""
+
+    fps: float
+    size: tuple[int, int]
+
+    def start(self) -> Self: ...
+    def read(self, timeout: float | None = None) -> tuple[Frame | None, PoseSample] | None: ...
+    def stop(self) -> None: ...
+
+    @property
+    def dropped(self) -> int: ...
+
+
+class ModelPoses:
+    """Frames from a FrameSource, poses from the model."""
+
+    def __init__(self, frames: FrameSource, estimator_factory: Callable[[], PoseEstimator]):
+        self.frames = frames
+        self._factory = estimator_factory
+        self._estimator: PoseEstimator | None = None
+        self.fps = 0.0
+        self.size = (0, 0)
+        self.pose_ns = 0  # total time inside the model
+
+    @property
+    def dropped(self) -> int:
+        return self.frames.dropped
+
+    def start(self) -> Self:
+        self._estimator = self._factory()  # load the model before the first frame
+        self.frames.start()
+        self.fps, self.size = self.frames.fps, self.frames.size
+        return self
+
+    def read(self, timeout: float | None = None) -> tuple[Frame | None, PoseSample] | None:
+        frame = self.frames.read(timeout)
+        if frame is None:
+            return None
+        assert self._estimator is not None, "start() first"
+        t0 = now_ns()
+        sample = self._estimator.estimate(frame)
+        self.pose_ns += now_ns() - t0
+        return frame, sample
+
+    def stop(self) -> None:
+        self.frames.stop()
+        if self._estimator is not None:
+            self._estimator.close()
+            self._estimator = None
+
+
+class RecordedPoses:
+    """Samples from a pose-stream file: no frames, no model (re-analysis and replay)."""
+
+    def __init__(self, stream: PoseStream) -> None:
+        self.stream = stream
+        self.fps = stream.fps
+        self.size = stream.image_size
+        self._it = iter(())  # type: ignore[var-annotated]
+
+    dropped = 0
+
+    def start(self) -> Self:
+        self._it = self.stream.samples()
+        return self
+
+    def read(self, timeout: float | None = None) -> tuple[Frame | None, PoseSample] | None:
+        sample = next(self._it, None)
+        return None if sample is None else (None, sample)
+
+    def stop(self) -> None:
+        self._it = iter(())
+
+
+# --------------------------------------------------------------------------- latency
+
+
+@dataclass
+class Latency:
+    """Collects durations (ns) of one pipeline hop and reports percentiles in ms."""
+
+    name: str
+    values_ns: list[int] = field(default_factory=list)
+
+    def add(self, ns: int) -> None:
+        self.values_ns.append(ns)
+
+    def summary(self) -> dict[str, float | int]:
+        if not self.values_ns:
+            return {"n": 0}
+        a = np.asarray(self.values_ns, np.float64) * 1e-6
+        return {
+            "n": int(a.size),
+            "p50_ms": round(float(np.percentile(a, 50)), 3),
+            "p95_ms": round(float(np.percentile(a, 95)), 3),
+            "max_ms": round(float(a.max()), 3),
+        }
+
+
+# --------------------------------------------------------------------------- session
+
+
+CueDecider = Callable[[Step, float], Sequence[Cue]]
+
+
+class Session:
+    """Pose samples in, live state + steps + cues out, to every sink.
+
+    `t_s` is stream time: seconds since the first sample.  The same float is recorded in
+    the pose stream, so re-analysing the recorded file reproduces the steps exactly.
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        view: View,
+        image_size: tuple[int, int],
+        fps: float,
+        sinks: Sequence[FeedbackSink] = (),
+        decide_cues: CueDecider | None = None,
+        record: bool = True,
+    ) -> None:
+        from realtime.metrics import GaitAnalyzer
+
+        self.cfg = cfg
+        self.view = view
+        self.analyzer = GaitAnalyzer(cfg.metrics, view, image_size)
+        self.sinks = list(sinks)
+        self.decide_cues = decide_cues
+        self.recorder = PoseStreamRecorder(view, fps) if record else None
+        self.steps: list[Step] = []
+        self.cues: list[Cue] = []
+        self.frames = 0
+        self.frames_with_pose = 0
+        self._t0_ns: int | None = None
+        self.metrics_ns = 0
+        self.capture_to_pose = Latency("capture->pose")
+        self.step_to_cue = Latency("step->cue decision")
+
+    def process(self, sample: PoseSample) -> tuple[LiveState, list[Step], list[Cue]]:
+        if self._t0_ns is None:
+            self._t0_ns = sample.t_capture_ns
+        t_s = (sample.t_capture_ns - self._t0_ns) * 1e-9
+        self.frames += 1
+        if sample.has_pose:
+            self.frames_with_pose += 1
+        if self.recorder is not None:
+            self.recorder.add(sample)
+        self.capture_to_pose.add(sample.t_pose_ns - sample.t_capture_ns)
+        t0 = now_ns()
+        steps = self.analyzer.update(t_s, sample.landmarks)
+        self.metrics_ns += now_ns() - t0
+        live = self.analyzer.live
+        for sink in self.sinks:
+            sink.on_pose(sample, live)
+        cues: list[Cue] = []
+        for step in steps:
+            self._emit(step, cues)
+        return live, steps, cues
+
+    def _emit(self, step: Step, cues_out: list[Cue]) -> None:
+        self.steps.append(step)
+        cues: Sequence[Cue] = ()
+        if self.decide_cues is not None:
+            t0 = now_ns()
+            cues = self.decide_cues(step, step.t_detected_s)
+            self.step_to_cue.add(now_ns() - t0)
+        self.cues.extend(cues)
+        cues_out.extend(cues)
+        for sink in self.sinks:
+            sink.on_step(step, cues)
+
+    def finish(self) -> list[Step]:
+        steps = self.analyzer.finish()
+        tail: list[Cue] = []
+        for step in steps:
+            self._emit(step, tail)
+        return steps
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+    def summary(self, fps_processing: float) -> dict:
+        from realtime.metrics import summarize
+
+        delays = [e.t_detected_s - e.t_s for e in self.analyzer.events if e.kind == "IC"]
+        delay = float(np.median(delays)) if delays else math.nan
+        out = summarize(
+            self.steps,
+            frames=self.frames,
+            frames_with_pose=self.frames_with_pose,
+            view=self.view,
+            event_delay_s=delay,
+            fps_processing=fps_processing,
+        )
+        out["latency"] = {
+            "capture_to_pose": self.capture_to_pose.summary(),
+            "step_to_cue_decision": self.step_to_cue.summary(),
+        }
+        return out
+
+
+def write_json(path: Path, data: dict) -> None:
+    """JSON with NaN written as null (summary.json must be valid JSON for other tools)."""
+
+    def clean(x: object) -> object:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, np.generic):
+            return clean(x.item())
+        return x
+
+    path.write_text(json.dumps(clean(data), indent=2) + "\n")

@@ -1,0 +1,74 @@
+"""MediaPipe BlazePose (legacy `solutions` API of mediapipe 0.10.21) in tracking mode.
+
+Why this API: mediapipe 0.10.21's wheel carries the BlazePose *full* model (complexity 1)
+and its detector, so it runs with no network.  Complexity 0 and 2 are downloaded on first
+use and fail offline; we turn that failure into a clear message.  The Tasks API would need
+a separately downloaded `.task` file.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from realtime.clock import now_ns
+from realtime.config import PoseConfig
+from realtime.errors import UserError
+from realtime.types import Frame, PoseSample
+
+
+def _quiet_native_logs() -> None:
+    # MediaPipe's C++ (glog/absl) and TFLite print start-up chatter to stderr.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class MediaPipePose:
+    """PoseEstimator backed by mediapipe.solutions.pose (video mode: tracks between frames)."""
+
+    def __init__(self, cfg: PoseConfig) -> None:
+        _quiet_native_logs()
+        try:
+            import mediapipe as mp
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise UserError(f"mediapipe is not installed ({exc}); run: pip install -e .") from None
+        self.cfg = cfg
+        try:
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=False,
+                model_complexity=cfg.model_complexity,
+                smooth_landmarks=cfg.smooth_landmarks,
+                enable_segmentation=False,
+                min_detection_confidence=cfg.min_detection_confidence,
+                min_tracking_confidence=cfg.min_tracking_confidence,
+            )
+        except Exception as exc:
+            if cfg.model_complexity != 1:
+                raise UserError(
+                    f"pose.model_complexity = {cfg.model_complexity} needs a model that "
+                    f"mediapipe downloads at run time, and that failed ({exc}); "
+                    "use pose.model_complexity = 1 (bundled, works offline)"
+                ) from None
+            raise
+
+    def estimate(self, frame: Frame) -> PoseSample:
+        import cv2
+
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        result = self._pose.process(rgb)
+        t_pose = now_ns()
+        if result.pose_landmarks is None:
+            return PoseSample.no_pose(frame.seq, frame.t_capture_ns, t_pose, frame.size)
+        lm = np.array(
+            [(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], np.float32
+        )
+        world = None
+        if result.pose_world_landmarks is not None:
+            world = np.array(
+                [(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], np.float32
+            )
+        return PoseSample(frame.seq, frame.t_capture_ns, t_pose, lm, world, frame.size)
+
+    def close(self) -> None:
+        self._pose.close()
