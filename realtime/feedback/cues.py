@@ -1,0 +1,242 @@
+"""Cue rules: per-step metrics -> at most one spoken cue per step.
+
+Pure functions on frozen state, no I/O and no clock reads: the caller passes the step's
+stream time `t_s`, so a recorded session replays to the same cues and the rules are
+tested as tables.  Usage (worker thread)::
+
+    state = CueState()
+    for step in analyzer.update(t_s, landmarks):
+        state, cues = decide(state, step, t_s, cfg.cues, silent=phase_at(t_s, cfg.drill).silent)
+
+Why each rule exists:
+- confidence gating: a NaN metric or a low-confidence step never produces a cue (saying
+  nothing beats a wrong cue); it does not count towards hysteresis either.
+- hysteresis (N of the last M reliable steps): one odd step must not trigger a cue.
+- per-kind cooldown: the runner needs time to act on a cue before hearing it again.
+- global rate limit: a step lasts ~0.35 s and a phrase ~0.8 s, so at most one cue per
+  `min_gap_s`; one cue per step, the highest priority (the drill's focus first).
+- schedules (gait-retraining literature, e.g. faded feedback as in Crowell & Davis 2011,
+  bandwidth feedback as in motor-learning reviews): "continuous" cues every confirmed
+  fault; "faded" withholds a growing share over the drill and across sessions so the
+  runner stops depending on the cue; "bandwidth" cues only faults outside a tolerance band.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from realtime.config import CUE_KINDS, CuesConfig, DrillConfig
+from realtime.types import Cue, Step
+
+Zone = Literal["good", "near", "bad", "none"]
+
+CORRECTIVE: tuple[str, ...] = CUE_KINDS[:-1]
+POSITIVE = "good_knee"
+PRIORITY: dict[str, int] = {k: len(CUE_KINDS) - i for i, k in enumerate(CUE_KINDS)}
+_NEVER = -math.inf
+
+
+def _finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def zone(value: float, target: float, band: float, higher_is_better: bool) -> Zone:
+    """Where `value` sits against a target: good (met), near (within band), bad, none (NaN).
+
+    Shared by the rules (bandwidth schedule) and the display's gauge colours, so what the
+    runner sees red is what the bandwidth schedule would cue.
+    """
+    if not _finite(value):
+        return "none"
+    miss = (target - value) if higher_is_better else (value - target)
+    if miss <= 0.0:
+        return "good"
+    return "near" if miss <= band else "bad"
+
+
+def knee_zone(knee_drive_deg: float, cfg: CuesConfig) -> Zone:
+    return zone(knee_drive_deg, cfg.knee_drive_target_deg, cfg.knee_drive_band_deg, True)
+
+
+def sway_zone(hip_sway_pct: float, cfg: CuesConfig) -> Zone:
+    return zone(hip_sway_pct, cfg.hip_sway_limit_pct, cfg.hip_sway_band_pct, False)
+
+
+def cadence_zone(cadence_spm: float, cfg: CuesConfig) -> Zone:
+    return zone(cadence_spm, cfg.cadence_target_spm, cfg.cadence_band_spm, True)
+
+
+def _worst(*zones: Zone) -> Zone:
+    for z in ("bad", "near", "good"):
+        if z in zones:
+            return z  # type: ignore[return-value]
+    return "none"
+
+
+def step_zones(step: Step, cfg: CuesConfig) -> dict[str, Zone]:
+    """The zone of each corrective kind for one step (also used by the history strip)."""
+    return {
+        "knee_drive": knee_zone(step.knee_drive_deg, cfg),
+        "level_hips": _worst(
+            sway_zone(step.hip_sway_pct, cfg),
+            zone(step.pelvic_drop_deg, cfg.pelvic_drop_limit_deg, cfg.pelvic_drop_band_deg, False),
+        ),
+        "overstride": zone(
+            step.overstride_pct, cfg.overstride_limit_pct, cfg.overstride_band_pct, False
+        ),
+        "cadence": cadence_zone(step.cadence_spm, cfg),
+    }
+
+
+def _verdicts(step: Step, cfg: CuesConfig) -> dict[str, bool | None]:
+    """kind -> True (fault / for praise: target met), False, or None (not measured)."""
+    bad_zones = ("bad",) if cfg.schedule == "bandwidth" else ("bad", "near")
+    out: dict[str, bool | None] = {}
+    zones = step_zones(step, cfg)
+    for kind in CORRECTIVE:
+        z = zones[kind]
+        out[kind] = None if z == "none" else z in bad_zones
+    kz = zones["knee_drive"]
+    out[POSITIVE] = None if kz == "none" else kz == "good"
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CueState:
+    """Everything the rules remember between steps (immutable; `decide` returns a new one).
+
+    `history[i]` holds the verdicts of kind CUE_KINDS[i] over the last M reliable steps.
+    """
+
+    history: tuple[tuple[bool, ...], ...] = tuple(() for _ in CUE_KINDS)
+    last_cue_s: tuple[float, ...] = tuple(_NEVER for _ in CUE_KINDS)
+    last_spoken_s: float = _NEVER
+    last_step_s: float = _NEVER
+    fade_credit: float = 0.0
+    withheld: int = 0  # faded schedule: cues decided but deliberately not given
+
+
+def fade_keep(t_s: float, cfg: CuesConfig) -> float:
+    """Share of confirmed cues actually given at stream time `t_s` (1.0 unless faded)."""
+    if cfg.schedule != "faded":
+        return 1.0
+    keep = 1.0 - cfg.fade_per_session * cfg.session_index - cfg.fade_per_min * (t_s / 60.0)
+    return min(1.0, max(cfg.fade_min_keep, keep))
+
+
+def decide(
+    state: CueState, step: Step, t_s: float, cfg: CuesConfig, *, silent: bool = False
+) -> tuple[CueState, list[Cue]]:
+    """Update the rules with one completed step; return the new state and 0 or 1 cue.
+
+    `t_s` is the stream time at which the step became known (its t_detected_s in a live
+    run); the cue's `t_ns` is that time in ns.  `silent` (a recovery or cool-down phase)
+    keeps the history up to date but says nothing.
+    """
+    history = list(state.history)
+    if t_s - state.last_step_s > cfg.reset_after_s:
+        history = [() for _ in CUE_KINDS]  # the runner left or tracking broke: start afresh
+    if not (step.confidence >= cfg.min_confidence):
+        return dataclasses.replace(state, history=tuple(history)), []
+    m = cfg.window_steps
+    verdicts = _verdicts(step, cfg)
+    for i, kind in enumerate(CUE_KINDS):
+        v = verdicts[kind]
+        if v is not None:
+            history[i] = (*history[i], v)[-m:]
+    state = dataclasses.replace(state, history=tuple(history), last_step_s=t_s)
+    if silent:
+        return state, []
+
+    candidates: list[str] = []
+    for i, kind in enumerate(CUE_KINDS):
+        if sum(history[i]) < cfg.trigger_steps:
+            continue
+        cooldown = cfg.positive_cooldown_s if kind == POSITIVE else cfg.cooldown_s
+        if t_s - state.last_cue_s[i] < cooldown:
+            continue
+        if kind == POSITIVE:
+            # Praise only when no fault is confirmed, so it never contradicts a correction.
+            faults = any(sum(history[CUE_KINDS.index(k)]) >= cfg.trigger_steps
+                         for k in CORRECTIVE)
+            if not cfg.positive or faults:
+                continue
+        candidates.append(kind)
+    if not candidates:
+        return state, []
+    if t_s - state.last_spoken_s < cfg.min_gap_s:
+        return state, []  # rate limit: the history stays, so it fires once allowed
+
+    kind = max(candidates, key=PRIORITY.__getitem__)
+    i = CUE_KINDS.index(kind)
+    history[i] = ()  # a repeat needs fresh evidence after this decision
+    last_cue = list(state.last_cue_s)
+    last_cue[i] = t_s
+    credit = state.fade_credit + fade_keep(t_s, cfg)
+    state = dataclasses.replace(state, history=tuple(history), last_cue_s=tuple(last_cue))
+    if credit < 1.0 - 1e-9:
+        # Faded: a deliberate no-feedback trial; the cooldown still applies so the same
+        # fault is not simply cued one step later.
+        return dataclasses.replace(state, fade_credit=credit, withheld=state.withheld + 1), []
+    state = dataclasses.replace(state, fade_credit=credit - 1.0, last_spoken_s=t_s)
+    cue = Cue(kind, cfg.phrase(kind), PRIORITY[kind], round(t_s * 1e9), kind == POSITIVE)
+    return state, [cue]
+
+
+# --------------------------------------------------------------------------- thresholds
+
+THRESHOLD_KEYS: tuple[str, ...] = ("knee_drive_target_deg", "hip_sway_limit_pct")
+
+
+def apply_threshold_change(cfg: CuesConfig, key: str, delta: float) -> CuesConfig:
+    """A therapist hotkey: move one threshold by `delta`, clamped to its config range."""
+    f = {x.name: x for x in dataclasses.fields(CuesConfig)}[key]
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    value = getattr(cfg, key) + delta
+    if lo is not None:
+        value = max(lo, value)
+    if hi is not None:
+        value = min(hi, value)
+    return dataclasses.replace(cfg, **{key: round(value, 3)})
+
+
+# --------------------------------------------------------------------------- drill phases
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """Where a session stands in its drill plan (for the display and for silencing)."""
+
+    name: str  # warm-up, drill, recovery, cool-down, done
+    label: str  # what the display shows, e.g. "drill 2/4"
+    elapsed_s: float  # in this phase
+    remaining_s: float  # in this phase (inf for an open-ended drill)
+    silent: bool  # no cues in this phase
+
+
+def phase_at(t_s: float, cfg: DrillConfig) -> Phase:
+    """The drill phase at session time `t_s` (warm-up, blocks and recoveries, cool-down)."""
+    t = max(0.0, t_s)
+
+    def mk(name: str, label: str, start: float, dur: float) -> Phase:
+        return Phase(name, label, t - start, start + dur - t, name in cfg.silent_phases)
+
+    if t < cfg.warmup_s:
+        return mk("warm-up", "warm-up", 0.0, cfg.warmup_s)
+    start = cfg.warmup_s
+    if cfg.blocks == 0:
+        return mk("drill", "drill", start, math.inf)
+    for b in range(cfg.blocks):
+        if t < start + cfg.block_s:
+            return mk("drill", f"drill {b + 1}/{cfg.blocks}", start, cfg.block_s)
+        start += cfg.block_s
+        if b < cfg.blocks - 1 and cfg.rest_s > 0:
+            if t < start + cfg.rest_s:
+                return mk("recovery", f"recovery {b + 1}/{cfg.blocks - 1}", start, cfg.rest_s)
+            start += cfg.rest_s
+    if t < start + cfg.cooldown_s:
+        return mk("cool-down", "cool-down", start, cfg.cooldown_s)
+    return mk("done", "done", start + cfg.cooldown_s, math.inf)
