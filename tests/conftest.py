@@ -37,3 +37,29 @@ def data_dir() -> Path:
             pytest.fail(f"shared test data not found: {DATA_DIR} (REALTIME_REQUIRE_DATA=1)")
         pytest.skip(f"shared test data not found: {DATA_DIR}")
     return DATA_DIR
+
+
+_MODEL_CACHE: dict[str, object] = {}
+
+
+def model_poses(rel: str) -> list:
+    """PoseSamples of every frame of a shared video, from the real BlazePose model.
+
+    Cached for the test session: the model is the slow part (about 10 s per clip here).
+    """
+    if rel not in _MODEL_CACHE:
+        from realtime.capture import VideoFileSource
+        from realtime.config import PoseConfig
+        from realtime.pose.mediapipe_pose import MediaPipePose
+
+        src = VideoFileSource(data_file(rel)).start()
+        est = MediaPipePose(PoseConfig())
+        samples = []
+        try:
+            while (frame := src.read(timeout=30.0)) is not None:
+                samples.append(est.estimate(frame))
+        finally:
+            src.stop()
+            est.close()
+        _MODEL_CACHE[rel] = (samples, src.fps, src.size)
+    return _MODEL_CACHE[rel]  # type: ignore[return-value]

@@ -1,0 +1,101 @@
+"""The real BlazePose model on the shared videos, and the pose-stream file format."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from realtime.errors import PoseStreamError
+from realtime.pose import stream as ps
+from realtime.types import PoseSample
+from tests.conftest import model_poses
+
+
+def test_treadmill_clip_pose_in_every_frame() -> None:
+    samples, fps, size = model_poses("videos/treadmill_side_male.mp4")
+    assert len(samples) == 360 and fps == 30.0 and size == (720, 1280)
+    found = [s for s in samples if s.has_pose]
+    assert len(found) / len(samples) >= 0.99
+    assert [s.seq for s in samples] == list(range(360))
+    for s in found:
+        assert s.landmarks.dtype == np.float32 and s.landmarks.shape == (33, 4)
+        assert s.world is not None and s.world.shape == (33, 3)
+        assert s.t_pose_ns >= 0 and s.image_size == (720, 1280)
+    # the runner is in the frame: hips roughly mid-image, ankles below hips (y down)
+    lm = np.stack([s.landmarks for s in found])
+    hips_y = lm[:, 23:25, 1].mean()
+    ankles_y = lm[:, 27:29, 1].mean()
+    assert 0.2 < hips_y < 0.8 and ankles_y > hips_y
+
+
+def test_person_entering_and_leaving_gives_explicit_no_pose_samples() -> None:
+    samples, fps, size = model_poses("videos/walk_side_enter_leave.mp4")
+    assert len(samples) == 401
+    empty = [s for s in samples if not s.has_pose]
+    # README: about a quarter of frames have no usable pose
+    assert 0.1 * len(samples) < len(empty) < 0.5 * len(samples)
+    for s in empty:
+        assert np.isnan(s.landmarks[:, :2]).all()
+        assert (s.landmarks[:, 3] == 0).all()
+    # the empty frames come in runs at the start and/or end, not scattered noise
+    flags = np.array([s.has_pose for s in samples])
+    assert np.count_nonzero(np.diff(flags.astype(int))) <= 6
+
+
+def test_pose_sample_rejects_wrong_arrays() -> None:
+    with pytest.raises(ValueError, match="float32"):
+        PoseSample(0, 0, 0, np.zeros((33, 4), np.float64))
+    with pytest.raises(ValueError, match=r"\[33, 4\]"):
+        PoseSample(0, 0, 0, np.zeros((17, 4), np.float32))
+    assert not PoseSample.no_pose(0, 0, 0, (10, 10)).has_pose
+
+
+def _stream(n: int = 5) -> ps.PoseStream:
+    lm = np.random.default_rng(0).random((n, 33, 4)).astype(np.float32)
+    lm[2, :, :2] = np.nan
+    lm[2, :, 3] = 0
+    return ps.PoseStream(np.arange(n) / 30.0, lm, (720, 1280), "side", 30.0)
+
+
+def test_stream_round_trip(tmp_path) -> None:
+    s = _stream()
+    path = ps.save(tmp_path / "pose.npz", s)
+    back = ps.load(path)
+    assert np.array_equal(back.t, s.t)
+    np.testing.assert_array_equal(back.landmarks, s.landmarks)  # NaN == NaN here
+    assert (back.image_size, back.view, back.fps) == ((720, 1280), "side", 30.0)
+    assert back.frames_with_pose == 4
+    with np.load(path) as z:  # the exact layout other tools must produce
+        assert z["t"].dtype == np.float64 and z["landmarks"].dtype == np.float32
+        assert z["view"].shape == () and str(z["view"]) == "side"
+
+
+BAD = [
+    ({"landmarks": np.zeros((5, 33, 3), np.float32)}, "'landmarks' must be float"),
+    ({"t": np.arange(4) / 30.0}, "'t' has 4 entries"),
+    ({"t": np.zeros(5)}, "strictly increasing"),
+    ({"view": np.asarray("front")}, "'view' must be 'side' or 'rear'"),
+    ({"image_size": np.asarray([720])}, "'image_size' must be two positive"),
+    ({"fps": np.float64(0)}, "'fps' must be a positive"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD)
+def test_stream_with_wrong_arrays_is_a_clear_error(tmp_path, change, message) -> None:
+    s = _stream()
+    arrays = {"t": s.t, "landmarks": s.landmarks, "image_size": np.asarray(s.image_size),
+              "view": np.asarray(s.view), "fps": np.float64(s.fps)} | change
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(PoseStreamError, match=message):
+        ps.load(tmp_path / "bad.npz")
+
+
+def test_stream_missing_arrays_and_unreadable_files(tmp_path) -> None:
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(PoseStreamError, match="missing arrays t, landmarks"):
+        ps.load(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(PoseStreamError, match="cannot read"):
+        ps.load(tmp_path / "junk.npz")
+    with pytest.raises(PoseStreamError, match="not found"):
+        ps.load(tmp_path / "absent.npz")
