@@ -1,0 +1,1 @@
+"""Motion-capture ground truth and the validation harness for the metrics stage."""

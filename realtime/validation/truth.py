@@ -1,0 +1,257 @@
+"""True gait events and per-step metrics from marker motion capture.
+
+Everything is computed in a runner-aligned frame: u forward (running direction), v up,
+w to the runner's right, millimetres.  Overground trials (Dorn) move the whole body, so
+their u is taken relative to a straight-line fit of the mid-hip's forward travel (a
+camera panning at the mean running speed): the stride-to-stride speed fluctuation stays,
+the 12 m of travel goes, and the trial looks like a treadmill trial.
+
+Event definition (the reference the metrics stage is scored against):
+    per foot, the heel and toe markers' heights are taken relative to their own lowest
+    height during that contact (marker and shoe offsets, and the slight slope of the Dorn
+    runway, cancel).  The foot is on the ground while the lower of the two is within
+    `CONTACT_MM` (10 mm) of its floor.  IC is the sub-sample instant it first gets there,
+    TO the instant it last leaves; both linearly interpolated between samples.  A 10 mm
+    band is about the shoe's heel compression at landing, so IC sits at first touch
+    (5-20 ms before the heel marker's lowest point), not at full load.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d
+
+from realtime.types import GaitEvent, Leg, Step
+from realtime.validation.joints import JOINTS, UP, JointTrack
+
+CONTACT_MM = 10.0  # foot "on the ground" band above its floor
+COARSE_MM = 40.0  # band for finding contacts before refining
+MIN_CONTACT_S = 0.08  # shorter dips are marker noise, not contacts
+# A planted foot moves backward in the runner frame (belt speed, or the overground
+# running speed once travel is removed); a low swing foot at slow speeds moves forward.
+MAX_PLANTED_MPS = -0.5
+OTHER: dict[Leg, Leg] = {"L": "R", "R": "L"}
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """Joint centres in the runner-aligned frame (u fwd, v up, w right), mm."""
+
+    name: str
+    t: np.ndarray  # [T] s
+    rate_hz: float
+    p: dict[str, np.ndarray]  # joint -> [T, 3] (u, v, w)
+    leg_mm: float  # mean hip-centre to ankle-centre distance
+    thigh_mm: float  # mean hip-centre to knee-centre distance
+    overground: bool
+
+    def at(self, joint: str, t: float | np.ndarray) -> np.ndarray:
+        """Linearly interpolated position(s) of a joint at time(s) t."""
+        a = self.p[joint]
+        tt = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        out = np.stack([np.interp(tt, self.t, a[:, k]) for k in range(3)], axis=-1)
+        return out[0] if np.ndim(t) == 0 else out
+
+    def mid_hip(self) -> np.ndarray:
+        return (self.p["hip_L"] + self.p["hip_R"]) / 2
+
+    def mid_shoulder(self) -> np.ndarray:
+        return (self.p["shoulder_L"] + self.p["shoulder_R"]) / 2
+
+
+def body_frame(track: JointTrack) -> Body:
+    """Rotate a joint track into the runner frame and remove overground travel."""
+    rot = np.stack([track.forward, UP, track.right])  # rows: u, v, w
+    p = {j: track[j] @ rot.T for j in JOINTS}
+    mid = (p["hip_L"] + p["hip_R"]) / 2
+    ok = np.isfinite(mid).all(axis=1)
+    if track.overground:
+        coef = np.polyfit(track.t[ok], mid[ok, 0], 1)
+        travel = np.polyval(coef, track.t)
+    else:
+        travel = np.full(track.t.shape, float(np.mean(mid[ok, 0])))
+    centre_w = float(np.mean(mid[ok, 2]))
+    for j in JOINTS:
+        p[j] = p[j] - np.stack(
+            [travel, np.zeros_like(travel), np.full_like(travel, centre_w)], axis=1
+        )
+    leg = np.nanmean(
+        [np.linalg.norm(p[f"hip_{s}"] - p[f"ankle_{s}"], axis=1) for s in "LR"]
+    )
+    thigh = np.nanmean([np.linalg.norm(p[f"hip_{s}"] - p[f"knee_{s}"], axis=1) for s in "LR"])
+    return Body(track.name, track.t, track.rate_hz, p, float(leg), float(thigh),
+                track.overground)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One foot contact; NaN where the trial cuts it (started or ended mid-stance)."""
+
+    leg: Leg
+    t_ic: float
+    t_to: float
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (start, end) index pairs of the True runs of a boolean array."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1, strict=True))
+
+
+def _cross(t: np.ndarray, r: np.ndarray, i0: int, i1: int, level: float) -> float:
+    """Time at which r crosses `level` between samples i0 and i1 (linear)."""
+    a, b = r[i0], r[i1]
+    if not (np.isfinite(a) and np.isfinite(b)) or a == b:
+        return float(t[i1])
+    f = (level - a) / (b - a)
+    return float(t[i0] + min(max(f, 0.0), 1.0) * (t[i1] - t[i0]))
+
+
+def foot_contacts(body: Body, leg: Leg) -> list[Contact]:
+    """Contacts of one foot from its heel and toe marker heights (see module doc)."""
+    h = np.stack([body.p[f"heel_{leg}"][:, 1], body.p[f"toe_{leg}"][:, 1]], axis=1)
+    # Floor per marker: its lowest height within about a stride either side.  A running
+    # minimum, not a trial-wide one, because markers slip on the shoe (subject04 Run_3's
+    # LTOE drops 40 mm mid-trial) and the Dorn runway is not level.
+    window = max(3, round(1.5 * body.rate_hz))
+    filled = np.where(np.isfinite(h), h, np.inf)
+    base = minimum_filter1d(filled, size=window, axis=0, mode="nearest")
+    rel = np.nanmin(np.where(np.isfinite(base), h - base, np.nan), axis=1)
+    low = np.nan_to_num(rel, nan=np.inf) < COARSE_MM
+    out: list[Contact] = []
+    n = len(body.t)
+    for s, e in _runs(low):
+        if body.t[e] - body.t[s] < MIN_CONTACT_S:
+            continue
+        floor = np.nanmin(h[s : e + 1], axis=0)
+        r = np.nanmin(h - floor, axis=1)
+        inside = np.flatnonzero(np.nan_to_num(r[s : e + 1], nan=np.inf) < CONTACT_MM) + s
+        if inside.size == 0:
+            continue
+        i, j = int(inside[0]), int(inside[-1])
+        if body.t[j] - body.t[i] < MIN_CONTACT_S:
+            continue
+        foot_u = (body.p[f"heel_{leg}"][i : j + 1, 0] + body.p[f"toe_{leg}"][i : j + 1, 0]) / 2
+        if (foot_u[-1] - foot_u[0]) / 1000.0 / (body.t[j] - body.t[i]) > MAX_PLANTED_MPS:
+            continue
+        t_ic = math.nan if i == 0 else _cross(body.t, r, i - 1, i, CONTACT_MM)
+        t_to = math.nan if j == n - 1 else _cross(body.t, r, j, j + 1, CONTACT_MM)
+        out.append(Contact(leg, t_ic, t_to))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Truth:
+    """True events and steps of one trial, in the trial's own time base."""
+
+    body: Body
+    contacts: tuple[Contact, ...]  # both feet, by IC time (cut ICs last)
+    steps: tuple[Step, ...]
+    events: tuple[GaitEvent, ...] = field(default=())
+
+    def shifted(self, dt: float) -> Truth:
+        """The same truth with every time moved by -dt (a stream starting at t = dt)."""
+        steps = tuple(_shift_step(s, dt) for s in self.steps)
+        events = tuple(
+            GaitEvent(e.kind, e.leg, e.t_s - dt, e.t_detected_s - dt, e.confidence)
+            for e in self.events
+        )
+        contacts = tuple(Contact(c.leg, c.t_ic - dt, c.t_to - dt) for c in self.contacts)
+        return Truth(self.body, contacts, steps, events)
+
+
+def _shift_step(s: Step, dt: float) -> Step:
+    from dataclasses import replace
+
+    return replace(s, t_contact_s=s.t_contact_s - dt, t_detected_s=s.t_detected_s - dt)
+
+
+def _grid(body: Body, t0: float, t1: float) -> np.ndarray:
+    """Sample times in [t0, t1]: both ends plus every mocap sample between them."""
+    inner = body.t[(body.t > t0) & (body.t < t1)]
+    return np.concatenate([[t0], inner, [t1]])
+
+
+def _deg(y: np.ndarray | float, x: np.ndarray | float) -> np.ndarray:
+    return np.degrees(np.arctan2(y, x))
+
+
+def sagittal_knee_flexion(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """180 minus the hip-knee-ankle angle in the (u, v) plane, degrees; [..., 2+] input."""
+    a = hip[..., :2] - knee[..., :2]
+    b = ankle[..., :2] - knee[..., :2]
+    cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def step_metrics(body: Body, leg: Leg, t0: float, t1: float, t_prev: float,
+                 t_to: float) -> dict[str, float]:
+    """Truth of every Step metric for the step of `leg` from IC t0 to the next IC t1.
+
+    `t_prev` is the IC that starts the previous step (NaN if none): hip sway needs the
+    whole stride.  `t_to` is this contact's toe-off (pelvic drop is a stance metric).
+    """
+    o = OTHER[leg]
+    g = _grid(body, t0, t1)
+    hip_o, knee_o = body.at(f"hip_{o}", g), body.at(f"knee_{o}", g)
+    d = knee_o - hip_o
+    thigh_flex = _deg(d[:, 0], -d[:, 1])
+    knee_height = 100.0 * d[:, 1] / body.thigh_mm
+    hip_s, knee_s, ankle_s = (body.at(f"{j}_{leg}", t0) for j in ("hip", "knee", "ankle"))
+    mid_hip_ic = (body.at("hip_L", t0) + body.at("hip_R", t0)) / 2
+    mh = (body.at("hip_L", g) + body.at("hip_R", g)) / 2
+    ms = (body.at("shoulder_L", g) + body.at("shoulder_R", g)) / 2
+    trunk = ms - mh
+    out = {
+        "cadence_spm": 60.0 / (t1 - t0),
+        "knee_drive_deg": float(np.nanmax(thigh_flex)),
+        "knee_height_pct": float(np.nanmax(knee_height)),
+        "knee_flexion_ic_deg": float(sagittal_knee_flexion(hip_s, knee_s, ankle_s)),
+        "overstride_pct": float(100.0 * (ankle_s[0] - mid_hip_ic[0]) / body.leg_mm),
+        "trunk_lean_deg": float(np.nanmean(_deg(trunk[:, 0], trunk[:, 1]))),
+        "vertical_oscillation_pct": float(100.0 * np.ptp(mh[:, 1]) / body.leg_mm),
+        "hip_sway_pct": math.nan,
+        "pelvic_drop_deg": math.nan,
+    }
+    if np.isfinite(t_prev):
+        gs = _grid(body, t_prev, t1)
+        w = ((body.at("hip_L", gs) + body.at("hip_R", gs)) / 2)[:, 2]
+        resid = w - np.polyval(np.polyfit(gs, w, 1), gs)
+        out["hip_sway_pct"] = float(100.0 * np.ptp(resid) / body.leg_mm)
+    if np.isfinite(t_to) and t_to > t0:
+        gp = _grid(body, t0, t_to)
+        hs, ho = body.at(f"hip_{leg}", gp), body.at(f"hip_{o}", gp)
+        drop = _deg(hs[:, 1] - ho[:, 1], np.abs(hs[:, 2] - ho[:, 2]))
+        out["pelvic_drop_deg"] = float(np.nanmax(drop))
+    return out
+
+
+def truth_from_body(body: Body) -> Truth:
+    """Contacts, events and per-step truth of one trial."""
+    contacts = foot_contacts(body, "L") + foot_contacts(body, "R")
+    seen = sorted((c for c in contacts if np.isfinite(c.t_ic)), key=lambda c: c.t_ic)
+    for a, b in itertools.pairwise(seen):
+        if a.leg == b.leg:
+            raise ValueError(
+                f"{body.name}: two {a.leg} contacts in a row at {a.t_ic:.3f} and "
+                f"{b.t_ic:.3f} s: the event detector missed a contact"
+            )
+    events: list[GaitEvent] = []
+    for c in contacts:
+        if np.isfinite(c.t_ic):
+            events.append(GaitEvent("IC", c.leg, c.t_ic, c.t_ic, 1.0))
+        if np.isfinite(c.t_to):
+            events.append(GaitEvent("TO", c.leg, c.t_to, c.t_to, 1.0))
+    events.sort(key=lambda e: e.t_s)
+    steps: list[Step] = []
+    for k in range(len(seen) - 1):
+        c, nxt = seen[k], seen[k + 1]
+        t_prev = seen[k - 1].t_ic if k > 0 else math.nan
+        m = step_metrics(body, c.leg, c.t_ic, nxt.t_ic, t_prev, c.t_to)
+        steps.append(Step(c.leg, c.t_ic, confidence=1.0, t_detected_s=nxt.t_ic, **m))
+    cut = [c for c in contacts if not np.isfinite(c.t_ic)]
+    return Truth(body, tuple(seen + cut), tuple(steps), tuple(events))
