@@ -1,0 +1,442 @@
+"""The live display: a pygame window readable from a treadmill 2-3 m away.
+
+It runs on the main thread at camera rate and only draws the newest `DisplayState` the
+worker published (see `Latest`); it never waits for the worker.  Usage::
+
+    latest = Latest()                       # worker: latest.put(DisplayState(...))
+    display = Display(cfg)                  # main thread
+    while True:
+        for action in display.render(latest.get()):
+            if isinstance(action, Quit): ...
+            elif isinstance(action, ThresholdChange): worker_cfg = action.cues
+    display.close()
+
+Layout (scaled to the window): a top bar with drill phase, session time and cadence; the
+camera image with the skeleton overlay and the current cue in large text on the left;
+large knee-drive and hip-sway gauges on the right (green inside the target, amber within
+the tolerance band, red outside: the same zones the cue rules use); a step-by-step history
+strip of the last steps per leg at the bottom; the hotkeys and thresholds in a footer.
+Works offscreen with SDL_VIDEODRIVER=dummy (tests, screenshots, benches).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+import pygame
+
+from realtime.config import Config, CuesConfig, DisplayConfig
+from realtime.feedback.cues import (
+    Zone,
+    apply_threshold_change,
+    cadence_zone,
+    knee_zone,
+    step_zones,
+    sway_zone,
+)
+from realtime.types import SKELETON_EDGES, DisplayState, PoseSample, Step
+
+T = TypeVar("T")
+
+BG = (18, 20, 24)
+PANEL = (32, 35, 42)
+TEXT = (235, 235, 235)
+DIM = (150, 155, 165)
+ZONE_RGB: dict[str, tuple[int, int, int]] = {
+    "good": (40, 190, 80),
+    "near": (245, 170, 20),
+    "bad": (225, 50, 45),
+    "none": (90, 94, 104),
+}
+BONE = (0, 230, 255)
+JOINT = (255, 255, 255)
+MIN_VISIBILITY = 0.3
+
+
+class Latest(Generic[T]):
+    """A one-slot holder: the writer overwrites, the reader takes the newest, nobody waits
+    longer than a lock hand-over (the display must never stall on the worker)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: T | None = None
+        self.version = 0
+
+    def put(self, item: T) -> None:
+        with self._lock:
+            self._item = item
+            self.version += 1
+
+    def get(self) -> T | None:
+        with self._lock:
+            return self._item
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    """q, Esc or the window's close button."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdChange:
+    """A therapist hotkey moved a threshold; `cues` is the whole updated section to hand
+    to the cue rules (the display already uses it)."""
+
+    key: str
+    value: float
+    cues: CuesConfig
+
+
+UserAction = Quit | Pause | Mute | ThresholdChange
+
+
+def _fmt_time(t_s: float) -> str:
+    t = max(0, int(t_s))
+    return f"{t // 60:d}:{t % 60:02d}"
+
+
+def _last_finite(steps: tuple[Step, ...], name: str) -> float:
+    for s in reversed(steps):
+        v = getattr(s, name)
+        if math.isfinite(v):
+            return float(v)
+    return math.nan
+
+
+class Display:
+    """Draws DisplayStates and turns key presses into `UserAction`s (main thread only)."""
+
+    def __init__(self, cfg: Config, *, title: str = "Running form") -> None:
+        self.cfg: DisplayConfig = cfg.display
+        self.cues: CuesConfig = cfg.cues  # current thresholds (hotkeys change them)
+        self.paused = False
+        self.muted = False
+        pygame.display.init()
+        pygame.font.init()
+        pygame.display.set_caption(title)
+        self._windowed = (self.cfg.width, self.cfg.height)
+        self._fullscreen = self.cfg.fullscreen
+        self._set_mode(self._windowed)
+        self._fonts: dict[int, pygame.font.Font] = {}
+        self._text_cache: dict[tuple[str, int, tuple[int, int, int]], pygame.Surface] = {}
+        self.frames = 0
+
+    # ----------------------------------------------------------------- window
+    def _set_mode(self, size: tuple[int, int]) -> None:
+        if self._fullscreen:
+            self.screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        else:
+            self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.screen.get_size()
+
+    def close(self) -> None:
+        pygame.display.quit()
+
+    def screenshot(self, path: str | os.PathLike[str]) -> None:
+        """Save what is on screen now (PNG by extension)."""
+        pygame.image.save(self.screen, os.fspath(path))
+
+    # ----------------------------------------------------------------- text
+    def _font(self, px: int) -> pygame.font.Font:
+        px = max(8, px)
+        f = self._fonts.get(px)
+        if f is None:
+            f = self._fonts[px] = pygame.font.Font(None, px)
+        return f
+
+    def _text(self, text: str, px: int, color: tuple[int, int, int]) -> pygame.Surface:
+        """Rendered text, cached: font rendering of large glyphs dominates the frame time."""
+        key = (text, px, color)
+        surf = self._text_cache.get(key)
+        if surf is None:
+            if len(self._text_cache) > 512:
+                self._text_cache.clear()
+            surf = self._text_cache[key] = self._font(px).render(text, True, color)
+        return surf
+
+    def _blit_text(self, text: str, px: int, color: tuple[int, int, int], pos: tuple[int, int],
+                   anchor: str = "topleft") -> pygame.Rect:
+        surf = self._text(text, px, color)
+        rect = surf.get_rect(**{anchor: pos})
+        self.screen.blit(surf, rect)
+        return rect
+
+    def _fit_text(self, text: str, px: int, color: tuple[int, int, int], max_w: int
+                  ) -> pygame.Surface:
+        surf = self._text(text, px, color)
+        while surf.get_width() > max_w and px > 12:
+            px = int(px * 0.85)
+            surf = self._text(text, px, color)
+        return surf
+
+    # ----------------------------------------------------------------- events
+    def _events(self) -> list[UserAction]:
+        actions: list[UserAction] = []
+        for ev in pygame.event.get():
+            if ev.type == pygame.QUIT:
+                actions.append(Quit())
+            elif ev.type == pygame.VIDEORESIZE and not self._fullscreen:
+                self._windowed = (max(320, ev.w), max(240, ev.h))
+                self._set_mode(self._windowed)
+            elif ev.type == pygame.KEYDOWN:
+                actions.extend(self._key(ev.key))
+        return actions
+
+    def _key(self, key: int) -> list[UserAction]:
+        if key in (pygame.K_q, pygame.K_ESCAPE):
+            return [Quit()]
+        if key == pygame.K_SPACE:
+            self.paused = not self.paused
+            return [Pause(self.paused)]
+        if key == pygame.K_m:
+            self.muted = not self.muted
+            return [Mute(self.muted)]
+        if key == pygame.K_f:
+            self._fullscreen = not self._fullscreen
+            self._set_mode(self._windowed)
+            return []
+        steps = {
+            pygame.K_UP: ("knee_drive_target_deg", self.cfg.knee_step_deg),
+            pygame.K_DOWN: ("knee_drive_target_deg", -self.cfg.knee_step_deg),
+            pygame.K_RIGHT: ("hip_sway_limit_pct", self.cfg.sway_step_pct),
+            pygame.K_LEFT: ("hip_sway_limit_pct", -self.cfg.sway_step_pct),
+        }
+        if key in steps:
+            name, delta = steps[key]
+            self.cues = apply_threshold_change(self.cues, name, delta)
+            return [ThresholdChange(name, getattr(self.cues, name), self.cues)]
+        return []
+
+    # ----------------------------------------------------------------- drawing
+    def render(self, state: DisplayState | None) -> list[UserAction]:
+        """Handle pending input, draw one frame of `state` (None: waiting), flip.
+
+        Cheap enough for the main thread at camera rate (see bench/bench_feedback.py).
+        """
+        actions = self._events()
+        if any(isinstance(a, Quit) for a in actions):
+            return actions
+        w, h = self.size
+        u = min(w / 1280.0, h / 720.0)  # layout unit: 1 px at 1280x720
+        self.screen.fill(BG)
+        top_h = int(64 * u)
+        foot_h = int(34 * u)
+        strip_h = int(130 * u)
+        side_w = int(w * 0.36)
+        cam = pygame.Rect(0, top_h, w - side_w, h - top_h - strip_h - foot_h)
+        side = pygame.Rect(cam.right, top_h, side_w, cam.height)
+        strip = pygame.Rect(0, cam.bottom, w, strip_h)
+        foot = pygame.Rect(0, strip.bottom, w, foot_h)
+
+        steps = state.steps if state is not None else ()
+        self._top_bar(state, pygame.Rect(0, 0, w, top_h), u)
+        self._camera(state, cam, u)
+        self._gauges(state, steps, side, u)
+        self._history(steps, strip, u)
+        self._footer(foot, u)
+        pygame.display.flip()
+        self.frames += 1
+        return actions
+
+    def _top_bar(self, state: DisplayState | None, r: pygame.Rect, u: float) -> None:
+        pygame.draw.rect(self.screen, PANEL, r)
+        px = int(52 * u)
+        cy = r.centery
+        if state is None:
+            self._blit_text("waiting for the camera...", px, DIM, (int(16 * u), cy), "midleft")
+            return
+        phase = state.phase or "session"
+        x = self._blit_text(phase, px, TEXT, (int(16 * u), cy), "midleft").right
+        self._blit_text(_fmt_time(state.t_s), px, DIM, (x + int(24 * u), cy), "midleft")
+        cad = _last_finite(state.steps, "cadence_spm") if state.live.has_pose else math.nan
+        z: Zone = "none" if math.isnan(cad) else self._cad_zone(cad)
+        cad_txt = "--- spm" if math.isnan(cad) else f"{cad:.0f} spm"
+        self._blit_text(cad_txt, px, ZONE_RGB[z] if z != "none" else DIM,
+                        (r.right - int(16 * u), cy), "midright")
+        flags = [t for t, on in (("PAUSED", self.paused), ("MUTED", self.muted)) if on]
+        if flags:
+            self._blit_text("  ".join(flags), int(40 * u), ZONE_RGB["near"],
+                            (r.centerx + int(60 * u), cy), "center")
+
+    def _cad_zone(self, cad: float) -> Zone:
+        return cadence_zone(cad, self.cues)
+
+    def _camera(self, state: DisplayState | None, r: pygame.Rect, u: float) -> None:
+        pygame.draw.rect(self.screen, (0, 0, 0), r)
+        if state is None:
+            return
+        img_rect = r
+        frame = state.frame
+        if frame is not None:
+            iw, ih = frame.size
+            img_rect = _fit(iw, ih, r)
+            img = frame.image
+            if not img.flags.c_contiguous:
+                img = np.ascontiguousarray(img)
+            surf = pygame.image.frombuffer(img.data, (iw, ih), "BGR")
+            if img_rect.size != (iw, ih):
+                surf = pygame.transform.scale(surf, img_rect.size)
+            self.screen.blit(surf, img_rect)
+        elif state.pose is not None and state.pose.image_size != (0, 0):
+            img_rect = _fit(*state.pose.image_size, r)
+            pygame.draw.rect(self.screen, (28, 30, 36), img_rect)
+        if state.pose is not None and state.live.has_pose:
+            self._skeleton(state.pose, img_rect, u)
+        if not state.live.has_pose:
+            shade = pygame.Surface(r.size, pygame.SRCALPHA)
+            shade.fill((0, 0, 0, 150))
+            self.screen.blit(shade, r)
+            self._blit_text("RUNNER NOT DETECTED", int(84 * u), ZONE_RGB["bad"],
+                            (r.centerx, r.centery - int(30 * u)), "center")
+            self._blit_text("step into the camera's view", int(44 * u), TEXT,
+                            (r.centerx, r.centery + int(36 * u)), "center")
+        self._cue(state, r, u)
+
+    def _skeleton(self, pose: PoseSample, r: pygame.Rect, u: float) -> None:
+        lm = pose.landmarks
+        ok = np.isfinite(lm[:, 0]) & np.isfinite(lm[:, 1]) & (lm[:, 3] >= MIN_VISIBILITY)
+        xs = (r.x + np.nan_to_num(lm[:, 0]) * r.width).astype(int).tolist()
+        ys = (r.y + np.nan_to_num(lm[:, 1]) * r.height).astype(int).tolist()
+        ok = ok.tolist()
+        width = max(2, int(6 * u))
+        for a, b in SKELETON_EDGES:
+            if ok[a] and ok[b]:
+                pygame.draw.line(self.screen, BONE, (xs[a], ys[a]), (xs[b], ys[b]), width)
+        rad = max(2, int(6 * u))
+        for i in {i for e in SKELETON_EDGES for i in e}:
+            if ok[i]:
+                pygame.draw.circle(self.screen, JOINT, (xs[i], ys[i]), rad)
+
+    def _cue(self, state: DisplayState, r: pygame.Rect, u: float) -> None:
+        cue = state.cue
+        if cue is None or state.t_s - cue.t_ns * 1e-9 > self.cfg.cue_show_s:
+            return
+        color = ZONE_RGB["good"] if cue.positive else ZONE_RGB["near"]
+        band_h = int(120 * u)
+        band = pygame.Rect(r.x, r.y, r.width, band_h)  # top: keeps the feet visible
+        shade = pygame.Surface(band.size, pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 190))
+        self.screen.blit(shade, band)
+        surf = self._fit_text(cue.text.upper(), int(100 * u), color, band.width - int(20 * u))
+        self.screen.blit(surf, surf.get_rect(center=band.center))
+
+    def _gauges(self, state: DisplayState | None, steps: tuple[Step, ...], r: pygame.Rect,
+                u: float) -> None:
+        pygame.draw.rect(self.screen, PANEL, r)
+        no_pose = state is None or not state.live.has_pose
+        knee = math.nan if no_pose else _last_finite(steps, "knee_drive_deg")
+        sway = math.nan if no_pose else _last_finite(steps, "hip_sway_pct")
+        c = self.cues
+        half = r.height // 2
+        self._gauge(pygame.Rect(r.x, r.y, r.width, half), "KNEE DRIVE", knee, "°",
+                    c.knee_drive_target_deg, c.knee_drive_band_deg, knee_zone(knee, c),
+                    higher_is_better=True, span=max(90.0, c.knee_drive_target_deg + 30.0), u=u)
+        self._gauge(pygame.Rect(r.x, r.y + half, r.width, r.height - half), "HIP SWAY", sway,
+                    "%", c.hip_sway_limit_pct, c.hip_sway_band_pct, sway_zone(sway, c),
+                    higher_is_better=False, span=max(10.0, 2.5 * c.hip_sway_limit_pct), u=u)
+
+    def _gauge(self, r: pygame.Rect, label: str, value: float, unit: str, target: float,
+               band: float, z: Zone, *, higher_is_better: bool, span: float, u: float) -> None:
+        """A large horizontal bar: fill to the value in its zone colour, target tick."""
+        pad = int(18 * u)
+        color = ZONE_RGB[z]
+        self._blit_text(label, int(38 * u), DIM, (r.x + pad, r.y + pad))
+        val = "--" if math.isnan(value) else (f"{value:.0f}" if unit == "°" else f"{value:.1f}")
+        self._blit_text(val + unit, int(110 * u), color if z != "none" else DIM,
+                        (r.right - pad, r.y + int(6 * u)), "topright")
+        sign = "≥" if higher_is_better else "≤"
+        tgt = f"target {sign} {target:.0f}{unit}" if unit == "°" else \
+            f"limit {sign} {target:.1f}{unit}"
+        self._blit_text(tgt, int(30 * u), DIM, (r.x + pad, r.y + pad + int(38 * u)))
+        bar = pygame.Rect(r.x + pad, r.y + int(112 * u), r.width - 2 * pad, int(64 * u))
+        pygame.draw.rect(self.screen, (55, 58, 66), bar)
+
+        def x_of(v: float) -> int:
+            return bar.x + int(bar.width * min(1.0, max(0.0, v / span)))
+
+        # zone bands under the bar so the runner sees where green starts
+        lo, hi = (target - band, target) if higher_is_better else (target, target + band)
+        pygame.draw.rect(self.screen, (70, 60, 30), pygame.Rect(x_of(lo), bar.bottom,
+                         max(1, x_of(hi) - x_of(lo)), int(8 * u)))
+        gx0, gx1 = (x_of(target), bar.right) if higher_is_better else (bar.x, x_of(target))
+        pygame.draw.rect(self.screen, (30, 80, 40), pygame.Rect(gx0, bar.bottom,
+                         max(1, gx1 - gx0), int(8 * u)))
+        if not math.isnan(value):
+            pygame.draw.rect(self.screen, color, pygame.Rect(bar.x, bar.y,
+                             max(1, x_of(value) - bar.x), bar.height))
+        tx = x_of(target)
+        pygame.draw.line(self.screen, TEXT, (tx, bar.y - int(8 * u)),
+                         (tx, bar.bottom + int(8 * u)), max(2, int(5 * u)))
+
+    def _history(self, steps: tuple[Step, ...], r: pygame.Rect, u: float) -> None:
+        """Last N steps per leg: bar height = knee drive, colour = its zone; a thin line
+        under each bar shows the hip zone of that step."""
+        pygame.draw.rect(self.screen, BG, r)
+        n = self.cfg.history_steps
+        c = self.cues
+        # bars cover target-30 .. target+20 deg so the runner sees small changes
+        lo_deg = c.knee_drive_target_deg - 30.0
+        span = 50.0
+        lab_w = int(44 * u)
+        row_h = (r.height - int(12 * u)) // 2
+        for row, leg in enumerate(("L", "R")):
+            y0 = r.y + int(6 * u) + row * row_h
+            self._blit_text(leg, int(40 * u), DIM, (r.x + lab_w // 2, y0 + row_h // 2), "center")
+            legs = [s for s in steps if s.leg == leg][-n:]
+            area = pygame.Rect(r.x + lab_w, y0 + int(2 * u), r.width - lab_w - int(10 * u),
+                               row_h - int(8 * u))
+            pygame.draw.rect(self.screen, PANEL, area)
+            ty = area.bottom - int(area.height * 30.0 / span)
+            slot = area.width / n
+            for i, s in enumerate(legs):
+                x = area.x + int((n - len(legs) + i) * slot)
+                bw = max(1, int(slot) - max(1, int(3 * u)))
+                zones = step_zones(s, c)
+                kz = zones["knee_drive"]
+                if math.isfinite(s.knee_drive_deg):
+                    frac = (s.knee_drive_deg - lo_deg) / span
+                    hgt = int(area.height * min(1.0, max(0.06, frac)))
+                else:
+                    hgt = int(4 * u)
+                pygame.draw.rect(self.screen, ZONE_RGB[kz],
+                                 pygame.Rect(x, area.bottom - hgt, bw, hgt))
+                pygame.draw.rect(self.screen, ZONE_RGB[zones["level_hips"]],
+                                 pygame.Rect(x, area.bottom + int(2 * u), bw, max(2, int(4 * u))))
+            pygame.draw.line(self.screen, TEXT, (area.x, ty), (area.right, ty), max(1, int(2 * u)))
+
+    def _footer(self, r: pygame.Rect, u: float) -> None:
+        pygame.draw.rect(self.screen, PANEL, r)
+        c = self.cues
+        text = (f"space pause   m mute   f fullscreen   q quit   "
+                f"up/down knee target {c.knee_drive_target_deg:.0f}°   "
+                f"left/right sway limit {c.hip_sway_limit_pct:.1f}%")
+        surf = self._fit_text(text, int(28 * u), DIM, r.width - int(20 * u))
+        self.screen.blit(surf, surf.get_rect(midleft=(r.x + int(12 * u), r.centery)))
+
+
+def _fit(iw: int, ih: int, r: pygame.Rect) -> pygame.Rect:
+    """The largest rect with the image's aspect ratio centred in `r`."""
+    s = min(r.width / iw, r.height / ih)
+    w, h = max(1, int(iw * s)), max(1, int(ih * s))
+    return pygame.Rect(r.x + (r.width - w) // 2, r.y + (r.height - h) // 2, w, h)
