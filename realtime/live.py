@@ -1,0 +1,334 @@
+"""A live session: the threads of `realtime run` (and of the demo).
+
+- capture thread (inside the FrameSource): camera -> newest-frame slot, drops counted;
+- worker thread: newest frame -> pose -> metrics -> cue rules -> sinks (speech queue, CSV
+  logs), then publishes the newest DisplayState into a one-slot holder;
+- main thread: the pygame loop, which reads the newest state without blocking and turns
+  keys into actions (quit, pause, mute, threshold changes);
+- speech thread (inside the speech sink): owns the pyttsx3 engine.
+
+Shutdown: the main thread sets `stop`; the worker finishes its frame and ends; the sources
+and sinks are closed with timeouts; whatever was recorded (steps.csv and cues.csv as they
+happen, pose.npz and summary.json at the end) is kept even when a stage fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from realtime.capture import CameraSource, FrameTimeout, LatestSlot
+from realtime.clock import now_ns
+from realtime.config import Config, CuesConfig
+from realtime.errors import UserError
+from realtime.feedback import FeedbackSink
+from realtime.feedback.cues import CueState, decide, phase_at
+from realtime.feedback.steps_csv import StepsCsvSink
+from realtime.pipeline import Latency, ModelPoses, PoseSource, Session, write_json
+from realtime.types import Cue, DisplayState, LiveState, PoseSample, Step, View
+
+HISTORY_STEPS = 60
+
+
+class CueController:
+    """Holds the cue rules' state between steps; thresholds can change from the keyboard.
+
+    The rules themselves are pure (`realtime.feedback.cues.decide`); this object only keeps
+    their state on the worker thread and takes new thresholds from the main thread (an
+    attribute swap of a frozen config, which is atomic in CPython).
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        self.cues_cfg: CuesConfig = cfg.cues
+        self.drill_cfg = cfg.drill
+        self.state = CueState()
+
+    def __call__(self, step: Step, t_s: float) -> list[Cue]:
+        silent = phase_at(t_s, self.drill_cfg).silent
+        self.state, cues = decide(self.state, step, t_s, self.cues_cfg, silent=silent)
+        return cues
+
+
+class PrintCues:
+    """Headless sink: cues and a line per step on stdout, so a headless run still shows them."""
+
+    def __init__(self, verbose_steps: bool = False) -> None:
+        self.verbose_steps = verbose_steps
+
+    def on_pose(self, sample: PoseSample, live: LiveState) -> None:
+        pass
+
+    def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
+        for cue in cues:
+            print(f"[{step.t_detected_s:7.2f} s] cue: {cue.text}", flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+class LiveRun:
+    """Runs one live session over any PoseSource (camera, video, recorded or synthetic)."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        source: PoseSource,
+        view: View,
+        out_dir: Path,
+        sinks: Sequence[FeedbackSink] = (),
+        seconds: float | None = None,
+        record: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.source = source
+        self.view = view
+        self.out_dir = out_dir
+        self.seconds = seconds
+        self.cues = CueController(cfg)
+        self.extra_sinks = list(sinks)
+        self.record = record
+        self.states: LatestSlot[DisplayState] = LatestSlot()
+        self.stop = threading.Event()
+        self.paused = threading.Event()
+        self.error: str | None = None
+        self.session: Session | None = None
+        self.capture_to_display = Latency("capture->display")
+        self._history: deque[Step] = deque(maxlen=HISTORY_STEPS)
+        self._last_cue: Cue | None = None
+        self._worker: threading.Thread | None = None
+        self._t_start = 0.0
+
+    # ---------------------------------------------------------------- worker thread
+
+    def start(self) -> None:
+        self.source.start()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        sinks = [StepsCsvSink(self.out_dir / "steps.csv"), *self.extra_sinks]
+        self.session = Session(self.cfg, self.view, self.source.size, self.source.fps,
+                               sinks=sinks, decide_cues=self.cues, record=self.record)
+        self._t_start = time.monotonic()
+        self._worker = threading.Thread(target=self._work, name="worker", daemon=True)
+        self._worker.start()
+
+    def _work(self) -> None:
+        session = self.session
+        assert session is not None
+        t0_wall = now_ns()
+        try:
+            while not self.stop.is_set():
+                if self.paused.is_set():
+                    time.sleep(0.02)
+                    continue
+                try:
+                    item = self.source.read(timeout=self.cfg.capture.read_timeout_s)
+                except FrameTimeout as exc:
+                    self.error = f"{exc}: is the camera still connected?"
+                    break
+                if item is None:
+                    break
+                frame, sample = item
+                live, steps, cues = session.process(sample)
+                self._history.extend(steps)
+                if cues:
+                    self._last_cue = cues[-1]
+                phase = phase_at(live.t_s, self.cues.drill_cfg)
+                dt = (now_ns() - t0_wall) * 1e-9
+                self.states.put(DisplayState(
+                    t_s=live.t_s, frame=frame, pose=sample, live=live,
+                    steps=tuple(self._history), cue=self._last_cue, phase=phase.label,
+                    fps=session.frames / dt if dt > 0 else 0.0, dropped=self.source.dropped,
+                ))
+                if self.seconds is not None and live.t_s >= self.seconds:
+                    break
+        except UserError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # keep what was recorded; report the bug
+            self.error = f"internal error in the worker: {exc!r}"
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            self.states.close()
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    # ---------------------------------------------------------------- main-thread loops
+
+    def set_cues_config(self, cues_cfg: CuesConfig) -> None:
+        self.cues.cues_cfg = cues_cfg
+
+    def display_loop(self, display: object, on_mute: Callable[[], None] | None = None) -> None:
+        """Main thread: draw the newest state at the display rate until quit or the end."""
+        from realtime.capture.latest import Closed
+        from realtime.feedback.display import Mute, Pause, Quit, ThresholdChange
+
+        period = 1.0 / 60.0  # keys stay responsive even when no frame arrives
+        last: DisplayState | None = None
+        while not self.stop.is_set():
+            try:
+                last = self.states.get(timeout=period)
+                if last.frame is not None:
+                    self.capture_to_display.add(now_ns() - last.frame.t_capture_ns)
+            except TimeoutError:
+                pass
+            except Closed:
+                break
+            for action in display.render(last):  # type: ignore[attr-defined]
+                if isinstance(action, Quit):
+                    self.stop.set()
+                elif isinstance(action, Pause):
+                    if self.paused.is_set():
+                        self.paused.clear()
+                    else:
+                        self.paused.set()
+                elif isinstance(action, Mute) and on_mute is not None:
+                    on_mute()
+                elif isinstance(action, ThresholdChange):
+                    self.set_cues_config(action.cues)
+
+    def wait_loop(self) -> None:
+        """Main thread when headless: wait for the end (or Ctrl-C)."""
+        while self.running:
+            time.sleep(0.05)
+
+    # ---------------------------------------------------------------- shutdown
+
+    def finish(self) -> dict:
+        """Stop the worker, close everything, write pose.npz and summary.json."""
+        self.stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+        self.source.stop()
+        session = self.session
+        assert session is not None
+        try:
+            session.finish()
+        finally:
+            session.close()
+            if session.recorder is not None and len(session.recorder):
+                session.recorder.save(self.out_dir / "pose.npz")
+        elapsed = time.monotonic() - self._t_start
+        summary = session.summary(fps_processing=session.frames / elapsed if elapsed else 0.0)
+        summary["latency"]["capture_to_display"] = self.capture_to_display.summary()
+        summary["dropped_frames"] = self.source.dropped
+        summary["cues"] = len(session.cues)
+        summary["thresholds"] = dataclasses.asdict(self.cues.cues_cfg) | {"phrases": None}
+        if self.error:
+            summary["error"] = self.error
+        write_json(self.out_dir / "summary.json", summary)
+        return summary
+
+
+def default_session_dir() -> Path:
+    # A folder name for people, so wall-clock date here (never used for timing).
+    return Path("sessions") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def run_session(
+    cfg: Config,
+    *,
+    camera: int | None = None,
+    video: Path | None = None,
+    realtime: bool = False,
+    headless: bool = False,
+    mute: bool = False,
+    view: View | None = None,
+    seconds: float | None = None,
+    out_dir: Path | None = None,
+) -> int:
+    """`realtime run`: a camera or a video through the live path; returns the exit code."""
+    from realtime.analyze import open_input
+    from realtime.metrics import warmup
+    from realtime.pose.mediapipe_pose import MediaPipePose
+
+    if video is not None:
+        source, view, record = open_input(video, cfg, view, realtime=realtime)
+    else:
+        frames = CameraSource(cfg.capture, index=camera)
+        source, view, record = ModelPoses(frames, lambda: MediaPipePose(cfg.pose)), \
+            view or "side", True
+    warmup()  # compile/load every numba kernel before the first frame
+    return run_live(cfg, source, view, out_dir or default_session_dir(), headless=headless,
+                    mute=mute, seconds=seconds, record=record)
+
+
+def run_live(
+    cfg: Config,
+    source: PoseSource,
+    view: View,
+    out_dir: Path,
+    *,
+    headless: bool,
+    mute: bool,
+    seconds: float | None,
+    record: bool = True,
+    title: str = "Running form",
+) -> int:
+    """The live path over any PoseSource: display (or headless), speech, logs."""
+    from realtime.feedback.sessionlog import CueLogSink
+    from realtime.feedback.speech import make_speaker
+
+    display = None
+    if not headless:
+        display = open_display(cfg, title)
+        headless = display is None
+    speaker = None if mute else make_speaker(cfg.speech)
+    sinks: list[FeedbackSink] = [CueLogSink(out_dir / "cues.csv", speaker)]
+    if headless:
+        sinks.append(PrintCues())
+    run = LiveRun(cfg, source, view, out_dir, sinks=sinks, seconds=seconds, record=record)
+    run.start()
+    try:
+        if display is not None:
+            run.display_loop(display, on_mute=speaker.toggle_mute if speaker else None)
+        else:
+            run.wait_loop()
+    except KeyboardInterrupt:
+        print("stopping…", file=sys.stderr)
+    finally:
+        summary = run.finish()
+        if speaker is not None:
+            speaker.close()
+        if display is not None:
+            display.close()
+    _print_summary(summary, out_dir)
+    if run.error:
+        print(f"realtime: session ended early: {run.error} (recorded data kept in {out_dir})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def open_display(cfg: Config, title: str) -> object | None:
+    """A pygame window, or None (with a message) when this machine has no screen."""
+    import os
+
+    if os.environ.get("SDL_VIDEODRIVER") != "dummy" and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in
+        ("win32", "darwin")
+    ):
+        print("no screen found (DISPLAY is not set): running headless; cues are printed "
+              "and spoken", file=sys.stderr)
+        return None
+    from realtime.feedback.display import Display
+
+    try:
+        return Display(cfg, title=title)
+    except Exception as exc:  # pygame.error: no video device
+        print(f"cannot open a window ({exc}): running headless", file=sys.stderr)
+        return None
+
+
+def _print_summary(summary: dict, out_dir: Path) -> None:
+    cad = summary.get("cadence_spm")
+    cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"
+    print(f"session: {summary.get('frames', 0)} frames, {summary.get('steps', 0)} steps, "
+          f"cadence {cad_txt}, {summary.get('cues', 0)} cues, "
+          f"{summary.get('dropped_frames', 0)} stale frames dropped; saved in {out_dir}")
