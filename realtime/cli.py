@@ -7,8 +7,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from realtime.errors import UserError
+
+if TYPE_CHECKING:
+    from realtime.config import Config
 
 DESCRIPTION = """\
 Running-form feedback on the treadmill. A webcam beside the treadmill films you; the
@@ -92,10 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--headless", action="store_true", help="no window (cues still spoken)")
     d.add_argument("--mute", action="store_true", help="no speech")
     _common(d)
+
+    c = sub.add_parser(
+        "config", help="print the settings in effect (after --profile and --set) as TOML",
+        description="Print the effective settings as commented TOML: a therapist can copy "
+                    "this into config/profiles/NAME.toml and edit it.",
+    )
+    c.add_argument("--defaults", action="store_true",
+                   help="ignore config/default.toml and profiles: the built-in defaults")
+    _common(c)
     return parser
 
 
-def _load_cfg(args: argparse.Namespace):  # noqa: ANN202 - Config, imported lazily
+def _load_cfg(args: argparse.Namespace) -> Config:
     from realtime.config import load_config
 
     return load_config(profile=args.profile, config_file=args.config, overrides=args.overrides)
@@ -144,13 +157,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.seconds, headless=args.headless, cfg=cfg, mute=args.mute)
 
 
+def _cmd_config(args: argparse.Namespace) -> int:
+    from realtime.config import Config, to_toml
+
+    print(to_toml(Config() if args.defaults else _load_cfg(args)), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    handler = {"analyze": _cmd_analyze, "run": _cmd_run, "demo": _cmd_demo}[args.command]
+    handler = {"analyze": _cmd_analyze, "run": _cmd_run, "demo": _cmd_demo,
+               "config": _cmd_config}[args.command]
     try:
         return handler(args)
     except UserError as exc:
