@@ -1,0 +1,336 @@
+"""Spoken cues: a speech thread with a one-slot queue, and the `cues.csv` session log.
+
+Why pre-rendered playback is the default (`speech.mode = "prerender"`), measured on the
+dev box (2 shared cores, espeak-ng 1.51, pyttsx3 2.99; bench/bench_feedback.py):
+
+- live (`engine.say` + `runAndWait`): on Linux pyttsx3's espeak driver synthesises the
+  whole utterance into memory, writes a temp WAV, then spawns `aplay`; the first audio
+  sample cannot leave before all that.  Decision -> `aplay` exec: p50 ~95 ms, p95 ~110 ms
+  (a lower bound: a real `aplay` still opens the ALSA device).  `aplay` is also often
+  missing (e.g. this machine), and then nothing is heard at all.
+- prerender: every phrase is synthesised once at start-up (`save_to_file` +
+  `runAndWait`, ~10-20 ms per phrase) and played with `pygame.mixer`; decision -> first
+  non-silent sample written by SDL's disk audio driver: p50 ~25 ms, p95 ~40 ms (one or
+  two mixer buffers of 512 frames).
+Figures are re-measured by the bench; update them here if they change.
+
+The pyttsx3 engine is created and run in the speech thread only (pyttsx3 engines are not
+thread-safe).  `say()` never blocks: a newer cue replaces one still waiting, and a cue
+that waited longer than `speech.stale_s` is dropped (an old cue is a wrong cue).  After
+`stop()` nothing is spoken.  Without an audio device the cues are still logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from realtime.clock import now_ns
+from realtime.config import CUE_KINDS, SpeechConfig
+from realtime.types import Cue, LiveState, PoseSample, Step
+
+log = logging.getLogger(__name__)
+
+ResultFn = Callable[[Cue, bool, "int | None"], None]
+SILENT_DRIVERS = ("dummy",)
+
+
+def init_mixer() -> str | None:
+    """Open pygame.mixer if needed; the SDL audio driver name, or None if there is no
+    audio device (the caller then only logs)."""
+    import pygame
+
+    if pygame.mixer.get_init() is None:
+        try:
+            pygame.mixer.init(frequency=22050, size=-16, channels=1, buffer=512)
+        except pygame.error as exc:
+            log.warning("no audio device (%s): cues are logged, not spoken", exc)
+            return None
+    return os.environ.get("SDL_AUDIODRIVER") or "default"
+
+
+def _engine(cfg: SpeechConfig):  # -> pyttsx3.Engine (untyped)
+    import pyttsx3
+
+    engine = pyttsx3.init()
+    if cfg.voice:
+        engine.setProperty("voice", cfg.voice)
+    engine.setProperty("rate", cfg.rate_wpm)
+    engine.setProperty("volume", cfg.volume)
+    return engine
+
+
+def render_phrases(
+    phrases: Mapping[str, str], out_dir: str | os.PathLike[str], cfg: SpeechConfig, engine=None
+) -> dict[str, Path]:
+    """Synthesise each phrase once to `out_dir/KIND.wav` with pyttsx3 (calling thread)."""
+    engine = engine or _engine(cfg)
+    out: dict[str, Path] = {}
+    for kind, text in phrases.items():
+        path = Path(out_dir) / f"{kind}.wav"
+        with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to"
+            engine.save_to_file(text, str(path))
+            engine.runAndWait()
+        out[kind] = path
+    _forget_save_file(engine)
+    return out
+
+
+def _forget_save_file(engine) -> None:
+    # pyttsx3 2.99's espeak driver keeps the last save_to_file target, so a later say()
+    # would silently write that file instead of speaking; clear it if present.
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    if driver is not None and hasattr(driver, "_save_file"):
+        driver._save_file = None
+
+
+class Speaker:
+    """Owns the speech thread.  `start()`, then `say(cue)` from any thread, `stop()`.
+
+    `on_result(cue, spoken, latency_ns)` is called once per cue handed to `say()`, from
+    the speech thread: spoken is False when muted, replaced, stale, stopped, or when
+    there is no audible output.  latency_ns is decision -> playback start (prerender).
+    """
+
+    def __init__(
+        self,
+        cfg: SpeechConfig,
+        phrases: Mapping[str, str],
+        *,
+        on_result: ResultFn | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.phrases = dict(phrases)
+        self.on_result = on_result
+        self.muted = False
+        self.mode = cfg.mode  # the mode actually in use once ready (may fall back)
+        self.driver: str | None = None
+        self.latencies_ns: list[int] = []
+        self.render_s = 0.0
+        self._cond = threading.Condition()
+        self._pending: tuple[Cue, int] | None = None
+        self._stopping = False
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="speech", daemon=True)
+
+    # ----------------------------------------------------------------- any thread
+    def start(self) -> Speaker:
+        self._thread.start()
+        return self
+
+    def wait_ready(self, timeout: float = 5.0) -> bool:
+        """True once phrases are rendered and the output is open (cues before that wait)."""
+        return self._ready.wait(timeout)
+
+    def say(self, cue: Cue, t_decided_ns: int | None = None) -> None:
+        """Queue `cue` without blocking; a cue still waiting is replaced (and reported)."""
+        t = now_ns() if t_decided_ns is None else t_decided_ns
+        with self._cond:
+            if self._stopping:
+                old: tuple[Cue, int] | None = (cue, t)
+            else:
+                old, self._pending = self._pending, (cue, t)
+                self._cond.notify()
+        if old is not None:
+            self._result(old[0], False, None)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Nothing is spoken after this returns; joins the thread with a timeout."""
+        with self._cond:
+            self._stopping = True
+            old, self._pending = self._pending, None
+            self._cond.notify()
+        if old is not None:
+            self._result(old[0], False, None)
+        if self._thread.is_alive():
+            self._thread.join(self.cfg.stop_timeout_s if timeout is None else timeout)
+
+    @property
+    def audible(self) -> bool:
+        return self.mode != "off" and self.driver is not None and \
+            self.driver not in SILENT_DRIVERS
+
+    # ----------------------------------------------------------------- speech thread
+    def _result(self, cue: Cue, spoken: bool, latency_ns: int | None) -> None:
+        if self.on_result is not None:
+            try:
+                self.on_result(cue, spoken, latency_ns)
+            except Exception:  # a logging failure must not kill speech
+                log.exception("speech result callback failed")
+
+    def _run(self) -> None:
+        tmp = tempfile.mkdtemp(prefix="realtime-phrases-")
+        try:
+            play = self._setup(tmp)
+        except Exception:
+            log.exception("speech unavailable: cues are logged, not spoken")
+            self.mode, play = "off", None
+        finally:
+            self._ready.set()
+        try:
+            self._loop(play)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _setup(self, tmp: str) -> Callable[[Cue, int], bool] | None:
+        if self.mode == "off":
+            return None
+        if self.mode == "live" and shutil.which("aplay") is None:
+            log.warning("speech.mode=live needs aplay (pyttsx3 plays through it); "
+                        "using prerender")
+            self.mode = "prerender"
+        engine = _engine(self.cfg)
+        if self.mode == "live":
+            self.driver = "aplay"
+
+            def live(cue: Cue, t_dec: int) -> bool:
+                engine.say(cue.text)
+                engine.runAndWait()  # blocks while aplay plays; new cues wait in the slot
+                return True
+
+            return live
+        t0 = now_ns()
+        paths = render_phrases({k: self.phrases.get(k, "") or k for k in self.phrases},
+                               tmp, self.cfg, engine)
+        self.render_s = (now_ns() - t0) * 1e-9
+        self.driver = init_mixer()
+        if self.driver is None:
+            return None
+        import pygame
+
+        sounds = {k: pygame.mixer.Sound(str(p)) for k, p in paths.items()}
+        channel = pygame.mixer.Channel(0)
+        self._channel = channel
+
+        def prerendered(cue: Cue, t_dec: int) -> bool:
+            sound = sounds.get(cue.kind)
+            if sound is None:  # a phrase not in the table: render it now (rare)
+                (p,) = render_phrases({cue.kind: cue.text}, tmp, self.cfg, engine).values()
+                sound = sounds[cue.kind] = pygame.mixer.Sound(str(p))
+            channel.play(sound)
+            self.latencies_ns.append(now_ns() - t_dec)
+            while channel.get_busy():  # let the phrase finish; newer cues wait in the slot
+                with self._cond:
+                    if self._stopping:
+                        channel.stop()
+                        break
+                    self._cond.wait(0.02)
+            return True
+
+        return prerendered
+
+    def _loop(self, play: Callable[[Cue, int], bool] | None) -> None:
+        stale_ns = int(self.cfg.stale_s * 1e9)
+        while True:
+            with self._cond:
+                while self._pending is None and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                assert self._pending is not None
+                (cue, t_dec), self._pending = self._pending, None
+            if play is None or self.muted or now_ns() - t_dec > stale_ns:
+                self._result(cue, False, None)
+                continue
+            try:
+                played = play(cue, t_dec)
+            except Exception:
+                log.exception("speaking %r failed", cue.text)
+                played = False
+            self._result(cue, played and self.audible, self.latencies_ns[-1]
+                         if played and self.latencies_ns else None)
+
+
+# --------------------------------------------------------------------------- logs
+
+CUE_COLUMNS = ("t_s", "kind", "text", "priority", "spoken")
+
+
+class CueLog:
+    """`cues.csv`: one row per decided cue (t_s = stream time of the decision).
+
+    Rows are written when the cue's fate is known (spoken or not), flushed at once so a
+    crashed session keeps its log; safe to call from several threads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(CUE_COLUMNS)
+        self._lock = threading.Lock()
+        self.rows = 0
+
+    def write(self, cue: Cue, spoken: bool) -> None:
+        with self._lock:
+            if self._fh.closed:
+                return
+            self._csv.writerow((f"{cue.t_ns * 1e-9:.3f}", cue.kind, cue.text, cue.priority,
+                                int(spoken)))
+            self._fh.flush()
+            self.rows += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._fh.close()
+
+
+class SpeechSink:
+    """FeedbackSink that speaks the first cue of each step and logs every cue.
+
+    `speaker=None` (analyze, speech off) only logs, with spoken = 0.
+    """
+
+    def __init__(self, speaker: Speaker | None, cue_log: CueLog | None) -> None:
+        self.speaker = speaker
+        self.cue_log = cue_log
+        if speaker is not None and cue_log is not None:
+            prev = speaker.on_result
+
+            def on_result(cue: Cue, spoken: bool, latency_ns: int | None) -> None:
+                cue_log.write(cue, spoken)
+                if prev is not None:
+                    prev(cue, spoken, latency_ns)
+
+            speaker.on_result = on_result
+
+    def on_pose(self, sample: PoseSample, live: LiveState) -> None:
+        pass
+
+    def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
+        for i, cue in enumerate(cues):
+            if i == 0 and self.speaker is not None:
+                self.speaker.say(cue)
+            elif self.cue_log is not None:
+                self.cue_log.write(cue, False)
+
+    @property
+    def muted(self) -> bool:
+        return self.speaker is not None and self.speaker.muted
+
+    @muted.setter
+    def muted(self, value: bool) -> None:
+        if self.speaker is not None:
+            self.speaker.muted = value
+
+    def close(self) -> None:
+        if self.speaker is not None:
+            self.speaker.stop()
+        if self.cue_log is not None:
+            self.cue_log.close()
+
+
+def all_phrases(phrases: Mapping[str, str]) -> dict[str, str]:
+    """The phrase of every cue kind (config defaults fill any gap)."""
+    from realtime.config import DEFAULT_PHRASES
+
+    return {k: phrases.get(k) or DEFAULT_PHRASES[k] for k in CUE_KINDS}
