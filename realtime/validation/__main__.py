@@ -1,0 +1,140 @@
+"""`python -m realtime.validation`: score the metrics stage against motion capture.
+
+Generates synthetic pose streams from the mocap trials (side and rear views, each frame
+rate and noise level), runs the analyzer on them frame by frame, prints one table per
+condition and writes the streams, per-step CSVs and `validation.json` to --out.
+Exit status 1 when a target is missed at 30 fps / 2 px (the target condition).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from realtime.errors import UserError
+from realtime.validation.score import (
+    TARGETS,
+    VIEW_METRICS,
+    AnalyzerFactory,
+    conditions,
+    default_analyzer,
+    run_validation,
+)
+from realtime.validation.trials import trials
+
+SHORT = {
+    "knee_drive_deg": "drive°", "knee_height_pct": "kneeH%", "knee_flexion_ic_deg": "flexIC°",
+    "overstride_pct": "overstr%", "trunk_lean_deg": "lean°",
+    "vertical_oscillation_pct": "vosc%", "hip_sway_pct": "sway%", "pelvic_drop_deg": "drop°",
+}  # fmt: skip
+
+
+def _load_factory(spec: str | None) -> AnalyzerFactory:
+    if not spec:
+        try:
+            from realtime.metrics import GaitAnalyzer  # type: ignore[attr-defined]  # noqa: F401
+        except ImportError as exc:
+            raise UserError(
+                f"realtime.metrics.GaitAnalyzer is not available ({exc}); pass "
+                "--analyzer module:factory to score another analyzer"
+            ) from None
+        return default_analyzer
+    mod, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(mod), name or "make_analyzer")
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"--analyzer {spec!r}: {exc}") from None
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def _row(s: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
+    share = s.get("found_share")
+    cells = [
+        str(s["n_true"]),
+        "-" if share is None else f"{100 * share:.0f}%",
+        str(s["n_false"]),
+        _fmt(s["ic_mae_ms"]),
+        _fmt(s["ic_bias_ms"]),
+        _fmt(s["cadence_step_err_pct"], 2),
+        _fmt(s["cadence_median_err_pct"], 2),
+    ]
+    for m in metrics:
+        mm = s["metrics"][m]
+        miss = f" ({mm['n_missing']}∅)" if mm["n_missing"] else ""
+        cells.append(_fmt(mm["mae"], 2) + miss)
+    return cells
+
+
+def print_tables(results: dict[str, Any]) -> bool:
+    """One rich table per condition; returns whether the target condition passed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    ok_all = True
+    for key, c in results["conditions"].items():
+        metrics = VIEW_METRICS[c["view"]]
+        title = f"{key}" + ("  [bold](target condition)[/bold]" if c["is_target_condition"]
+                            else "")
+        t = Table(title=title, title_justify="left")
+        for col in ("trial", "steps", "found", "false", "IC MAE ms", "IC bias ms",
+                    "cad/step %", "cad med %", *(SHORT[m] for m in metrics)):
+            t.add_column(col, justify="left" if col == "trial" else "right")
+        for name, s in c["trials"].items():
+            t.add_row(name, *_row(s, metrics))
+        t.add_row("[bold]all[/bold]", *_row(c["overall"], metrics), end_section=True)
+        verdict = c["verdict"]
+        marks = {k: ("[green]pass[/green]" if v else "[red]FAIL[/red]")
+                 for k, v in verdict.items()}
+        t.caption = "targets: " + ", ".join(
+            f"{k} {'≥' if k == 'found_share' else '≤'} {TARGETS[k]:g}: {m}"
+            for k, m in marks.items()
+        )
+        t.caption_justify = "left"
+        console.print(t)
+        if c["is_target_condition"] and not all(verdict.values()):
+            ok_all = False
+    return ok_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m realtime.validation", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fps", type=float, nargs="+", default=[30.0, 60.0])
+    ap.add_argument("--noise", type=float, nargs="+", default=[0.0, 2.0],
+                    help="Gaussian landmark noise, pixels (sigma)")
+    ap.add_argument("--views", nargs="+", choices=("side", "rear"), default=["side", "rear"])
+    ap.add_argument("--facing", nargs="+", choices=("left", "right"), default=["left"],
+                    help="side view: runner faces image-left (like the treadmill clip) or right")
+    ap.add_argument("--trials", nargs="+", choices=trials(), default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("out/validation"))
+    ap.add_argument("--analyzer", default=None,
+                    help="module:factory(view, image_size, fps) -> analyzer (default: "
+                         "realtime.metrics.GaitAnalyzer)")
+    ap.add_argument("-q", "--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        factory = _load_factory(args.analyzer)
+        conds = conditions(args.views, args.fps, args.noise, args.facing)
+        results = run_validation(args.trials, conds, factory, args.out, args.seed,
+                                 None if args.quiet else lambda m: print(m, file=sys.stderr))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    ok = print_tables(results)
+    print(f"results: {args.out / 'validation.json'}; streams: {args.out / 'streams'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
