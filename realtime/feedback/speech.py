@@ -1,4 +1,4 @@
-"""Spoken cues: a speech thread with a one-slot queue, and the `cues.csv` session log.
+"""Spoken cues: a speech thread with a one-slot queue (`Speaker`, `make_speaker`).
 
 Why pre-rendered playback is the default (`speech.mode = "prerender"`), measured on the
 dev box (2 shared cores, espeak-ng 1.51, pyttsx3 2.99; bench/bench_feedback.py):
@@ -23,19 +23,18 @@ that waited longer than `speech.stale_s` is dropped (an old cue is a wrong cue).
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import logging
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from realtime.clock import now_ns
 from realtime.config import CUE_KINDS, SpeechConfig
-from realtime.types import Cue, LiveState, PoseSample, Step
+from realtime.types import Cue
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +152,12 @@ class Speaker:
         if self._thread.is_alive():
             self._thread.join(self.cfg.stop_timeout_s if timeout is None else timeout)
 
+    def close(self) -> None:
+        self.stop()
+
+    def toggle_mute(self) -> None:
+        self.muted = not self.muted
+
     @property
     def audible(self) -> bool:
         return self.mode != "off" and self.driver is not None and \
@@ -198,23 +203,25 @@ class Speaker:
 
             return live
         t0 = now_ns()
-        paths = render_phrases({k: self.phrases.get(k, "") or k for k in self.phrases},
-                               tmp, self.cfg, engine)
+        texts = sorted(set(self.phrases.values()))
+        paths = render_phrases({f"p{i}": t for i, t in enumerate(texts)}, tmp, self.cfg, engine)
         self.render_s = (now_ns() - t0) * 1e-9
         self.driver = init_mixer()
         if self.driver is None:
             return None
         import pygame
 
-        sounds = {k: pygame.mixer.Sound(str(p)) for k, p in paths.items()}
+        # keyed by text, so a reworded phrase (profile, hotkeys) is never the wrong sound
+        sounds = {t: pygame.mixer.Sound(str(paths[f"p{i}"])) for i, t in enumerate(texts)}
         channel = pygame.mixer.Channel(0)
         self._channel = channel
 
         def prerendered(cue: Cue, t_dec: int) -> bool:
-            sound = sounds.get(cue.kind)
-            if sound is None:  # a phrase not in the table: render it now (rare)
-                (p,) = render_phrases({cue.kind: cue.text}, tmp, self.cfg, engine).values()
-                sound = sounds[cue.kind] = pygame.mixer.Sound(str(p))
+            sound = sounds.get(cue.text)
+            if sound is None:  # a phrase not rendered at start-up: render it now (~20 ms)
+                (p,) = render_phrases({f"x{len(sounds)}": cue.text}, tmp, self.cfg,
+                                      engine).values()
+                sound = sounds[cue.text] = pygame.mixer.Sound(str(p))
             channel.play(sound)
             self.latencies_ns.append(now_ns() - t_dec)
             while channel.get_busy():  # let the phrase finish; newer cues wait in the slot
@@ -249,84 +256,13 @@ class Speaker:
                          if played and self.latencies_ns else None)
 
 
-# --------------------------------------------------------------------------- logs
-
-CUE_COLUMNS = ("t_s", "kind", "text", "priority", "spoken")
-
-
-class CueLog:
-    """`cues.csv`: one row per decided cue (t_s = stream time of the decision).
-
-    Rows are written when the cue's fate is known (spoken or not), flushed at once so a
-    crashed session keeps its log; safe to call from several threads.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._fh)
-        self._csv.writerow(CUE_COLUMNS)
-        self._lock = threading.Lock()
-        self.rows = 0
-
-    def write(self, cue: Cue, spoken: bool) -> None:
-        with self._lock:
-            if self._fh.closed:
-                return
-            self._csv.writerow((f"{cue.t_ns * 1e-9:.3f}", cue.kind, cue.text, cue.priority,
-                                int(spoken)))
-            self._fh.flush()
-            self.rows += 1
-
-    def close(self) -> None:
-        with self._lock:
-            self._fh.close()
-
-
-class SpeechSink:
-    """FeedbackSink that speaks the first cue of each step and logs every cue.
-
-    `speaker=None` (analyze, speech off) only logs, with spoken = 0.
-    """
-
-    def __init__(self, speaker: Speaker | None, cue_log: CueLog | None) -> None:
-        self.speaker = speaker
-        self.cue_log = cue_log
-        if speaker is not None and cue_log is not None:
-            prev = speaker.on_result
-
-            def on_result(cue: Cue, spoken: bool, latency_ns: int | None) -> None:
-                cue_log.write(cue, spoken)
-                if prev is not None:
-                    prev(cue, spoken, latency_ns)
-
-            speaker.on_result = on_result
-
-    def on_pose(self, sample: PoseSample, live: LiveState) -> None:
-        pass
-
-    def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
-        for i, cue in enumerate(cues):
-            if i == 0 and self.speaker is not None:
-                self.speaker.say(cue)
-            elif self.cue_log is not None:
-                self.cue_log.write(cue, False)
-
-    @property
-    def muted(self) -> bool:
-        return self.speaker is not None and self.speaker.muted
-
-    @muted.setter
-    def muted(self, value: bool) -> None:
-        if self.speaker is not None:
-            self.speaker.muted = value
-
-    def close(self) -> None:
-        if self.speaker is not None:
-            self.speaker.stop()
-        if self.cue_log is not None:
-            self.cue_log.close()
+def make_speaker(cfg: SpeechConfig, phrases: Mapping[str, str] | None = None
+                 ) -> Speaker | None:
+    """A started Speaker (None when speech.mode is "off").  Pass `cfg.cues.phrases` so
+    every phrase is rendered before the first cue; others are rendered on first use."""
+    if cfg.mode == "off":
+        return None
+    return Speaker(cfg, all_phrases(phrases or {})).start()
 
 
 def all_phrases(phrases: Mapping[str, str]) -> dict[str, str]:

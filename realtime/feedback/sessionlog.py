@@ -1,0 +1,83 @@
+"""Session logs of the feedback stage: `cues.csv` and the sink that speaks and logs cues."""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from realtime.feedback.speech import Speaker
+from realtime.types import Cue, LiveState, PoseSample, Step
+
+CUE_COLUMNS = ("t_s", "kind", "text", "priority", "spoken")
+
+
+class CueLog:
+    """`cues.csv`: one row per decided cue (t_s = stream time of the decision).
+
+    Rows are written when the cue's fate is known (spoken or not), flushed at once so a
+    crashed session keeps its log; safe to call from several threads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(CUE_COLUMNS)
+        self._lock = threading.Lock()
+        self.rows = 0
+
+    def write(self, cue: Cue, spoken: bool) -> None:
+        with self._lock:
+            if self._fh.closed:
+                return
+            self._csv.writerow((f"{cue.t_ns * 1e-9:.3f}", cue.kind, cue.text, cue.priority,
+                                int(spoken)))
+            self._fh.flush()
+            self.rows += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._fh.close()
+
+
+
+class CueLogSink:
+    """FeedbackSink: hands the first cue of each step to the speaker and logs every cue.
+
+    `spoken` in the log is the cue's real fate, reported by the speech thread (0 when
+    muted, replaced by a newer cue, stale, stopped, or with no audible output); without a
+    speaker every cue is logged with spoken = 0.  `close()` stops the speaker first, so
+    nothing is said after it and every cue has its row.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], speaker: Speaker | None = None) -> None:
+        self.log = CueLog(path)
+        self.speaker = speaker
+        if speaker is not None:
+            prev = speaker.on_result
+
+            def on_result(cue: Cue, spoken: bool, latency_ns: int | None) -> None:
+                self.log.write(cue, spoken)
+                if prev is not None:
+                    prev(cue, spoken, latency_ns)
+
+            speaker.on_result = on_result
+
+    def on_pose(self, sample: PoseSample, live: LiveState) -> None:
+        pass
+
+    def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
+        for i, cue in enumerate(cues):
+            if i == 0 and self.speaker is not None:
+                self.speaker.say(cue)
+            else:
+                self.log.write(cue, False)
+
+    def close(self) -> None:
+        if self.speaker is not None:
+            self.speaker.stop()
+        self.log.close()
