@@ -69,16 +69,18 @@ def kabsch(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rot, cd - rot @ cs
 
 
-def carry_points(
-    static_cluster: np.ndarray, points: np.ndarray, moving_cluster: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Place static-trial `points` [P, 3] in every frame of `moving_cluster` [T, M, 3].
+def fit_frames(
+    static_cluster: np.ndarray, moving_cluster: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame rigid fit of a static cluster [M, 3] onto `moving_cluster` [T, M, 3].
 
     Markers missing in a frame are left out of that frame's fit; with fewer than three
-    the frame's points are NaN.  Returns points [T, P, 3] and RMS residual [T] (mm).
+    the frame is NaN.  Returns rotations [T, 3, 3], translations [T, 3] and the RMS
+    residual [T] (mm).
     """
     n = moving_cluster.shape[0]
-    out = np.full((n, points.shape[0], 3), np.nan)
+    rots = np.full((n, 3, 3), np.nan)
+    trans = np.full((n, 3), np.nan)
     res = np.full(n, np.nan)
     for i in range(n):
         ok = np.isfinite(moving_cluster[i]).all(axis=1)
@@ -87,8 +89,48 @@ def carry_points(
         rot, p = kabsch(static_cluster[ok], moving_cluster[i, ok])
         fitted = static_cluster[ok] @ rot.T + p
         res[i] = float(np.sqrt(((fitted - moving_cluster[i, ok]) ** 2).sum(axis=1).mean()))
-        out[i] = points @ rot.T + p
-    return out, res
+        rots[i], trans[i] = rot, p
+    return rots, trans, res
+
+
+def carry_points(
+    static_cluster: np.ndarray, points: np.ndarray, moving_cluster: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place static-trial `points` [P, 3] in every frame of `moving_cluster` [T, M, 3].
+
+    Returns points [T, P, 3] (NaN where the cluster cannot be fitted) and the RMS
+    residual [T] (mm).
+    """
+    rots, trans, res = fit_frames(static_cluster, moving_cluster)
+    return np.einsum("tij,pj->tpi", rots, points) + trans[:, None, :], res
+
+
+def score_centre(
+    rot_a: np.ndarray, p_a: np.ndarray, rot_b: np.ndarray, p_b: np.ndarray,
+    prior_a: np.ndarray, prior_b: np.ndarray, prior_weight: float = 0.1,
+) -> np.ndarray:
+    """Functional joint centre between two segments (SCoRE, Ehrig et al. 2006).
+
+    Finds the point fixed in segment a (local `ca`) and in segment b (local `cb`) that
+    stays together over the trial, least squares, pulled weakly toward the anatomical
+    prior (the knee is nearly a hinge, so the point is otherwise free along its axis).
+    `rot_*`, `p_*` map segment-local (static-trial) coordinates to the lab per frame.
+    Returns the centre per frame [T, 3]: the mean of its two segment-carried positions.
+    """
+    ok = np.isfinite(rot_a).all(axis=(1, 2)) & np.isfinite(rot_b).all(axis=(1, 2))
+    n = int(ok.sum())
+    a = np.concatenate([rot_a[ok], -rot_b[ok]], axis=2).reshape(3 * n, 6)
+    b = (p_b[ok] - p_a[ok]).reshape(3 * n)
+    lam = prior_weight * np.sqrt(n)
+    # Priors are static-trial lab coordinates: in segment-local terms they are the points
+    # that the static pose itself carries, i.e. the identity map, so they enter as is.
+    a = np.vstack([a, lam * np.eye(6)])
+    b = np.concatenate([b, lam * np.concatenate([prior_a, prior_b])])
+    sol = np.linalg.lstsq(a, b, rcond=None)[0]
+    ca, cb = sol[:3], sol[3:]
+    in_a = np.einsum("tij,j->ti", rot_a, ca) + p_a
+    in_b = np.einsum("tij,j->ti", rot_b, cb) + p_b
+    return (in_a + in_b) / 2
 
 
 def _static_mean(trc: Trc, names: tuple[str, ...]) -> np.ndarray:
@@ -180,6 +222,24 @@ def _carry_all(
     return joints, residuals
 
 
+def _cluster(trc: Trc, names: tuple[str, ...]) -> np.ndarray:
+    return np.stack([trc.marker(n) for n in names], axis=1)
+
+
+def functional_knee(static: Trc, run: Trc, thigh: tuple[str, ...], shank: tuple[str, ...],
+                    anatomical: np.ndarray) -> np.ndarray:
+    """Knee centre per frame [T, 3] shared by the thigh and shank clusters (SCoRE).
+
+    Carrying the static trial's condyle midpoint with the thigh cluster alone lets the
+    thigh's soft-tissue wobble through: in subject04 the thigh- and shank-carried knees
+    drift up to 80 mm apart and the shank "length" breathes by 60 mm.  The functional
+    centre, anchored to the anatomical one, is the point both segments agree on.
+    """
+    rt, pt, _ = fit_frames(_static_mean(static, thigh), _cluster(run, thigh))
+    rs, ps, _ = fit_frames(_static_mean(static, shank), _cluster(run, shank))
+    return score_centre(rt, pt, rs, ps, anatomical, anatomical)
+
+
 def _frame_axes(joints: Mapping[str, np.ndarray], pelvis_front: np.ndarray,
                 pelvis_back: np.ndarray, overground: bool) -> tuple[np.ndarray, np.ndarray]:
     """Running direction (horizontal) and runner's right.
@@ -218,6 +278,10 @@ def hamner_joints(run_path: str | Path, static_path: str | Path) -> JointTrack:
         ]
     joints, residuals = _carry_all(static, run, centres)
     for s in "LR":
+        joints[f"knee_{s}"] = functional_knee(
+            static, run, tuple(f"{s}TH{i}" for i in (1, 2, 3)),
+            tuple(f"{s}TB{i}" for i in (1, 2, 3)),
+            np.nanmean(_mid(static, f"{s}LFC", f"{s}MFC"), axis=0))
         joints[f"heel_{s}"] = run.marker(f"{s}CAL")
         joints[f"toe_{s}"] = run.marker(f"{s}TOE")
         joints[f"shoulder_{s}"] = run.marker(f"{s}ACR")
@@ -256,6 +320,10 @@ def dorn_joints(run_path: str | Path, static_path: str | Path) -> JointTrack:
         ]
     joints, residuals = _carry_all(static, run, centres)
     for s in "LR":
+        joints[f"knee_{s}"] = functional_knee(
+            static, run, tuple(f"{s}TH{k}" for k in ("LP", "LD", "AP", "AD")),
+            tuple(f"{s}TI{k}" for k in ("AP", "AD", "LAT")),
+            np.nanmean(_mid(static, f"{s}LEPI", f"{s}MEPI"), axis=0))
         joints[f"heel_{s}"] = run.marker(f"{s}HEEL")
         joints[f"toe_{s}"] = run.marker(f"{s}TOE")
         joints[f"shoulder_{s}"] = run.marker(f"{s}SH")

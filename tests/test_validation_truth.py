@@ -1,0 +1,117 @@
+"""Mocap ground truth: joint centres, events and per-step metrics are physically sane."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from realtime.validation import trials as trials_mod
+from realtime.validation.joints import harrington_hjc, kabsch
+from realtime.validation.trc import read_trc
+from tests.conftest import data_file
+
+ALL = trials_mod.trials()
+
+
+@pytest.fixture(autouse=True)
+def _need_data() -> None:
+    data_file("mocap/hamner2013/subject01_Run_4.trc")
+    data_file("mocap/dorn2012/jog.trc")
+
+
+def test_kabsch_recovers_a_rigid_motion() -> None:
+    rng = np.random.default_rng(1)
+    src = rng.normal(size=(4, 3)) * 100
+    a = 0.7
+    rot = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    r, p = kabsch(src, src @ rot.T + [10.0, -20.0, 5.0])
+    assert np.allclose(r, rot) and np.allclose(p, [10.0, -20.0, 5.0])
+
+
+@pytest.mark.parametrize("trial", ALL)
+def test_cluster_fit_residuals_are_small(trial: str) -> None:
+    track = trials_mod.load_joints(trial)
+    for cluster, res in track.residual_mm.items():
+        assert np.nanmedian(res) < 10.0, cluster
+        assert np.nanpercentile(res, 95) < 25.0, cluster
+    for joint in ("hip_L", "knee_R", "ankle_L"):
+        assert np.isfinite(track[joint]).all(axis=1).mean() > 0.99
+
+
+@pytest.mark.parametrize("trial", ALL)
+def test_segment_lengths_are_plausible_and_rigid(trial: str) -> None:
+    track = trials_mod.load_joints(trial)
+    for s in "LR":
+        thigh = np.linalg.norm(track[f"hip_{s}"] - track[f"knee_{s}"], axis=1)
+        shank = np.linalg.norm(track[f"knee_{s}"] - track[f"ankle_{s}"], axis=1)
+        assert 380 < np.nanmean(thigh) < 520 and 350 < np.nanmean(shank) < 480
+        # The hip is carried by the pelvis, the knee by thigh+shank (SCoRE), the ankle by
+        # the shank: the thigh breathes with soft tissue, the shank hardly at all.
+        assert np.nanstd(thigh) < 12 and np.nanstd(shank) < 5
+
+
+def test_harrington_regression_is_close_to_hamners_hip_centres() -> None:
+    """The Dorn hip centres come from this regression: check it where truth exists."""
+    for subject in ("01", "04"):
+        st = read_trc(data_file(f"mocap/hamner2013/subject{subject}_static.trc"))
+        mpsi = (st.marker("LPSI") + st.marker("RPSI")) / 2
+        left, right = harrington_hjc(st.marker("LASI"), st.marker("RASI"), mpsi)
+        for est, ref in ((left, st.marker("LHJC")), (right, st.marker("RHJC"))):
+            assert np.nanmean(np.linalg.norm(est - ref, axis=1)) < 40.0
+
+
+@pytest.mark.parametrize("trial", ALL)
+def test_true_steps_are_plausible(trial: str) -> None:
+    truth = trials_mod.load_truth(trial)
+    steps = truth.steps
+    duration = float(truth.body.t[-1])
+    # Hamner: 4-6 s of 6-9 strides; Dorn: about 4 strides in 3.3 s.
+    assert 6 <= len(steps) <= 20
+    assert all(a.leg != b.leg for a, b in itertools.pairwise(steps))
+    cadence = np.array([s.cadence_spm for s in steps])
+    assert 150 <= np.median(cadence) <= 200
+    assert len(steps) / duration * 60 == pytest.approx(np.median(cadence), rel=0.15)
+    stance = [c.t_to - c.t_ic for c in truth.contacts if np.isfinite(c.t_to - c.t_ic)]
+    assert 0.15 < np.median(stance) < 0.40
+    flex = np.array([s.knee_flexion_ic_deg for s in steps])
+    # subject04 lands on a nearly straight knee (medians 3-9 degrees); the others 12-25.
+    assert 3 <= np.median(flex) <= 45 and (flex >= 0).all() and (flex < 50).all()
+    if not trial.startswith("subject04"):
+        assert np.median(flex) >= 10
+    drive = np.array([s.knee_drive_deg for s in steps])
+    assert 15 <= np.median(drive) <= 60
+    height = np.array([s.knee_height_pct for s in steps])
+    assert (height < 0).all() and (height > -100).all()
+    over = np.array([s.overstride_pct for s in steps])
+    assert (over > 0).all() and (over < 50).all()
+    lean = np.array([s.trunk_lean_deg for s in steps])
+    assert (lean > -5).all() and (lean < 20).all()  # Dorn runs upright (about 0)
+    vosc = np.array([s.vertical_oscillation_pct for s in steps])
+    assert 5 < np.median(vosc) < 15
+    sway = np.array([s.hip_sway_pct for s in steps[1:]])
+    assert np.isnan(steps[0].hip_sway_pct) and (sway > 0).all() and (sway < 8).all()
+    drop = np.array([s.pelvic_drop_deg for s in steps if np.isfinite(s.pelvic_drop_deg)])
+    assert -5 < np.median(drop) < 10
+
+
+def test_faster_running_means_higher_knees_shorter_contacts() -> None:
+    for subject in ("01", "04"):
+        drive, stance, cadence = [], [], []
+        for speed in (2, 3, 4, 5):
+            truth = trials_mod.load_truth(f"subject{subject}_Run_{speed}")
+            drive.append(np.median([s.knee_drive_deg for s in truth.steps]))
+            cadence.append(np.median([s.cadence_spm for s in truth.steps]))
+            stance.append(np.nanmedian([c.t_to - c.t_ic for c in truth.contacts]))
+        assert drive == sorted(drive)
+        assert stance == sorted(stance, reverse=True)
+        assert cadence[-1] > cadence[0]
+
+
+def test_dorn_is_overground_and_detrended() -> None:
+    truth = trials_mod.load_truth("dorn_jog")
+    assert truth.body.overground
+    mid = truth.body.mid_hip()
+    # 11.8 m of travel is removed; what remains is the within-stride surge, centimetres.
+    assert np.nanmax(np.abs(mid[:, 0])) < 150
