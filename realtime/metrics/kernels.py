@@ -1,0 +1,757 @@
+"""numba kernels of the metrics stage: pure functions on float arrays.
+
+Everything that runs per frame is one call, `frame_update`, so the Python overhead per
+frame is one dispatch.  Thresholds arrive in `prm` (built from MetricsConfig by the
+analyzer); the module-level integers below are only the fixed memory layout of the
+state/ring/param arrays, never tunable values.
+
+Coordinates are pixels (image y down).  The 12 tracked points (index p):
+0 hip L, 1 hip R, 2 knee L, 3 knee R, 4 ankle L, 5 ankle R, 6 heel L, 7 heel R,
+8 toe L, 9 toe R, 10 shoulder L, 11 shoulder R.  Leg l (0 = L, 1 = R) owns p = 2k + l.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from realtime.metrics._jit import jit
+
+N_PTS = 12
+N_LEG_PTS = 10  # hips..toes: what a BlazePose leg swap exchanges
+
+# ---- ring columns (one row per frame)
+R_T = 0
+R_XY = 1  # 24 columns: x, y of the 12 points (gated, swap-repaired, unsmoothed)
+R_CONF = 25  # mean visibility of the leg points this frame
+R_VALID = 26
+N_RING_COLS = 27
+
+# ---- params
+P_W = 0
+P_H = 1
+P_MINVIS = 2
+P_MAXGAP = 3
+P_MINCUT = 4
+P_BETA = 5
+P_DCUT = 6
+P_SWAP_RATIO = 7
+P_MAX_SWAP_S = 8
+P_THR_IC = 9
+P_THR_TO = 10
+P_MIN_SWING_H = 11
+P_GROUND_DECAY = 12
+P_IS_SIDE = 13
+P_FACING_TAU = 14
+P_IC_OFFSET = 15
+P_RING_ROWS = 16
+N_PARAMS = 20
+
+# ---- state
+S_N = 0  # frames written to the ring
+S_T_LAST = 1
+S_T_USABLE = 2
+S_GAPFLAG = 3
+S_FACING = 4
+S_NOSE_EW = 5
+S_FOOT_EW = 6
+S_SWAP_RUN = 7
+S_NSWAPS = 8
+S_LEGLEN = 9
+S_THIGH = 10  # 10, 11
+S_SHANK = 12  # 12, 13
+S_HIST_T1 = 14
+S_HIST_T2 = 15
+S_HIST_N = 16
+S_HAS_POSE = 17
+S_T_FIRST = 18
+S_LEG = 20  # per-leg event state, 12 slots each
+LEG_STRIDE = 12
+LEG_PHASE = 0  # 0 unknown, 1 stance, 2 swing
+LEG_GROUND = 1
+LEG_SWMAX = 2
+LEG_HPREV = 3
+LEG_TPREV = 4
+LEG_LASTIC = 5
+LEG_LASTTO = 6
+LEG_YMEAN = 7
+LEG_FXPREV = 8
+S_HIST1 = 50  # 24: previous repaired positions
+S_HIST2 = 74  # 24: the ones before
+S_OE_X = 100  # 24: One Euro estimate
+S_OE_DX = 124  # 24: One Euro derivative estimate
+S_OE_T = 148  # 24: time of the last sample of each coordinate
+N_STATE = 180
+
+EV_IC = 0.0
+EV_TO = 1.0
+EV_BREAK = 2.0
+MAX_EVENTS = 8
+
+# BlazePose index of each tracked point
+LM_INDEX = np.array([23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 11, 12], np.int64)
+
+
+@jit
+def new_state() -> np.ndarray:
+    st = np.full(N_STATE, np.nan)
+    st[S_N] = 0.0
+    st[S_GAPFLAG] = 0.0
+    st[S_FACING] = 0.0
+    st[S_NOSE_EW] = 0.0
+    st[S_FOOT_EW] = 0.0
+    st[S_SWAP_RUN] = 0.0
+    st[S_NSWAPS] = 0.0
+    st[S_HIST_N] = 0.0
+    st[S_HAS_POSE] = 0.0
+    for leg in range(2):
+        b = S_LEG + leg * LEG_STRIDE
+        st[b + LEG_PHASE] = 0.0
+    return st
+
+
+@jit
+def one_euro_alpha(cutoff_hz: float, dt: float) -> float:
+    """Smoothing factor of a first-order low-pass at `cutoff_hz` (Casiez et al. 2012)."""
+    tau = 1.0 / (2.0 * math.pi * cutoff_hz)
+    return 1.0 / (1.0 + tau / dt)
+
+
+@jit
+def one_euro_step(
+    x: float, t: float, st: np.ndarray, i: int, scale: float,
+    min_cutoff: float, beta: float, d_cutoff: float, max_gap: float,
+) -> float:
+    """One sample of a One Euro filter whose state lives in st[i], st[i+24], st[i+48].
+
+    `scale` (pixels per leg length) makes `beta` unit-free: cutoff = min_cutoff +
+    beta * |speed in leg lengths per second|.  A NaN sample leaves the state alone; a
+    sample after a gap longer than `max_gap` restarts the filter.
+    """
+    if x != x:
+        return np.nan
+    xi = i
+    di = i + 24
+    ti = i + 48
+    tp = st[ti]
+    if tp != tp or t - tp > max_gap or t <= tp:
+        st[xi] = x
+        st[di] = 0.0
+        st[ti] = t
+        return x
+    dt = t - tp
+    dx = (x - st[xi]) / dt
+    ad = one_euro_alpha(d_cutoff, dt)
+    dxh = ad * dx + (1.0 - ad) * st[di]
+    cutoff = min_cutoff + beta * abs(dxh) / scale
+    a = one_euro_alpha(cutoff, dt)
+    xh = a * x + (1.0 - a) * st[xi]
+    st[xi] = xh
+    st[di] = dxh
+    st[ti] = t
+    return xh
+
+
+@jit
+def one_euro_filter(
+    x: np.ndarray, t: np.ndarray, scale: float, min_cutoff: float, beta: float,
+    d_cutoff: float, max_gap: float,
+) -> np.ndarray:
+    """A whole signal through `one_euro_step` (tests and the lag measurement use it)."""
+    st = np.full(N_STATE, np.nan)
+    out = np.empty(x.shape[0])
+    for k in range(x.shape[0]):
+        y = one_euro_step(x[k], t[k], st, S_OE_X, scale, min_cutoff, beta, d_cutoff, max_gap)
+        out[k] = y if y == y else st[S_OE_X]
+    return out
+
+
+@jit
+def _dist(ax: float, ay: float, bx: float, by: float) -> float:
+    return math.sqrt((ax - bx) ** 2 + (ay - by) ** 2)
+
+
+@jit
+def swap_costs(pts: np.ndarray, st: np.ndarray, t: float) -> tuple[float, float, int]:
+    """Distance of the observed legs from constant-velocity predictions of our tracks,
+    as labelled and with L/R exchanged (knee, ankle, heel, toe)."""
+    t1 = st[S_HIST_T1]
+    t2 = st[S_HIST_T2]
+    r = (t - t1) / (t1 - t2) if t1 > t2 else 1.0
+    keep = 0.0
+    swap = 0.0
+    m = 0
+    for k in range(1, 5):
+        pl = 2 * k
+        pr = 2 * k + 1
+        plx = st[S_HIST1 + 2 * pl] + (st[S_HIST1 + 2 * pl] - st[S_HIST2 + 2 * pl]) * r
+        ply = st[S_HIST1 + 2 * pl + 1] + (st[S_HIST1 + 2 * pl + 1] - st[S_HIST2 + 2 * pl + 1]) * r
+        prx = st[S_HIST1 + 2 * pr] + (st[S_HIST1 + 2 * pr] - st[S_HIST2 + 2 * pr]) * r
+        pry = st[S_HIST1 + 2 * pr + 1] + (st[S_HIST1 + 2 * pr + 1] - st[S_HIST2 + 2 * pr + 1]) * r
+        olx = pts[2 * pl]
+        oly = pts[2 * pl + 1]
+        orx = pts[2 * pr]
+        ory = pts[2 * pr + 1]
+        if (plx == plx and ply == ply and prx == prx and pry == pry and olx == olx
+                and oly == oly and orx == orx and ory == ory):
+            keep += _dist(olx, oly, plx, ply) + _dist(orx, ory, prx, pry)
+            swap += _dist(orx, ory, plx, ply) + _dist(olx, oly, prx, pry)
+            m += 1
+    return keep, swap, m
+
+
+@jit
+def _envelope(st: np.ndarray, i: int, d: float) -> None:
+    """Upper-envelope estimate of a segment length: rises fast, sinks slowly, ignores
+    jumps to more than 1.6x (a mislabelled point), so foreshortening does not shrink it."""
+    if d != d or d <= 0.0:
+        return
+    e = st[i]
+    if e != e:
+        st[i] = d
+    elif d > e:
+        if d < 1.6 * e:
+            st[i] = e + 0.2 * (d - e)
+    else:
+        st[i] = e + 0.003 * (d - e)
+
+
+@jit
+def _foot_low(pts: np.ndarray, leg: int) -> float:
+    """Lowest image point of the foot (max y of heel and toe; NaN if neither is seen)."""
+    hy = pts[2 * (6 + leg) + 1]
+    ty = pts[2 * (8 + leg) + 1]
+    if hy != hy:
+        return ty
+    if ty != ty:
+        return hy
+    return max(hy, ty)
+
+
+@jit
+def frame_update(
+    lm: np.ndarray, t: float, st: np.ndarray, ring: np.ndarray, prm: np.ndarray,
+    ev: np.ndarray, lm_index: np.ndarray,
+) -> int:
+    """Condition one frame of landmarks and detect gait events; returns the event count.
+
+    Writes the frame into ring row S_N % rows, updates `st` in place and writes events
+    (kind, leg, t_event, confidence) to `ev`.
+    """
+    w = prm[P_W]
+    h = prm[P_H]
+    minvis = prm[P_MINVIS]
+    maxgap = prm[P_MAXGAP]
+    rows = ring.shape[0]
+    n_ev = 0
+    n = int(st[S_N])
+    row = n % rows
+    st[S_N] = n + 1
+    if st[S_T_FIRST] != st[S_T_FIRST]:
+        st[S_T_FIRST] = t
+
+    pts = np.empty(2 * N_PTS)
+    has_pose = False
+    vis_sum = 0.0
+    for p in range(N_PTS):
+        j = lm_index[p]
+        x = lm[j, 0]
+        y = lm[j, 1]
+        v = lm[j, 3]
+        if x == x:
+            has_pose = True
+        if p < N_LEG_PTS:
+            vis_sum += v if v == v else 0.0
+        if x == x and y == y and v >= minvis:
+            pts[2 * p] = x * w
+            pts[2 * p + 1] = y * h
+        else:
+            pts[2 * p] = np.nan
+            pts[2 * p + 1] = np.nan
+    if not has_pose:
+        has_pose = lm[0, 0] == lm[0, 0]
+    st[S_HAS_POSE] = 1.0 if has_pose else 0.0
+    hip_ok = pts[0] == pts[0] or pts[2] == pts[2]
+    foot_ok = False
+    for leg in range(2):
+        if _foot_low(pts, leg) == _foot_low(pts, leg):
+            foot_ok = True
+    usable = has_pose and hip_ok and foot_ok
+
+    ring[row, R_T] = t
+    tu = st[S_T_USABLE]
+    if tu == tu and t - tu > maxgap and st[S_GAPFLAG] == 0.0:
+        # a long gap: break the step chain and forget the legs' phase
+        st[S_GAPFLAG] = 1.0
+        st[S_HIST_N] = 0.0
+        for leg in range(2):
+            st[S_LEG + leg * LEG_STRIDE + LEG_PHASE] = 0.0
+        ev[n_ev, 0] = EV_BREAK
+        ev[n_ev, 1] = 0.0
+        ev[n_ev, 2] = tu
+        ev[n_ev, 3] = 0.0
+        n_ev += 1
+    if not usable:
+        for c in range(2 * N_PTS):
+            ring[row, R_XY + c] = np.nan
+        ring[row, R_CONF] = 0.0
+        ring[row, R_VALID] = 0.0
+        st[S_T_LAST] = t
+        return n_ev
+    st[S_GAPFLAG] = 0.0
+    st[S_T_USABLE] = t
+
+    # ---- left/right swap repair: compare with our own tracks' predictions
+    swapped = False
+    if st[S_HIST_N] >= 2.0:
+        keep, swap, m = swap_costs(pts, st, t)
+        if m >= 1 and swap < prm[P_SWAP_RATIO] * keep:
+            swapped = True
+    if swapped:
+        st[S_SWAP_RUN] += 1.0
+        dt_frame = t - st[S_HIST_T1]
+        if st[S_SWAP_RUN] * dt_frame > prm[P_MAX_SWAP_S]:
+            # disagreeing for too long: our track was wrong, trust the labels again
+            swapped = False
+            st[S_SWAP_RUN] = 0.0
+    else:
+        st[S_SWAP_RUN] = 0.0
+    if swapped:
+        st[S_NSWAPS] += 1.0
+        for k in range(N_LEG_PTS // 2):
+            a = 2 * (2 * k)
+            b = 2 * (2 * k + 1)
+            for c in range(2):
+                tmp = pts[a + c]
+                pts[a + c] = pts[b + c]
+                pts[b + c] = tmp
+    # history for the next prediction (a missing point continues its prediction)
+    t1 = st[S_HIST_T1]
+    t2 = st[S_HIST_T2]
+    r = (t - t1) / (t1 - t2) if (st[S_HIST_N] >= 2.0 and t1 > t2) else 0.0
+    for c in range(2 * N_PTS):
+        h1 = st[S_HIST1 + c]
+        h2 = st[S_HIST2 + c]
+        nv = pts[c]
+        if nv != nv and st[S_HIST_N] >= 2.0:
+            nv = h1 + (h1 - h2) * r
+        st[S_HIST2 + c] = h1
+        st[S_HIST1 + c] = nv
+    st[S_HIST_T2] = t1
+    st[S_HIST_T1] = t
+    st[S_HIST_N] += 1.0
+
+    # ---- ring row
+    for c in range(2 * N_PTS):
+        ring[row, R_XY + c] = pts[c]
+    ring[row, R_CONF] = vis_sum / N_LEG_PTS
+    ring[row, R_VALID] = 1.0
+
+    # ---- body scale
+    for leg in range(2):
+        hx = pts[2 * leg]
+        hy = pts[2 * leg + 1]
+        kx = pts[2 * (2 + leg)]
+        ky = pts[2 * (2 + leg) + 1]
+        ax = pts[2 * (4 + leg)]
+        ay = pts[2 * (4 + leg) + 1]
+        _envelope(st, S_THIGH + leg, _dist(hx, hy, kx, ky))
+        _envelope(st, S_SHANK + leg, _dist(kx, ky, ax, ay))
+    ls = 0.0
+    lc = 0
+    for leg in range(2):
+        if st[S_THIGH + leg] == st[S_THIGH + leg] and st[S_SHANK + leg] == st[S_SHANK + leg]:
+            ls += st[S_THIGH + leg] + st[S_SHANK + leg]
+            lc += 1
+    if lc > 0:
+        st[S_LEGLEN] = ls / lc
+    leg_len = st[S_LEGLEN]
+    if leg_len != leg_len:
+        leg_len = 0.4 * h
+    # ---- smoothing
+    sm = np.empty(2 * N_PTS)
+    for c in range(2 * N_PTS):
+        one_euro_step(pts[c], t, st, S_OE_X + c, leg_len, prm[P_MINCUT], prm[P_BETA],
+                      prm[P_DCUT], maxgap)
+        sm[c] = st[S_OE_X + c] if pts[c] == pts[c] else np.nan
+
+    tl = st[S_T_LAST]
+    dt = t - tl if tl == tl else 0.0
+    st[S_T_LAST] = t
+    is_side = prm[P_IS_SIDE] > 0.5
+
+    # ---- facing (side view): nose ahead of the ears, and the stance foot moves backward
+    if is_side and dt > 0.0:
+        a = min(1.0, dt / prm[P_FACING_TAU])
+        nx = lm[0, 0] * w
+        ex = 0.0
+        ec = 0
+        for j in (7, 8):
+            if lm[j, 0] == lm[j, 0] and lm[j, 3] >= minvis:
+                ex += lm[j, 0] * w
+                ec += 1
+        if nx == nx and lm[0, 3] >= minvis and ec > 0:
+            d = (nx - ex / ec) / leg_len
+            d = min(0.3, max(-0.3, d))
+            st[S_NOSE_EW] += a * (d - st[S_NOSE_EW])
+        mhx = np.nan
+        if sm[0] == sm[0] and sm[2] == sm[2]:
+            mhx = 0.5 * (sm[0] + sm[2])
+        elif sm[0] == sm[0]:
+            mhx = sm[0]
+        else:
+            mhx = sm[2]
+        for leg in range(2):
+            b = S_LEG + leg * LEG_STRIDE
+            fx = sm[2 * (4 + leg)] - mhx
+            fy = _foot_low(sm, leg)
+            if fx == fx and fy == fy:
+                ym = st[b + LEG_YMEAN]
+                if ym != ym:
+                    st[b + LEG_YMEAN] = fy
+                    ym = fy
+                else:
+                    st[b + LEG_YMEAN] = ym + a * (fy - ym)
+                fp = st[b + LEG_FXPREV]
+                if fp == fp:
+                    vx = (fx - fp) / dt / leg_len
+                    prod = vx * (fy - ym) / leg_len
+                    st[S_FOOT_EW] += 0.5 * a * (prod - st[S_FOOT_EW])
+            st[b + LEG_FXPREV] = fx
+        score = st[S_NOSE_EW] - 3.0 * st[S_FOOT_EW]
+        if score > 0.005:
+            st[S_FACING] = 1.0
+        elif score < -0.005:
+            st[S_FACING] = -1.0
+
+    # ---- gait events from the vertical foot kinematics (both views)
+    thr_ic = prm[P_THR_IC]
+    thr_to = prm[P_THR_TO]
+    for leg in range(2):
+        b = S_LEG + leg * LEG_STRIDE
+        fy = _foot_low(sm, leg)
+        if fy != fy:
+            continue
+        g = st[b + LEG_GROUND]
+        if g != g:
+            g = fy
+        else:
+            g -= prm[P_GROUND_DECAY] * leg_len * dt
+            if fy > g:
+                g += 0.5 * (fy - g)
+        st[b + LEG_GROUND] = g
+        hh = (g - fy) / leg_len
+        hp = st[b + LEG_HPREV]
+        tp = st[b + LEG_TPREV]
+        ph = st[b + LEG_PHASE]
+        conf = 0.0
+        for k in (4, 6, 8):
+            v = lm[lm_index[k + leg], 3]
+            conf += v if v == v else 0.0
+        conf = min(1.0, max(0.0, conf / 3.0))
+        if ph == 0.0:
+            if hh > prm[P_MIN_SWING_H]:
+                st[b + LEG_PHASE] = 2.0
+                st[b + LEG_SWMAX] = hh
+            elif hh < thr_ic:
+                st[b + LEG_PHASE] = 1.0
+        elif ph == 1.0:
+            if hh > thr_to and hp == hp and hp <= thr_to:
+                te = tp + (t - tp) * (thr_to - hp) / (hh - hp)
+                st[b + LEG_PHASE] = 2.0
+                st[b + LEG_SWMAX] = hh
+                st[b + LEG_LASTTO] = te
+                if n_ev < ev.shape[0]:
+                    ev[n_ev, 0] = EV_TO
+                    ev[n_ev, 1] = leg
+                    ev[n_ev, 2] = te
+                    ev[n_ev, 3] = conf
+                    n_ev += 1
+        else:
+            if hh > st[b + LEG_SWMAX]:
+                st[b + LEG_SWMAX] = hh
+            if hh < thr_ic and hp == hp and hp >= thr_ic:
+                st[b + LEG_PHASE] = 1.0
+                if st[b + LEG_SWMAX] > prm[P_MIN_SWING_H]:
+                    te = tp + (t - tp) * (hp - thr_ic) / (hp - hh) + prm[P_IC_OFFSET]
+                    st[b + LEG_LASTIC] = te
+                    if n_ev < ev.shape[0]:
+                        ev[n_ev, 0] = EV_IC
+                        ev[n_ev, 1] = leg
+                        ev[n_ev, 2] = te
+                        ev[n_ev, 3] = conf
+                        n_ev += 1
+        st[b + LEG_HPREV] = hh
+        st[b + LEG_TPREV] = t
+    return n_ev
+
+
+@jit
+def frames_update(
+    lms: np.ndarray, ts: np.ndarray, st: np.ndarray, ring: np.ndarray, prm: np.ndarray,
+    lm_index: np.ndarray, out_ev: np.ndarray,
+) -> int:
+    """`frame_update` over a whole stream in one call (batch re-analysis).
+
+    `ring` must hold every frame (rows >= len(ts)) so that the step kernel can later
+    read the ring exactly as it was at each event; events get their frame index in
+    column 4 and a snapshot of facing, thigh lengths and leg length in columns 5-8.
+    Returns the number of events written to `out_ev`.
+    """
+    ev = np.empty((MAX_EVENTS, 4))
+    m = 0
+    for i in range(ts.shape[0]):
+        k = frame_update(lms[i], ts[i], st, ring, prm, ev, lm_index)
+        for e in range(k):
+            if m < out_ev.shape[0]:
+                for c in range(4):
+                    out_ev[m, c] = ev[e, c]
+                out_ev[m, 4] = i
+                out_ev[m, 5] = st[S_FACING]
+                out_ev[m, 6] = st[S_THIGH]
+                out_ev[m, 7] = st[S_THIGH + 1]
+                out_ev[m, 8] = st[S_LEGLEN]
+                m += 1
+    return m
+
+
+# --------------------------------------------------------------------- per-step metrics
+
+
+@jit
+def quad_peak(
+    tt: np.ndarray, y: np.ndarray, lo: int, hi: int, halfwin: int, sign: float
+) -> tuple[float, float]:
+    """Extremum (sign=+1 max, -1 min) of y over indices [lo, hi], refined by a least-
+    squares parabola through the 2*halfwin+1 samples around the best sample.
+
+    The fit averages noise without the peak loss of a smoothing filter, and its vertex
+    gives the sub-frame time.  Returns (value, time); NaN if no sample is finite.
+    """
+    best = -1
+    bv = -np.inf
+    for i in range(max(lo, 0), min(hi, y.shape[0] - 1) + 1):
+        v = y[i] * sign
+        if v == v and v > bv:
+            bv = v
+            best = i
+    if best < 0:
+        return np.nan, np.nan
+    t0 = tt[best]
+    # normal equations of y = c0 + c1 u + c2 u^2
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
+    b0 = 0.0
+    b1 = 0.0
+    b2 = 0.0
+    m = 0
+    umax = 0.0
+    for i in range(max(best - halfwin, 0), min(best + halfwin, y.shape[0] - 1) + 1):
+        v = y[i]
+        if v != v:
+            continue
+        u = tt[i] - t0
+        umax = max(umax, abs(u))
+        s0 += 1.0
+        s1 += u
+        s2 += u * u
+        s3 += u * u * u
+        s4 += u * u * u * u
+        b0 += v
+        b1 += v * u
+        b2 += v * u * u
+        m += 1
+    if m < 3:
+        return y[best], t0
+    det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2)
+    if abs(det) < 1e-300:
+        return y[best], t0
+    c0 = (b0 * (s2 * s4 - s3 * s3) - s1 * (b1 * s4 - s3 * b2) + s2 * (b1 * s3 - s2 * b2)) / det
+    c1 = (s0 * (b1 * s4 - b2 * s3) - b0 * (s1 * s4 - s3 * s2) + s2 * (s1 * b2 - b1 * s2)) / det
+    c2 = (s0 * (s2 * b2 - s3 * b1) - s1 * (s1 * b2 - s3 * b0) + b0 * (s1 * s3 - s2 * s2)) / det
+    if c2 * sign < 0.0:
+        u = -c1 / (2.0 * c2)
+        if abs(u) <= umax:
+            return c0 + c1 * u + c2 * u * u, t0 + u
+    return c0, t0
+
+
+@jit
+def local_value(tt: np.ndarray, y: np.ndarray, t: float, halfwin: int) -> float:
+    """y at time t from a least-squares line through the samples within `halfwin`
+    frames of t (sub-frame and less noisy than the nearest sample)."""
+    n = y.shape[0]
+    k = 0
+    while k < n and tt[k] < t:
+        k += 1
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    b0 = 0.0
+    b1 = 0.0
+    for i in range(max(k - halfwin, 0), min(k + halfwin - 1, n - 1) + 1):
+        v = y[i]
+        if v != v:
+            continue
+        u = tt[i] - t
+        s0 += 1.0
+        s1 += u
+        s2 += u * u
+        b0 += v
+        b1 += v * u
+    if s0 < 1.0:
+        return np.nan
+    det = s0 * s2 - s1 * s1
+    if s0 < 2.0 or abs(det) < 1e-300:
+        return b0 / s0
+    return (b0 * s2 - s1 * b1) / det
+
+
+@jit
+def step_window(
+    ring: np.ndarray, n: int, rows_limit: int, t_lo: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ring rows with t >= t_lo among the newest `rows_limit` of the first n frames,
+    oldest first: (t [m], xy [m, 24])."""
+    rows = ring.shape[0]
+    first = n
+    lim = max(n - min(rows_limit, rows), 0)
+    while first > lim and ring[(first - 1) % rows, R_T] >= t_lo:
+        first -= 1
+    m = n - first
+    tt = np.empty(m)
+    xy = np.empty((m, 2 * N_PTS + 1))
+    for i in range(m):
+        r = (first + i) % rows
+        tt[i] = ring[r, R_T]
+        for c in range(2 * N_PTS):
+            xy[i, c] = ring[r, R_XY + c]
+        xy[i, 2 * N_PTS] = ring[r, R_CONF]
+    return tt, xy
+
+
+@jit
+def step_metrics(
+    ring: np.ndarray, n: int, rows_limit: int, t_a: float, t_b: float, t_s0: float,
+    to_a: float, leg_a: int, facing: float, is_side: bool, thigh_b: float,
+    leg_len: float, halfwin_s: float, out: np.ndarray,
+) -> None:
+    """Metrics of the step from contact t_a (leg_a) to contact t_b (the other leg).
+
+    Reads only the first n frames (causal).  out: knee_drive_deg, knee_height_pct,
+    knee_flexion_ic_deg, overstride_pct, trunk_lean_deg, vertical_oscillation_pct,
+    hip_sway_pct, pelvic_drop_deg, visibility confidence, fraction of valid frames.
+    `halfwin_s` is the half-width of the peak and contact-value fits in seconds.
+    """
+    out[:] = np.nan
+    t_lo = t_a
+    if t_s0 == t_s0:
+        t_lo = min(t_lo, t_s0)
+    tt, xy = step_window(ring, n, rows_limit, t_lo - 0.25)
+    m = tt.shape[0]
+    if m < 3:
+        return
+    dtf = (tt[m - 1] - tt[0]) / (m - 1)
+    halfwin = max(1, round(halfwin_s / dtf)) if dtf > 0 else 1
+    lo = 0
+    while lo < m and tt[lo] < t_a:
+        lo += 1
+    hi = lo
+    while hi < m and tt[hi] < t_b:
+        hi += 1
+    hi -= 1  # [lo, hi]: frames inside the step
+    if hi < lo:
+        return
+    b = 1 - leg_a
+    a = leg_a
+    hax = xy[:, 2 * a]
+    hay = xy[:, 2 * a + 1]
+    hbx = xy[:, 2 * b]
+    hby = xy[:, 2 * b + 1]
+    mhx = np.empty(m)
+    mhy = np.empty(m)
+    for i in range(m):
+        if hax[i] == hax[i] and hbx[i] == hbx[i]:
+            mhx[i] = 0.5 * (hax[i] + hbx[i])
+            mhy[i] = 0.5 * (hay[i] + hby[i])
+        else:
+            mhx[i] = np.nan
+            mhy[i] = np.nan
+    conf = 0.0
+    valid = 0
+    for i in range(lo, hi + 1):
+        conf += xy[i, 2 * N_PTS]
+        if mhx[i] == mhx[i]:
+            valid += 1
+    out[8] = conf / (hi - lo + 1)
+    out[9] = valid / (hi - lo + 1)
+    if is_side:
+        kbx = xy[:, 2 * (2 + b)]
+        kby = xy[:, 2 * (2 + b) + 1]
+        thigh = np.empty(m)
+        kh = np.empty(m)
+        for i in range(m):
+            thigh[i] = math.degrees(math.atan2(facing * (kbx[i] - hbx[i]), kby[i] - hby[i]))
+            kh[i] = (hby[i] - kby[i]) / thigh_b * 100.0
+        out[0] = quad_peak(tt, thigh, lo, hi, halfwin, 1.0)[0]
+        out[1] = quad_peak(tt, kh, lo, hi, halfwin, 1.0)[0]
+        flex = np.empty(m)
+        over = np.empty(m)
+        for i in range(m):
+            kx = xy[i, 2 * (2 + a)]
+            ky = xy[i, 2 * (2 + a) + 1]
+            ax = xy[i, 2 * (4 + a)]
+            ay = xy[i, 2 * (4 + a) + 1]
+            ux = hax[i] - kx
+            uy = hay[i] - ky
+            vx = ax - kx
+            vy = ay - ky
+            nu = math.sqrt(ux * ux + uy * uy)
+            nv = math.sqrt(vx * vx + vy * vy)
+            c = (ux * vx + uy * vy) / (nu * nv) if nu > 0 and nv > 0 else np.nan
+            c = min(1.0, max(-1.0, c))
+            flex[i] = 180.0 - math.degrees(math.acos(c))
+            over[i] = facing * (ax - mhx[i]) / leg_len * 100.0
+        out[2] = local_value(tt, flex, t_a, halfwin)
+        out[3] = local_value(tt, over, t_a, halfwin)
+        lean = 0.0
+        nl = 0
+        for i in range(lo, hi + 1):
+            sx = 0.5 * (xy[i, 20] + xy[i, 22])
+            sy = 0.5 * (xy[i, 21] + xy[i, 23])
+            v = math.degrees(math.atan2(facing * (sx - mhx[i]), mhy[i] - sy))
+            if v == v:
+                lean += v
+                nl += 1
+        if nl > 0:
+            out[4] = lean / nl
+        ylow = quad_peak(tt, mhy, lo, hi, halfwin, 1.0)[0]
+        yhigh = quad_peak(tt, mhy, lo, hi, halfwin, -1.0)[0]
+        out[5] = (ylow - yhigh) / leg_len * 100.0
+    else:
+        if t_s0 == t_s0:
+            x0 = local_value(tt, mhx, t_s0, halfwin)
+            x1 = local_value(tt, mhx, t_b, halfwin)
+            res = np.empty(m)
+            for i in range(m):
+                res[i] = mhx[i] - (x0 + (x1 - x0) * (tt[i] - t_s0) / (t_b - t_s0))
+            slo = 0
+            while slo < m and tt[slo] < t_s0:
+                slo += 1
+            rmax = quad_peak(tt, res, slo, hi, halfwin, 1.0)[0]
+            rmin = quad_peak(tt, res, slo, hi, halfwin, -1.0)[0]
+            out[6] = (rmax - rmin) / leg_len * 100.0
+        te = to_a if (to_a == to_a and t_a < to_a < t_b) else t_a + 0.6 * (t_b - t_a)
+        shi = lo
+        while shi < m and tt[shi] <= te:
+            shi += 1
+        shi -= 1
+        drop = np.empty(m)
+        for i in range(m):
+            drop[i] = math.degrees(math.atan2(hby[i] - hay[i], abs(hbx[i] - hax[i])))
+        if shi >= lo:
+            out[7] = quad_peak(tt, drop, lo, shi, halfwin, 1.0)[0]
