@@ -138,6 +138,7 @@ class Display:
         self._fonts: dict[int, pygame.font.Font] = {}
         self._text_cache: dict[tuple[str, int, tuple[int, int, int]], pygame.Surface] = {}
         self.frames = 0
+        self._no_pose = True
 
     # ----------------------------------------------------------------- window
     def _set_mode(self, size: tuple[int, int]) -> None:
@@ -345,6 +346,7 @@ class Display:
                 u: float) -> None:
         pygame.draw.rect(self.screen, PANEL, r)
         no_pose = state is None or not state.live.has_pose
+        self._no_pose = no_pose
         knee = math.nan if no_pose else _last_finite(steps, "knee_drive_deg")
         sway = math.nan if no_pose else _last_finite(steps, "hip_sway_pct")
         c = self.cues
@@ -368,6 +370,8 @@ class Display:
         sign = "≥" if higher_is_better else "≤"
         tgt = f"target {sign} {target:.0f}{unit}" if unit == "°" else \
             f"limit {sign} {target:.1f}{unit}"
+        if math.isnan(value) and not self._no_pose:
+            tgt += "   (not measured in this view)"
         self._blit_text(tgt, int(30 * u), DIM, (r.x + pad, r.y + pad + int(38 * u)))
         bar = pygame.Rect(r.x + pad, r.y + int(112 * u), r.width - 2 * pad, int(64 * u))
         pygame.draw.rect(self.screen, (55, 58, 66), bar)
