@@ -88,7 +88,10 @@ def print_tables(results: dict[str, Any]) -> bool:
         t = Table(title=title, title_justify="left")
         for col in ("trial", "steps", "found", "false", "IC MAE ms", "IC bias ms",
                     "cad/step %", "cad med %", *(SHORT[m] for m in metrics)):
-            t.add_column(col, justify="left" if col == "trial" else "right")
+            if col == "trial":
+                t.add_column(col, no_wrap=True, min_width=15)
+            else:
+                t.add_column(col, justify="right")
         for name, s in c["trials"].items():
             t.add_row(name, *_row(s, metrics))
         t.add_row("[bold]all[/bold]", *_row(c["overall"], metrics), end_section=True)
