@@ -85,7 +85,7 @@ def test_rear_view_keeps_frontal_angle_and_sides() -> None:
 def test_body_fills_seventy_percent_of_the_height() -> None:
     path = data_file("mocap/hamner2013/subject01_Run_4.trc")
     assert path.exists()
-    from realtime.validation.trials import load_truth
+    from realtime.validation.catalog import load_truth
 
     body = load_truth("subject01_Run_4").body
     cam = Camera(view="side")
@@ -98,7 +98,7 @@ def test_body_fills_seventy_percent_of_the_height() -> None:
 
 def test_real_trial_round_trip_knee_flexion_at_contact() -> None:
     data_file("mocap/hamner2013/subject01_Run_4.trc")
-    from realtime.validation.trials import load_truth
+    from realtime.validation.catalog import load_truth
 
     truth = load_truth("subject01_Run_4")
     times = np.array([s.t_contact_s for s in truth.steps])
@@ -116,7 +116,7 @@ def test_real_trial_round_trip_knee_flexion_at_contact() -> None:
 
 def test_noise_has_the_requested_sigma() -> None:
     data_file("mocap/hamner2013/subject01_Run_4.trc")
-    from realtime.validation.trials import load_truth
+    from realtime.validation.catalog import load_truth
 
     body = load_truth("subject01_Run_4").body
     cam = Camera(view="side")

@@ -7,12 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from realtime.validation import trials as trials_mod
+from realtime.validation import catalog as cat
 from realtime.validation.joints import harrington_hjc, kabsch
 from realtime.validation.trc import read_trc
 from tests.conftest import data_file
 
-ALL = trials_mod.trials()
+ALL = cat.trials()
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +32,7 @@ def test_kabsch_recovers_a_rigid_motion() -> None:
 
 @pytest.mark.parametrize("trial", ALL)
 def test_cluster_fit_residuals_are_small(trial: str) -> None:
-    track = trials_mod.load_joints(trial)
+    track = cat.load_joints(trial)
     for cluster, res in track.residual_mm.items():
         assert np.nanmedian(res) < 10.0, cluster
         assert np.nanpercentile(res, 95) < 25.0, cluster
@@ -42,7 +42,7 @@ def test_cluster_fit_residuals_are_small(trial: str) -> None:
 
 @pytest.mark.parametrize("trial", ALL)
 def test_segment_lengths_are_plausible_and_rigid(trial: str) -> None:
-    track = trials_mod.load_joints(trial)
+    track = cat.load_joints(trial)
     for s in "LR":
         thigh = np.linalg.norm(track[f"hip_{s}"] - track[f"knee_{s}"], axis=1)
         shank = np.linalg.norm(track[f"knee_{s}"] - track[f"ankle_{s}"], axis=1)
@@ -64,7 +64,7 @@ def test_harrington_regression_is_close_to_hamners_hip_centres() -> None:
 
 @pytest.mark.parametrize("trial", ALL)
 def test_true_steps_are_plausible(trial: str) -> None:
-    truth = trials_mod.load_truth(trial)
+    truth = cat.load_truth(trial)
     steps = truth.steps
     duration = float(truth.body.t[-1])
     # Hamner: 4-6 s of 6-9 strides; Dorn: about 4 strides in 3.3 s.
@@ -100,7 +100,7 @@ def test_faster_running_means_higher_knees_shorter_contacts() -> None:
     for subject in ("01", "04"):
         drive, stance, cadence = [], [], []
         for speed in (2, 3, 4, 5):
-            truth = trials_mod.load_truth(f"subject{subject}_Run_{speed}")
+            truth = cat.load_truth(f"subject{subject}_Run_{speed}")
             drive.append(np.median([s.knee_drive_deg for s in truth.steps]))
             cadence.append(np.median([s.cadence_spm for s in truth.steps]))
             stance.append(np.nanmedian([c.t_to - c.t_ic for c in truth.contacts]))
@@ -110,7 +110,7 @@ def test_faster_running_means_higher_knees_shorter_contacts() -> None:
 
 
 def test_dorn_is_overground_and_detrended() -> None:
-    truth = trials_mod.load_truth("dorn_jog")
+    truth = cat.load_truth("dorn_jog")
     assert truth.body.overground
     mid = truth.body.mid_hip()
     # 11.8 m of travel is removed; what remains is the within-stride surge, centimetres.

@@ -8,6 +8,7 @@
 `python -m realtime.validation` runs every trial and condition and prints the tables.
 """
 
+from realtime.validation.catalog import load_truth, trials
 from realtime.validation.score import (
     TARGETS,
     evaluate,
@@ -17,7 +18,6 @@ from realtime.validation.score import (
     score,
     summarize,
 )
-from realtime.validation.trials import load_truth, trials
 
 __all__ = [
     "TARGETS",

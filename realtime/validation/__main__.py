@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime.errors import UserError
+from realtime.validation.catalog import trials
 from realtime.validation.score import (
     TARGETS,
     VIEW_METRICS,
@@ -24,7 +25,6 @@ from realtime.validation.score import (
     default_analyzer,
     run_validation,
 )
-from realtime.validation.trials import trials
 
 SHORT = {
     "knee_drive_deg": "drive°", "knee_height_pct": "kneeH%", "knee_flexion_ic_deg": "flexIC°",

@@ -19,8 +19,8 @@ import numpy as np
 
 from realtime.pose.stream import PoseStream, save
 from realtime.types import STEP_COLUMNS, GaitEvent, Step, View
+from realtime.validation.catalog import load_truth, trials
 from realtime.validation.project import Camera, Facing, SyntheticStream, synthesize
-from realtime.validation.trials import load_truth, trials
 
 SIDE_METRICS: tuple[str, ...] = (
     "knee_drive_deg", "knee_height_pct", "knee_flexion_ic_deg", "overstride_pct",
