@@ -139,6 +139,9 @@ class Display:
         self._text_cache: dict[tuple[str, int, tuple[int, int, int]], pygame.Surface] = {}
         self.frames = 0
         self._no_pose = True
+        # where things were drawn last frame (tests sample pixels here): camera, gauges,
+        # knee_drive and hip_sway (the gauge bars), history, footer, cue
+        self.regions: dict[str, pygame.Rect] = {}
 
     # ----------------------------------------------------------------- window
     def _set_mode(self, size: tuple[int, int]) -> None:
@@ -250,6 +253,7 @@ class Display:
         strip = pygame.Rect(0, cam.bottom, w, strip_h)
         foot = pygame.Rect(0, strip.bottom, w, foot_h)
 
+        self.regions.update(camera=cam, gauges=side, history=strip, footer=foot)
         steps = state.steps if state is not None else ()
         self._top_bar(state, pygame.Rect(0, 0, w, top_h), u)
         self._camera(state, cam, u)
@@ -330,12 +334,14 @@ class Display:
                 pygame.draw.circle(self.screen, JOINT, (xs[i], ys[i]), rad)
 
     def _cue(self, state: DisplayState, r: pygame.Rect, u: float) -> None:
+        self.regions.pop("cue", None)
         cue = state.cue
         if cue is None or state.t_s - cue.t_ns * 1e-9 > self.cfg.cue_show_s:
             return
         color = ZONE_RGB["good"] if cue.positive else ZONE_RGB["near"]
         band_h = int(120 * u)
         band = pygame.Rect(r.x, r.y, r.width, band_h)  # top: keeps the feet visible
+        self.regions["cue"] = band
         shade = pygame.Surface(band.size, pygame.SRCALPHA)
         shade.fill((0, 0, 0, 190))
         self.screen.blit(shade, band)
@@ -374,6 +380,7 @@ class Display:
             tgt += "   (not measured in this view)"
         self._blit_text(tgt, int(30 * u), DIM, (r.x + pad, r.y + pad + int(38 * u)))
         bar = pygame.Rect(r.x + pad, r.y + int(112 * u), r.width - 2 * pad, int(64 * u))
+        self.regions[label.lower().replace(" ", "_")] = bar
         pygame.draw.rect(self.screen, (55, 58, 66), bar)
 
         def x_of(v: float) -> int:

@@ -1,0 +1,187 @@
+"""The real pygame display, offscreen (SDL_VIDEODRIVER=dummy from conftest): pixels, keys."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from realtime.config import Config
+from realtime.feedback.display import (
+    BONE,
+    ZONE_RGB,
+    Display,
+    Latest,
+    Mute,
+    Pause,
+    Quit,
+    ThresholdChange,
+)
+from realtime.types import Cue, DisplayState, Frame, LiveState, PoseSample, Step
+
+W, H = 1280, 720
+
+
+@pytest.fixture
+def display():
+    """A fresh window per test (pygame has one display per process; thresholds reset)."""
+    d = Display(Config())
+    yield d
+    d.close()
+
+
+def landmarks() -> np.ndarray:
+    lm = PoseSample.empty_landmarks()
+    pts = {11: (.5, .3), 12: (.5, .3), 23: (.5, .55), 24: (.5, .55), 25: (.58, .65),
+           26: (.47, .72), 27: (.55, .8), 28: (.42, .88), 29: (.53, .82), 30: (.4, .9),
+           31: (.6, .83), 32: (.45, .9), 13: (.55, .42), 14: (.45, .42), 15: (.6, .38),
+           16: (.42, .5)}
+    for i, (x, y) in pts.items():
+        lm[i, :2] = (x, y)
+        lm[i, 3] = 0.9
+    return lm
+
+
+def state(knee: float = 60.0, sway: float = 2.0, has_pose: bool = True, cue: Cue | None = None,
+          image: np.ndarray | None = None, n_steps: int = 12) -> DisplayState:
+    img = image if image is not None else np.full((H, W, 3), 40, np.uint8)
+    pose = PoseSample(1, 0, 0, landmarks(), None, (W, H)) if has_pose else \
+        PoseSample.no_pose(1, 0, 0, (W, H))
+    steps = tuple(Step("L" if i % 2 else "R", i * 0.35, cadence_spm=170.0, knee_drive_deg=knee,
+                       hip_sway_pct=sway, confidence=0.9) for i in range(n_steps))
+    return DisplayState(20.0, Frame(1, 0, img), pose, LiveState(20.0, has_pose), steps, cue,
+                        "drill 1/4", 30.0)
+
+
+def pixel(d: Display, xy: tuple[int, int]) -> tuple[int, int, int]:
+    return tuple(d.screen.get_at(xy))[:3]
+
+
+def bar_fill_pixel(d: Display, name: str) -> tuple[int, int, int]:
+    bar = d.regions[name]
+    return pixel(d, (bar.x + 4, bar.centery))
+
+
+def close_to(c: tuple[int, int, int], ref: tuple[int, int, int], tol: int = 12) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(c, ref, strict=True))
+
+
+def count_color(d: Display, rect: pygame.Rect, rgb: tuple[int, int, int], tol: int = 20) -> int:
+    arr = pygame.surfarray.pixels3d(d.screen)[rect.left:rect.right, rect.top:rect.bottom]
+    hit = np.all(np.abs(arr.astype(int) - np.array(rgb)) <= tol, axis=-1)
+    return int(hit.sum())
+
+
+@pytest.mark.parametrize(("knee", "zone"), [(40.0, "bad"), (52.0, "near"), (60.0, "good")])
+def test_knee_gauge_colour_follows_the_target(display: Display, knee: float, zone: str) -> None:
+    display.render(state(knee=knee))
+    assert close_to(bar_fill_pixel(display, "knee_drive"), ZONE_RGB[zone])
+
+
+@pytest.mark.parametrize(("sway", "zone"), [(2.0, "good"), (4.6, "near"), (8.0, "bad")])
+def test_hip_sway_gauge_colour(display: Display, sway: float, zone: str) -> None:
+    display.render(state(sway=sway))
+    assert close_to(bar_fill_pixel(display, "hip_sway"), ZONE_RGB[zone])
+
+
+def test_bgr_camera_image_is_shown_in_rgb_with_the_skeleton(display: Display) -> None:
+    img = np.zeros((H, W, 3), np.uint8)
+    img[..., 0] = 255  # pure blue in OpenCV's BGR order
+    display.render(state(image=img))
+    cam = display.regions["camera"]
+    assert close_to(pixel(display, (cam.x + 5, cam.bottom - 30)), (0, 0, 255))
+    assert count_color(display, cam, BONE) > 200  # skeleton lines were drawn
+
+
+def test_runner_not_detected_state(display: Display) -> None:
+    display.render(state(has_pose=False))
+    cam = display.regions["camera"]
+    assert count_color(display, cam, ZONE_RGB["bad"]) > 2000  # the big red message
+    assert count_color(display, cam, BONE) == 0  # no skeleton
+    # gauges are grey (no number, no colour) rather than showing stale values
+    knee_bar = display.regions["knee_drive"]
+    assert not close_to(bar_fill_pixel(display, "knee_drive"), ZONE_RGB["good"])
+    assert count_color(display, knee_bar, ZONE_RGB["good"]) == 0
+    display.screenshot("/tmp/test_feedback_display_nopose.png")
+
+
+def test_cue_text_is_drawn_and_expires(display: Display) -> None:
+    cue = Cue("knee_drive", "drive the knee", 5, int(19.5e9))
+    display.render(state(cue=cue))
+    assert "cue" in display.regions
+    assert count_color(display, display.regions["cue"], ZONE_RGB["near"]) > 1500
+    display.screenshot("/tmp/test_feedback_display_cue.png")
+    old = Cue("knee_drive", "drive the knee", 5, int(10e9))  # 10 s old: not shown
+    display.render(state(cue=old))
+    assert "cue" not in display.regions
+
+
+def post_key(key: int) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="",
+                                         scancode=0))
+
+
+def test_hotkeys_pause_mute_quit_and_thresholds() -> None:
+    d = Display(Config())
+    try:
+        d.render(state(knee=56.0))
+        assert close_to(bar_fill_pixel(d, "knee_drive"), ZONE_RGB["good"])
+        post_key(pygame.K_UP)
+        (action,) = d.render(state(knee=56.0))
+        assert isinstance(action, ThresholdChange)
+        assert action.key == "knee_drive_target_deg" and action.value == 57.0
+        assert action.cues.knee_drive_target_deg == 57.0
+        # the same knee drive is now below the raised target: amber
+        assert close_to(bar_fill_pixel(d, "knee_drive"), ZONE_RGB["near"])
+        post_key(pygame.K_LEFT)
+        (action,) = d.render(state())
+        assert action.key == "hip_sway_limit_pct" and action.value == 3.5
+        post_key(pygame.K_SPACE)
+        post_key(pygame.K_m)
+        assert d.render(state()) == [Pause(True), Mute(True)]
+        post_key(pygame.K_SPACE)
+        assert d.render(state()) == [Pause(False)]
+        post_key(pygame.K_q)
+        assert d.render(state()) == [Quit()]
+        pygame.event.post(pygame.event.Event(pygame.QUIT))
+        assert d.render(state()) == [Quit()]
+    finally:
+        d.close()
+
+
+def test_resizes_and_still_draws_the_gauges() -> None:
+    d = Display(Config())
+    try:
+        pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, w=800, h=450, size=(800, 450)))
+        d.render(state(knee=40.0))
+        assert d.size == (800, 450)
+        assert close_to(bar_fill_pixel(d, "knee_drive"), ZONE_RGB["bad"])
+        assert d.regions["knee_drive"].right <= 800
+    finally:
+        d.close()
+
+
+def test_waiting_state_and_nan_metrics_do_not_crash(display: Display) -> None:
+    assert display.render(None) == []
+    display.render(state(knee=math.nan, sway=math.nan, n_steps=0))
+    assert count_color(display, display.regions["knee_drive"], ZONE_RGB["good"]) == 0
+
+
+def test_screenshot_writes_a_png(display: Display, tmp_path: Path) -> None:
+    display.render(state(knee=45.0, cue=Cue("knee_drive", "drive the knee", 5, int(19.8e9))))
+    out = tmp_path / "shot.png"
+    display.screenshot(out)
+    img = pygame.image.load(str(out))
+    assert img.get_size() == display.size
+    display.screenshot("/tmp/test_feedback_display_red.png")
+
+
+def test_latest_holder_keeps_only_the_newest() -> None:
+    slot: Latest[int] = Latest()
+    assert slot.get() is None
+    for i in range(5):
+        slot.put(i)
+    assert slot.get() == 4 and slot.version == 5
