@@ -1,0 +1,174 @@
+"""Real pyttsx3 + espeak-ng synthesis, the speech thread's one-slot queue, and cues.csv."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realtime.config import CUE_KINDS, DEFAULT_PHRASES, SpeechConfig, load_config
+from realtime.feedback.sessionlog import CUE_COLUMNS, CueLogSink
+from realtime.feedback.speech import Speaker, all_phrases, make_speaker, render_phrases
+from realtime.types import Cue, Step
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as f:
+        assert f.getsampwidth() == 2 and f.getnchannels() == 1
+        data = np.frombuffer(f.readframes(f.getnframes()), np.int16)
+        return data, f.getframerate()
+
+
+def test_every_cue_phrase_synthesises_to_plausible_audio(tmp_path: Path) -> None:
+    phrases = all_phrases(load_config(profile="default").cues.phrases)
+    assert set(phrases) == set(CUE_KINDS)
+    paths = render_phrases(phrases, tmp_path, SpeechConfig())
+    assert set(paths) == set(CUE_KINDS)
+    for kind, path in paths.items():
+        data, rate = read_wav(path)
+        dur = len(data) / rate
+        rms = float(np.sqrt(np.mean(data.astype(np.float64) ** 2)))
+        assert 0.3 <= dur <= 3.0, f"{kind}: {dur:.2f} s"
+        assert rms > 300, f"{kind}: RMS {rms:.0f} is near silence"
+        # speech, not a constant: the loudest 50 ms window is far above the quietest
+        win = rate // 20
+        energies = [np.abs(data[i:i + win]).mean() for i in range(0, len(data) - win, win)]
+        assert max(energies) > 10 * (min(energies) + 1)
+
+
+def test_speaking_rate_changes_the_length(tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    (tmp_path / "f").mkdir()
+    slow = render_phrases({"a": "drive the knee"}, tmp_path / "s", SpeechConfig(rate_wpm=110))
+    fast = render_phrases({"a": "drive the knee"}, tmp_path / "f", SpeechConfig(rate_wpm=300))
+    n_slow = len(read_wav(slow["a"])[0])
+    n_fast = len(read_wav(fast["a"])[0])
+    assert n_slow > 1.5 * n_fast
+
+
+def cue(kind: str = "knee_drive", t: float = 1.0) -> Cue:
+    return Cue(kind, DEFAULT_PHRASES[kind], 5, int(t * 1e9))
+
+
+class Results:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, bool, int | None]] = []
+        self.event = threading.Event()
+
+    def __call__(self, c: Cue, spoken: bool, latency_ns: int | None) -> None:
+        self.items.append((c.kind, spoken, latency_ns))
+        self.event.set()
+
+
+def test_one_slot_queue_a_newer_cue_replaces_a_waiting_one() -> None:
+    res = Results()
+    sp = Speaker(SpeechConfig(), DEFAULT_PHRASES, on_result=res)  # not started: cues wait
+    sp.say(cue("knee_drive"))
+    sp.say(cue("level_hips"))
+    assert res.items == [("knee_drive", False, None)]  # replaced, reported at once
+    sp.stop()
+    assert res.items[-1] == ("level_hips", False, None)  # never spoken after stop
+    sp.say(cue("cadence"))
+    assert res.items[-1] == ("cadence", False, None)
+
+
+def test_speaker_plays_on_the_mixer_and_stops_cleanly() -> None:
+    res = Results()
+    sp = Speaker(SpeechConfig(), DEFAULT_PHRASES, on_result=res).start()
+    assert sp.wait_ready(20.0)
+    assert sp.mode == "prerender"
+    sp.say(cue("overstride"))
+    assert res.event.wait(20.0)
+    kind, spoken, latency = res.items[0]
+    assert kind == "overstride"
+    # the dummy SDL driver plays into the void: played (latency known), not "spoken"
+    assert latency is not None and latency > 0
+    assert spoken is (sp.driver not in ("dummy",))
+    sp.muted = True
+    res.event.clear()
+    sp.say(cue("cadence"))
+    assert res.event.wait(20.0)
+    assert res.items[-1] == ("cadence", False, None)
+    sp.stop(timeout=5.0)
+    assert not sp._thread.is_alive()
+
+
+def test_speech_off_gives_no_speaker() -> None:
+    assert make_speaker(SpeechConfig(mode="off")) is None
+
+
+def test_cue_log_sink_writes_every_cue_with_its_fate(tmp_path: Path) -> None:
+    res = Results()
+    sp = Speaker(SpeechConfig(), DEFAULT_PHRASES, on_result=res)  # not started
+    sink = CueLogSink(tmp_path / "cues.csv", sp)
+    step = Step("L", 1.0, confidence=0.9)
+    sink.on_step(step, [cue("knee_drive", 1.0), cue("cadence", 1.0)])
+    sink.on_step(step, [cue("level_hips", 2.0)])  # replaces the waiting knee cue
+    sink.on_step(step, [])
+    sink.close()
+    with (tmp_path / "cues.csv").open() as fh:
+        rows = list(csv.reader(fh))
+    assert tuple(rows[0]) == CUE_COLUMNS
+    body = sorted(rows[1:])
+    assert body == sorted([
+        ["1.000", "cadence", "quicker steps", "5", "0"],
+        ["1.000", "knee_drive", "drive the knee", "5", "0"],
+        ["2.000", "level_hips", "level hips", "5", "0"],
+    ])
+    assert res.items  # the speaker's own callback still runs
+
+
+def test_cue_log_without_speaker(tmp_path: Path) -> None:
+    sink = CueLogSink(tmp_path / "c.csv", None)
+    sink.on_step(Step("R", 0.0, confidence=1.0), [cue("good_knee", 3.25)])
+    sink.close()
+    lines = (tmp_path / "c.csv").read_text().splitlines()
+    assert lines == ["t_s,kind,text,priority,spoken", "3.250,good_knee,good knee drive,5,0"]
+
+
+DISK_SCRIPT = textwrap.dedent("""
+    import sys, threading
+    from realtime.config import DEFAULT_PHRASES, SpeechConfig
+    from realtime.feedback.speech import Speaker
+    from realtime.types import Cue
+    done = threading.Event()
+    out = []
+    sp = Speaker(SpeechConfig(), DEFAULT_PHRASES,
+                 on_result=lambda c, s, l: (out.append((s, l)), done.set())).start()
+    assert sp.wait_ready(20)
+    sp.say(Cue("knee_drive", "drive the knee", 5, 0))
+    assert done.wait(20)
+    sp.stop()
+    print(sp.driver, out[0][0], out[0][1])
+""")
+
+
+def test_disk_audio_driver_receives_the_spoken_phrase(tmp_path: Path) -> None:
+    """SDL's disk driver writes what a sound card would play: the phrase must be in it."""
+    raw = tmp_path / "audio.raw"
+    env = {**os.environ, "SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": str(raw),
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", DISK_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    driver, spoken, latency = proc.stdout.split()[-3:]
+    assert (driver, spoken) == ("disk", "True") and int(latency) > 0
+    data = np.frombuffer(raw.read_bytes(), np.int16)
+    loud = np.flatnonzero(np.abs(data) > 1000)
+    assert loud.size > 0
+    assert (loud[-1] - loud[0]) / 22050 > 0.3  # a phrase, not a click
+
+
+@pytest.mark.parametrize("mode", ["prerender", "live", "off"])
+def test_speech_modes_are_config_choices(mode: str) -> None:
+    assert load_config(overrides=[f'speech.mode="{mode}"']).speech.mode == mode
