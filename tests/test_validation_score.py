@@ -83,6 +83,16 @@ def test_a_detection_far_from_any_true_contact_is_false() -> None:
     assert s["n_found"] == 10 and s["n_false"] == 1
 
 
+def test_steps_in_the_warm_up_are_not_judged() -> None:
+    truth, events = _truth()
+    early = [replace(s, t_contact_s=s.t_contact_s - 0.8) for s in truth]  # first IC at 0.2 s
+    det = early[1:]  # the analyzer missed the first contact
+    assert score(det, early, "side", events)["found_share"] == 1.0
+    assert score(det, early, "side", events)["n_true"] == 9
+    strict = score(det, early, "side", events, warmup_s=0.0)
+    assert strict["n_true"] == 10 and strict["n_found"] == 9
+
+
 class FootDrop:
     """Stand-in analyzer: IC when a foot's heel or toe comes near the lowest it has been.
 

@@ -20,6 +20,7 @@ from realtime.validation.catalog import trials
 from realtime.validation.score import (
     TARGETS,
     VIEW_METRICS,
+    WARMUP_S,
     AnalyzerFactory,
     conditions,
     default_analyzer,
@@ -36,7 +37,7 @@ SHORT = {
 def _load_factory(spec: str | None) -> AnalyzerFactory:
     if not spec:
         try:
-            from realtime.metrics import GaitAnalyzer  # type: ignore[attr-defined]  # noqa: F401
+            from realtime.metrics import GaitAnalyzer  # noqa: F401
         except ImportError as exc:
             raise UserError(
                 f"realtime.metrics.GaitAnalyzer is not available ({exc}); pass "
@@ -79,7 +80,7 @@ def print_tables(results: dict[str, Any]) -> bool:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)
     ok_all = True
     for key, c in results["conditions"].items():
         metrics = VIEW_METRICS[c["view"]]
@@ -124,13 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--analyzer", default=None,
                     help="module:factory(view, image_size, fps) -> analyzer (default: "
                          "realtime.metrics.GaitAnalyzer)")
+    ap.add_argument("--warmup", type=float, default=WARMUP_S,
+                    help="seconds at the start of each stream whose steps are not judged")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     try:
         factory = _load_factory(args.analyzer)
         conds = conditions(args.views, args.fps, args.noise, args.facing)
         results = run_validation(args.trials, conds, factory, args.out, args.seed,
-                                 None if args.quiet else lambda m: print(m, file=sys.stderr))
+                                 None if args.quiet else lambda m: print(m, file=sys.stderr),
+                                 args.warmup)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

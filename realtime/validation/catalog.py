@@ -8,7 +8,7 @@ from pathlib import Path
 
 from realtime.errors import UserError
 from realtime.validation.joints import JointTrack, dorn_joints, hamner_joints
-from realtime.validation.truth import Truth, body_frame, truth_from_body
+from realtime.validation.truth import Truth, truth_from_track
 
 HAMNER = tuple(f"subject{s}_Run_{n}" for s in ("01", "04") for n in (2, 3, 4, 5))
 DORN = ("dorn_jog",)
@@ -47,4 +47,4 @@ def load_joints(trial: str, root: Path | None = None) -> JointTrack:
 @lru_cache(maxsize=16)
 def load_truth(trial: str) -> Truth:
     """Joint centres, events and per-step truth of a trial (mocap time base)."""
-    return truth_from_body(body_frame(load_joints(trial)))
+    return truth_from_track(load_joints(trial))

@@ -57,7 +57,7 @@ AnalyzerFactory = Callable[[View, tuple[int, int], float], Analyzer]
 def default_analyzer(view: View, image_size: tuple[int, int], fps: float) -> Analyzer:
     """The project's metrics stage with the default config."""
     from realtime.config import load_config
-    from realtime.metrics import GaitAnalyzer  # type: ignore[attr-defined]
+    from realtime.metrics import GaitAnalyzer
 
     return GaitAnalyzer(load_config().metrics, view=view, image_size=image_size)
 
@@ -79,7 +79,7 @@ class Evaluation:
     n_true: int
     n_found: int
     n_false: int
-    n_edge: int  # detections outside the truth's time span (not judged)
+    n_edge: int  # detections not judged (warm-up, last contact, outside the truth's span)
     ic_err_s: np.ndarray
     cadence_true: np.ndarray  # per matched step
     cadence_det: np.ndarray
@@ -90,21 +90,21 @@ class Evaluation:
 
 
 def match(
-    detected: Sequence[Step], truth_steps: Sequence[Step], last_ic: GaitEvent | None = None
+    detected: Sequence[Step], truth_steps: Sequence[Step],
+    unjudged_ics: Sequence[tuple[str, float]] = (),
 ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     """One-to-one matches (detected index, truth index) by nearest IC of the same leg.
 
-    A detection matches a true IC within half the median true step duration.  Returns
-    (pairs, unmatched judged detections, detections outside the truth's span).  The
-    last true IC, which starts no complete step, may absorb one detection unjudged.
+    A detection matches a true IC within half the median true step duration, nearest
+    pairs first.  `unjudged_ics` are true contacts that start no judged step (the last
+    contact of the trial, contacts in the warm-up): a detection there is neither found
+    nor false.  Returns (pairs, false detections, unjudged detections).
     """
-    ics = [(s.leg, s.t_contact_s) for s in truth_steps]
-    if last_ic is not None:
-        ics.append((last_ic.leg, last_ic.t_s))
+    ics = [(s.leg, s.t_contact_s) for s in truth_steps] + list(unjudged_ics)
     if not ics:
         return [], [], list(range(len(detected)))
-    durations = np.array([60.0 / s.cadence_spm for s in truth_steps]) if truth_steps else []
-    tol = 0.5 * float(np.median(durations)) if len(durations) else 0.2
+    durations = [60.0 / s.cadence_spm for s in truth_steps]
+    tol = 0.5 * float(np.median(durations)) if durations else 0.2
     lo, hi = min(t for _, t in ics) - tol, max(t for _, t in ics) + tol
     cands = sorted(
         (abs(d.t_contact_s - t), i, k)
@@ -112,33 +112,40 @@ def match(
         for k, (leg, t) in enumerate(ics)
         if d.leg == leg and abs(d.t_contact_s - t) <= tol
     )
-    used_d: set[int] = set()
+    used_d: dict[int, int] = {}
     used_t: set[int] = set()
-    pairs: list[tuple[int, int]] = []
     for _, i, k in cands:
         if i in used_d or k in used_t:
             continue
-        used_d.add(i)
+        used_d[i] = k
         used_t.add(k)
-        if k < len(truth_steps):
-            pairs.append((i, k))
+    pairs = sorted((i, k) for i, k in used_d.items() if k < len(truth_steps))
+    unjudged = [i for i, k in used_d.items() if k >= len(truth_steps)]
     rest = [i for i in range(len(detected)) if i not in used_d]
-    edge = [i for i in rest if not lo <= detected[i].t_contact_s <= hi]
+    unjudged += [i for i in rest if not lo <= detected[i].t_contact_s <= hi]
     false = [i for i in rest if lo <= detected[i].t_contact_s <= hi]
-    return sorted(pairs), false, edge
+    return pairs, false, sorted(unjudged)
+
+
+WARMUP_S = 0.5  # true steps starting this early in a stream are not judged
 
 
 def evaluate(
     detected: Sequence[Step], truth_steps: Sequence[Step], view: View,
-    truth_events: Sequence[GaitEvent] = (),
+    truth_events: Sequence[GaitEvent] = (), warmup_s: float = WARMUP_S,
 ) -> Evaluation:
-    """Raw per-step errors of one stream; see `score` for the summary."""
-    ics = [e for e in truth_events if e.kind == "IC"]
-    last = None
-    if truth_steps and ics:
-        later = [e for e in ics if e.t_s > truth_steps[-1].t_contact_s + 1e-9]
-        last = min(later, key=lambda e: e.t_s) if later else None
-    pairs, false, edge = match(detected, truth_steps, last)
+    """Raw per-step errors of one stream; see `score` for the summary.
+
+    An online analyzer cannot know the floor before the first contact it sees, and these
+    clips are only 3-6 s long, so steps that start in the first `warmup_s` seconds are
+    not judged (a live session runs for minutes).  Pass 0 to judge every step.
+    """
+    judged = [s for s in truth_steps if s.t_contact_s >= warmup_s]
+    unjudged = [(s.leg, s.t_contact_s) for s in truth_steps if s.t_contact_s < warmup_s]
+    last = max((s.t_contact_s for s in truth_steps), default=-math.inf)
+    unjudged += [(e.leg, e.t_s) for e in truth_events if e.kind == "IC" and e.t_s > last + 1e-9]
+    pairs, false, edge = match(detected, judged, unjudged)
+    truth_steps = judged
     di = [i for i, _ in pairs]
     ti = [k for _, k in pairs]
     errs: dict[str, np.ndarray] = {}
@@ -220,10 +227,10 @@ def summarize(evals: Sequence[Evaluation]) -> dict[str, Any]:
 
 def score(
     detected_steps: Sequence[Step], truth_steps: Sequence[Step], view: View,
-    truth_events: Sequence[GaitEvent] = (),
+    truth_events: Sequence[GaitEvent] = (), warmup_s: float = WARMUP_S,
 ) -> dict[str, Any]:
     """Summary of detected vs true steps for one stream (dict, see `summarize`)."""
-    return summarize([evaluate(detected_steps, truth_steps, view, truth_events)])
+    return summarize([evaluate(detected_steps, truth_steps, view, truth_events, warmup_s)])
 
 
 def verdict(summary: dict[str, Any]) -> dict[str, bool]:
@@ -326,11 +333,12 @@ def run_validation(
     out_dir: Path | None = None,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    warmup_s: float = WARMUP_S,
 ) -> dict[str, Any]:
     """Generate every stream, run the analyzer, score; write streams and JSON to out_dir."""
     names = list(trial_names or trials())
     conds = list(conds or conditions(("side", "rear"), (30.0, 60.0), (0.0, 2.0), ("left",)))
-    results: dict[str, Any] = {"conditions": {}, "targets": TARGETS,
+    results: dict[str, Any] = {"conditions": {}, "targets": TARGETS, "warmup_s": warmup_s,
                                "target_condition": {"fps": TARGET_FPS,
                                                     "noise_px": TARGET_NOISE_PX}}
     for c in conds:
@@ -339,7 +347,7 @@ def run_validation(
         for name in names:
             syn = synthesize_trial(name, c.view, c.fps, c.noise_px, c.facing, seed)
             detected = run_analyzer(factory(c.view, syn.stream.image_size, c.fps), syn.stream)
-            ev = evaluate(detected, syn.steps, c.view, syn.events)
+            ev = evaluate(detected, syn.steps, c.view, syn.events, warmup_s)
             evals.append(ev)
             per_trial[name] = summarize([ev])
             if out_dir is not None:

@@ -63,9 +63,14 @@ class Body:
         return (self.p["shoulder_L"] + self.p["shoulder_R"]) / 2
 
 
-def body_frame(track: JointTrack) -> Body:
-    """Rotate a joint track into the runner frame and remove overground travel."""
-    rot = np.stack([track.forward, UP, track.right])  # rows: u, v, w
+def body_frame(track: JointTrack, tilt_rad: float = 0.0) -> Body:
+    """Rotate a joint track into the runner frame and remove overground travel.
+
+    `tilt_rad` levels a floor that rises by tan(tilt) per mm of forward travel in the
+    lab frame (see `floor_tilt`).
+    """
+    c, s = np.cos(tilt_rad), np.sin(tilt_rad)
+    rot = np.stack([c * track.forward + s * UP, -s * track.forward + c * UP, track.right])
     p = {j: track[j] @ rot.T for j in JOINTS}
     mid = (p["hip_L"] + p["hip_R"]) / 2
     ok = np.isfinite(mid).all(axis=1)
@@ -228,6 +233,43 @@ def step_metrics(body: Body, leg: Leg, t0: float, t1: float, t_prev: float,
         drop = _deg(hs[:, 1] - ho[:, 1], np.abs(hs[:, 2] - ho[:, 2]))
         out["pelvic_drop_deg"] = float(np.nanmax(drop))
     return out
+
+
+def floor_tilt(track: JointTrack, body: Body) -> float:
+    """Slope angle of the floor along the running direction, from the foot contacts.
+
+    The Dorn runway's floor (or the lab's vertical axis) is off level by 0.3 degrees:
+    the heel and toe markers bottom out 55 mm lower at the end of the 9 m of contacts
+    than at the start.  A camera sees a level floor, so the truth should too.
+    Least squares over each contact's lowest heel and toe heights, one offset per marker.
+    """
+    rows, ys = [], []
+    for leg in ("L", "R"):
+        for c in foot_contacts(body, leg):
+            if not (np.isfinite(c.t_ic) and np.isfinite(c.t_to)):
+                continue
+            sl = (track.t >= c.t_ic) & (track.t <= c.t_to)
+            for k, name in enumerate((f"heel_{leg}", f"toe_{leg}")):
+                pos = track[name][sl]
+                i = int(np.nanargmin(pos[:, 1]))
+                onehot = [0.0] * 4
+                onehot[2 * (leg == "R") + k] = 1.0
+                rows.append([float(pos[i] @ track.forward), *onehot])
+                ys.append(float(pos[i, 1]))
+    a = np.asarray(rows)
+    keep = a[:, 1:].sum(axis=0) > 0
+    if len(rows) < 6 or not keep.all():
+        return 0.0
+    slope = float(np.linalg.lstsq(a, np.asarray(ys), rcond=None)[0][0])
+    return float(np.arctan(slope))
+
+
+def truth_from_track(track: JointTrack) -> Truth:
+    """Truth of a trial; overground trials are levelled first (see `floor_tilt`)."""
+    body = body_frame(track)
+    if track.overground:
+        body = body_frame(track, floor_tilt(track, body))
+    return truth_from_body(body)
 
 
 def truth_from_body(body: Body) -> Truth:
