@@ -115,3 +115,20 @@ def test_dorn_is_overground_and_detrended() -> None:
     mid = truth.body.mid_hip()
     # 11.8 m of travel is removed; what remains is the within-stride surge, centimetres.
     assert np.nanmax(np.abs(mid[:, 0])) < 150
+
+
+# Force-plate contacts of JA1Gait21.c3d (the same trial as jog.trc, frames 300-1136):
+# first and last analog sample with |Fz| > 30 N on plates 1, 2, 4, 5, 7, read once with
+# the `c3d` package (not a project dependency), in jog.trc seconds.
+PLATE_ON = (0.5207, 0.8993, 1.2693, 1.6520, 2.0273)
+PLATE_OFF = (0.7560, 1.1347, 1.5080, 1.9000, 2.2647)
+
+
+def test_dorn_events_agree_with_force_plates() -> None:
+    truth = cat.load_truth("dorn_jog")
+    ic = np.array([c.t_ic for c in truth.contacts])
+    to = np.array([c.t_to for c in truth.contacts])
+    for plate_on, plate_off in zip(PLATE_ON, PLATE_OFF, strict=True):
+        k = int(np.nanargmin(np.abs(ic - plate_on)))
+        assert abs(ic[k] - plate_on) < 0.010
+        assert abs(to[k] - plate_off) < 0.010
