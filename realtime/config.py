@@ -71,7 +71,9 @@ class MetricsConfig:
     max_gap_s: float = field(
         default=0.2, metadata=_rng(0.0, 2.0, "gaps longer than this break the step chain")
     )
-    one_euro_min_cutoff_hz: float = field(default=3.0, metadata=_rng(0.01, 100.0))
+    one_euro_min_cutoff_hz: float = field(
+        default=6.0, metadata=_rng(0.01, 100.0, "One Euro cutoff at rest (tuned on mocap)")
+    )
     one_euro_beta: float = field(default=0.5, metadata=_rng(0.0, 100.0))
     one_euro_d_cutoff_hz: float = field(default=3.0, metadata=_rng(0.01, 100.0))
     min_step_s: float = field(
@@ -90,7 +92,7 @@ class MetricsConfig:
         metadata=_rng(0.0, 10.0, "after disagreeing this long, trust the model's L/R labels"),
     )
     contact_height: float = field(
-        default=0.02,
+        default=0.01,
         metadata=_rng(0.0, 0.5, "initial contact: lowest foot point within this height of "
                       "the ground, in leg lengths"),
     )
@@ -120,6 +122,17 @@ class MetricsConfig:
         default=0.07,
         metadata=_rng(0.0, 0.5, "half-width of the parabola fitted around a peak and "
                       "around the contact time, s"),
+    )
+    scale_tau_s: float = field(
+        default=4.0,
+        metadata=_rng(0.1, 600.0, "time constant of the mean thigh and leg lengths in "
+                      "the image (the unit of % metrics)"),
+    )
+    rear_leg_ratio: float = field(
+        default=0.91,
+        metadata=_rng(0.5, 1.0, "rear view: mean image hip-to-ankle length over the "
+                      "true mean leg length (the image loses the fore-aft part; 0.85-0.96 "
+                      "in the motion-capture trials)"),
     )
     walk_min_flight_s: float = field(
         default=0.0,

@@ -98,8 +98,9 @@ class _Model:
         pt, pk = self.phi_to, self.phi_pk
         th = _ease(phi, [0.0, pt, pk, 1.0], [self.th_ic, self.th_to, th_max, self.th_ic])
         ki = self.k_ic
-        kn = _ease(phi, [0.0, pt / 2, pt, 0.62, 1.0],
-                   [ki, ki + math.radians(22), ki + math.radians(8), math.radians(100), ki])
+        kn = _ease(phi, [0.0, pt / 2, pt, 0.66, 0.9, 1.0],
+                   [ki, ki + math.radians(20), ki + math.radians(8), math.radians(105),
+                    math.radians(55), ki])
         ft = _ease(phi, [0.0, 0.15 * pt, 0.55 * pt, pt, 0.7, 1.0],
                    [math.radians(8), 0.0, 0.0, math.radians(-35), 0.0, math.radians(8)])
         return th, kn, ft
@@ -161,6 +162,8 @@ def synthetic_run(
 ) -> tuple[PoseStream, list[Step]]:
     """A running stream and its true steps.
 
+    `hip_sway_pct` is the peak-to-peak of the sinusoidal lateral hip motion in % of
+    (thigh + shank); the true per-step values use the metric's own definition.
     `knee_drive_deg` may be a function of time (the demo's "poor, then improving"
     runner); each swing takes the value at its peak.  `dropout_rate` is the chance that
     a frame has no pose; `gaps` are (start, end) seconds without a pose; `swap_rate_hz`
@@ -275,13 +278,35 @@ def synthetic_run(
     return PoseStream(t, lm, (int(w), int(h)), view, float(fps)), truth
 
 
+def _leg_mean(model: _Model) -> float:
+    """Mean hip-to-ankle distance over a stride: the validation's unit of % metrics."""
+    tg = model.t0[0] + np.linspace(0.0, model.P, 2001)[:-1]
+    th, kn, _ = model.angles(tg, 0)
+    f = THIGH * np.sin(th) + SHANK * np.sin(th - kn)
+    u = -THIGH * np.cos(th) - SHANK * np.cos(th - kn)
+    return float(np.mean(np.hypot(f, u)))
+
+
 def _true_steps(model: _Model, view: View, duration: float, knee_ic: float, over: float,
                 lean: float, sway: float, drop: float) -> list[Step]:
     T = model.T
+    leg_m = _leg_mean(model)
+    th_ic, k_ic = model.th_ic, model.k_ic
+    over_true = (THIGH * math.sin(th_ic) + SHANK * math.sin(th_ic - k_ic)) / leg_m * 100.0
     # the hip height is periodic with the step period: its peak-to-peak is one number
     tg = model.t0[0] + np.linspace(0.0, T, 2001)
     hh = model.hip_height(tg)
-    vo = float(hh.max() - hh.min()) / LEG * 100.0
+    vo = float(hh.max() - hh.min()) / leg_m * 100.0
+    # hip sway: mid-hip lateral p-p over a stride after a least-squares line (two
+    # values: strides ending with an L step and with an R step)
+    sway_true = []
+    amp = sway / 100.0 * LEG
+    t_mid_r = model.t0[1] + 0.5 * model.phi_to * model.P
+    for k in (1, 2):
+        ts = model.t0[0] + (k - 1) * T + np.linspace(0.0, 2 * T, 4001)
+        x = 0.5 * amp * np.cos(2 * np.pi * (ts - t_mid_r) / model.P)
+        r = x - np.polyval(np.polyfit(ts, x, 1), ts)
+        sway_true.append(float(np.ptp(r)) / leg_m * 100.0)
     out: list[Step] = []
     k = 0
     while True:
@@ -295,9 +320,10 @@ def _true_steps(model: _Model, view: View, duration: float, knee_ic: float, over
         drive = math.degrees(model.drive[other][min(c + 1, len(model.drive[other]) - 1)])
         if view == "side":
             s = Step("LR"[leg], ta, 60.0 / T, drive, -100.0 * math.cos(math.radians(drive)),
-                     knee_ic, over, lean, vo, confidence=1.0, t_detected_s=tb)
+                     knee_ic, over_true, lean, vo, confidence=1.0, t_detected_s=tb)
         else:
-            s = Step("LR"[leg], ta, 60.0 / T, hip_sway_pct=sway if k >= 1 else math.nan,
+            s = Step("LR"[leg], ta, 60.0 / T,
+                     hip_sway_pct=sway_true[leg] if k >= 1 else math.nan,
                      pelvic_drop_deg=drop, confidence=1.0, t_detected_s=tb)
         out.append(s)
         k += 1

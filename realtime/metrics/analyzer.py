@@ -39,6 +39,9 @@ def _params(cfg: MetricsConfig, view: View, image_size: tuple[int, int]) -> np.n
     prm[K.P_FACING_TAU] = cfg.facing_tau_s
     prm[K.P_IC_OFFSET] = cfg.ic_time_offset_s
     prm[K.P_RING_ROWS] = RING_ROWS
+    prm[K.P_SCALE_TAU] = cfg.scale_tau_s
+    # the image shows the full hip-to-ankle length only from the side
+    prm[K.P_LEG_RATIO] = 1.0 if view == "side" else cfg.rear_leg_ratio
     return prm
 
 

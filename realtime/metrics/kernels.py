@@ -46,6 +46,8 @@ P_IS_SIDE = 13
 P_FACING_TAU = 14
 P_IC_OFFSET = 15
 P_RING_ROWS = 16
+P_SCALE_TAU = 17
+P_LEG_RATIO = 18
 N_PARAMS = 20
 
 # ---- state
@@ -66,6 +68,8 @@ S_HIST_T2 = 15
 S_HIST_N = 16
 S_HAS_POSE = 17
 S_T_FIRST = 18
+S_SCALE_N = 19
+S_LEG_2D = 49  # mean image hip-to-ankle distance
 S_LEG = 20  # per-leg event state, 12 slots each
 LEG_STRIDE = 12
 LEG_PHASE = 0  # 0 unknown, 1 stance, 2 swing
@@ -77,6 +81,7 @@ LEG_LASTIC = 5
 LEG_LASTTO = 6
 LEG_YMEAN = 7
 LEG_FXPREV = 8
+LEG_GROUND_TOE = 9  # LEG_GROUND is the heel's floor, this the toe's
 S_HIST1 = 50  # 24: previous repaired positions
 S_HIST2 = 74  # 24: the ones before
 S_OE_X = 100  # 24: One Euro estimate
@@ -105,6 +110,7 @@ def new_state() -> np.ndarray:
     st[S_NSWAPS] = 0.0
     st[S_HIST_N] = 0.0
     st[S_HAS_POSE] = 0.0
+    st[S_SCALE_N] = 0.0
     for leg in range(2):
         b = S_LEG + leg * LEG_STRIDE
         st[b + LEG_PHASE] = 0.0
@@ -202,19 +208,17 @@ def swap_costs(pts: np.ndarray, st: np.ndarray, t: float) -> tuple[float, float,
 
 
 @jit
-def _envelope(st: np.ndarray, i: int, d: float) -> None:
-    """Upper-envelope estimate of a segment length: rises fast, sinks slowly, ignores
-    jumps to more than 1.6x (a mislabelled point), so foreshortening does not shrink it."""
+def _running_mean(st: np.ndarray, i: int, d: float, a: float) -> None:
+    """Mean of a body length over the recent gait cycles (cumulative at first, then
+    exponential with weight `a`); a jump beyond 1.6x the mean (a mislabelled point)
+    is ignored.  The validation's leg length is the mean hip-to-ankle distance."""
     if d != d or d <= 0.0:
         return
     e = st[i]
     if e != e:
         st[i] = d
-    elif d > e:
-        if d < 1.6 * e:
-            st[i] = e + 0.2 * (d - e)
-    else:
-        st[i] = e + 0.003 * (d - e)
+    elif d < 1.6 * e:
+        st[i] = e + a * (d - e)
 
 
 @jit
@@ -348,7 +352,14 @@ def frame_update(
     ring[row, R_CONF] = vis_sum / N_LEG_PTS
     ring[row, R_VALID] = 1.0
 
-    # ---- body scale
+    # ---- body scale: mean thigh and hip-to-ankle lengths over recent cycles
+    tl0 = st[S_T_LAST]
+    dts = t - tl0 if tl0 == tl0 else 0.0
+    cnt = st[S_SCALE_N] + 1.0
+    st[S_SCALE_N] = cnt
+    a_sc = max(1.0 / cnt, dts / prm[P_SCALE_TAU])
+    hip_ankle = 0.0
+    nha = 0
     for leg in range(2):
         hx = pts[2 * leg]
         hy = pts[2 * leg + 1]
@@ -356,16 +367,15 @@ def frame_update(
         ky = pts[2 * (2 + leg) + 1]
         ax = pts[2 * (4 + leg)]
         ay = pts[2 * (4 + leg) + 1]
-        _envelope(st, S_THIGH + leg, _dist(hx, hy, kx, ky))
-        _envelope(st, S_SHANK + leg, _dist(kx, ky, ax, ay))
-    ls = 0.0
-    lc = 0
-    for leg in range(2):
-        if st[S_THIGH + leg] == st[S_THIGH + leg] and st[S_SHANK + leg] == st[S_SHANK + leg]:
-            ls += st[S_THIGH + leg] + st[S_SHANK + leg]
-            lc += 1
-    if lc > 0:
-        st[S_LEGLEN] = ls / lc
+        _running_mean(st, S_THIGH + leg, _dist(hx, hy, kx, ky), a_sc)
+        _running_mean(st, S_SHANK + leg, _dist(kx, ky, ax, ay), a_sc)
+        d = _dist(hx, hy, ax, ay)
+        if d == d:
+            hip_ankle += d
+            nha += 1
+    if nha > 0:
+        _running_mean(st, S_LEG_2D, hip_ankle / nha, a_sc)
+        st[S_LEGLEN] = st[S_LEG_2D] / prm[P_LEG_RATIO]
     leg_len = st[S_LEGLEN]
     if leg_len != leg_len:
         leg_len = 0.4 * h
@@ -430,20 +440,32 @@ def frame_update(
     thr_to = prm[P_THR_TO]
     for leg in range(2):
         b = S_LEG + leg * LEG_STRIDE
-        fy = _foot_low(sm, leg)
-        if fy != fy:
+        # each marker against its own floor (heel and toe landmarks sit at different
+        # heights on a flat foot); the foot's height is the lower of the two
+        hh = np.inf
+        for slot, p in ((LEG_GROUND, 6 + leg), (LEG_GROUND_TOE, 8 + leg)):
+            fy = sm[2 * p + 1]
+            if fy != fy:
+                continue
+            g = st[b + slot]
+            if g != g:
+                # first sight: the floor is at least as low as the other foot's marker
+                fo = sm[2 * (p + 1 - 2 * leg) + 1]
+                g = fy if fo != fo else max(fy, fo)
+            else:
+                g -= prm[P_GROUND_DECAY] * leg_len * dt
+                if fy > g:
+                    g += 0.5 * (fy - g)
+            st[b + slot] = g
+            hh = min(hh, (g - fy) / leg_len)
+        if hh == np.inf:
             continue
-        g = st[b + LEG_GROUND]
-        if g != g:
-            g = fy
-        else:
-            g -= prm[P_GROUND_DECAY] * leg_len * dt
-            if fy > g:
-                g += 0.5 * (fy - g)
-        st[b + LEG_GROUND] = g
-        hh = (g - fy) / leg_len
         hp = st[b + LEG_HPREV]
         tp = st[b + LEG_TPREV]
+        if hh < -3.0 * thr_ic:
+            # the foot is well below the floor estimate: the floor was wrong (both feet
+            # in the air at start-up, or a glitch), so this leg's phase is unknown
+            st[b + LEG_PHASE] = 0.0
         ph = st[b + LEG_PHASE]
         conf = 0.0
         for k in (4, 6, 8):
@@ -582,8 +604,9 @@ def quad_peak(
 
 @jit
 def local_value(tt: np.ndarray, y: np.ndarray, t: float, halfwin: int) -> float:
-    """y at time t from a least-squares line through the samples within `halfwin`
-    frames of t (sub-frame and less noisy than the nearest sample)."""
+    """y at time t from a least-squares parabola through the samples within `halfwin`
+    frames of t: sub-frame, less noisy than the nearest sample, and (unlike a line or a
+    moving average) it does not flatten an extremum that falls at t."""
     n = y.shape[0]
     k = 0
     while k < n and tt[k] < t:
@@ -591,9 +614,12 @@ def local_value(tt: np.ndarray, y: np.ndarray, t: float, halfwin: int) -> float:
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
     b0 = 0.0
     b1 = 0.0
-    for i in range(max(k - halfwin, 0), min(k + halfwin - 1, n - 1) + 1):
+    b2 = 0.0
+    for i in range(max(k - halfwin - 1, 0), min(k + halfwin, n - 1) + 1):
         v = y[i]
         if v != v:
             continue
@@ -601,10 +627,18 @@ def local_value(tt: np.ndarray, y: np.ndarray, t: float, halfwin: int) -> float:
         s0 += 1.0
         s1 += u
         s2 += u * u
+        s3 += u * u * u
+        s4 += u * u * u * u
         b0 += v
         b1 += v * u
+        b2 += v * u * u
     if s0 < 1.0:
         return np.nan
+    if s0 >= 4.0:
+        det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2)
+        if abs(det) > 1e-300:
+            return (b0 * (s2 * s4 - s3 * s3) - s1 * (b1 * s4 - s3 * b2)
+                    + s2 * (b1 * s3 - s2 * b2)) / det
     det = s0 * s2 - s1 * s1
     if s0 < 2.0 or abs(det) < 1e-300:
         return b0 / s0
@@ -734,17 +768,33 @@ def step_metrics(
         out[5] = (ylow - yhigh) / leg_len * 100.0
     else:
         if t_s0 == t_s0:
-            x0 = local_value(tt, mhx, t_s0, halfwin)
-            x1 = local_value(tt, mhx, t_b, halfwin)
-            res = np.empty(m)
-            for i in range(m):
-                res[i] = mhx[i] - (x0 + (x1 - x0) * (tt[i] - t_s0) / (t_b - t_s0))
+            # least-squares line over the stride removed (treadmill drift), then p-p
             slo = 0
             while slo < m and tt[slo] < t_s0:
                 slo += 1
-            rmax = quad_peak(tt, res, slo, hi, halfwin, 1.0)[0]
-            rmin = quad_peak(tt, res, slo, hi, halfwin, -1.0)[0]
-            out[6] = (rmax - rmin) / leg_len * 100.0
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            b0 = 0.0
+            b1 = 0.0
+            for i in range(slo, hi + 1):
+                if mhx[i] == mhx[i]:
+                    u = tt[i] - t_s0
+                    s0 += 1.0
+                    s1 += u
+                    s2 += u * u
+                    b0 += mhx[i]
+                    b1 += mhx[i] * u
+            det = s0 * s2 - s1 * s1
+            if s0 >= 3.0 and det > 0.0:
+                c0 = (b0 * s2 - s1 * b1) / det
+                c1 = (s0 * b1 - s1 * b0) / det
+                res = np.empty(m)
+                for i in range(m):
+                    res[i] = mhx[i] - (c0 + c1 * (tt[i] - t_s0))
+                rmax = quad_peak(tt, res, slo, hi, halfwin, 1.0)[0]
+                rmin = quad_peak(tt, res, slo, hi, halfwin, -1.0)[0]
+                out[6] = (rmax - rmin) / leg_len * 100.0
         te = to_a if (to_a == to_a and t_a < to_a < t_b) else t_a + 0.6 * (t_b - t_a)
         shi = lo
         while shi < m and tt[shi] <= te:
