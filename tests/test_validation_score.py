@@ -58,6 +58,7 @@ def test_errors_biases_misses_and_false_steps_are_counted() -> None:
     assert s["n_true"] == 10 and s["n_found"] == 9 and s["n_false"] == 1 and s["n_edge"] == 1
     assert s["ic_mae_ms"] == pytest.approx(10.0) and s["ic_bias_ms"] == pytest.approx(10.0)
     assert s["cadence_step_err_pct"] == pytest.approx(2.0)
+    assert s["cadence_span_err_pct"] == pytest.approx(0.0, abs=1e-9)  # a constant delay
     assert s["metrics"]["knee_drive_deg"]["bias"] == pytest.approx(-3.0)
     # Metrics the stand-in did not fill are reported missing, never as zero error.
     assert s["metrics"]["overstride_pct"]["n_missing"] == 9

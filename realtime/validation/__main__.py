@@ -67,6 +67,7 @@ def _row(s: dict[str, Any], metrics: tuple[str, ...]) -> list[str]:
         _fmt(s["ic_bias_ms"]),
         _fmt(s["cadence_step_err_pct"], 2),
         _fmt(s["cadence_median_err_pct"], 2),
+        _fmt(s["cadence_span_err_pct"], 2),
     ]
     for m in metrics:
         mm = s["metrics"][m]
@@ -88,7 +89,7 @@ def print_tables(results: dict[str, Any]) -> bool:
                             else "")
         t = Table(title=title, title_justify="left")
         for col in ("trial", "steps", "found", "false", "IC MAE ms", "IC bias ms",
-                    "cad/step %", "cad med %", *(SHORT[m] for m in metrics)):
+                    "cad/step %", "cad med %", "cad span %", *(SHORT[m] for m in metrics)):
             if col == "trial":
                 t.add_column(col, no_wrap=True, min_width=15)
             else:
@@ -99,7 +100,10 @@ def print_tables(results: dict[str, Any]) -> bool:
         verdict = c["verdict"]
         marks = {k: ("[green]pass[/green]" if v else "[red]FAIL[/red]")
                  for k, v in verdict.items()}
-        t.caption = "targets: " + ", ".join(
+        t.caption = ("cad med % / cad span % = error of the trial's median per-step "
+                     "cadence / of first-to-last-contact cadence (row 'all': worst trial); "
+                     "metric columns: mean absolute error, (n∅) = matched steps the "
+                     "analyzer left empty (a missed target).\ntargets: ") + ", ".join(
             f"{k} {'≥' if k == 'found_share' else '≤'} {TARGETS[k]:g}: {m}"
             for k, m in marks.items()
         )
