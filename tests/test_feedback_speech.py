@@ -40,10 +40,13 @@ def test_every_cue_phrase_synthesises_to_plausible_audio(tmp_path: Path) -> None
         rms = float(np.sqrt(np.mean(data.astype(np.float64) ** 2)))
         assert 0.3 <= dur <= 3.0, f"{kind}: {dur:.2f} s"
         assert rms > 300, f"{kind}: RMS {rms:.0f} is near silence"
-        # speech, not a constant: the loudest 50 ms window is far above the quietest
+        # speech, not a steady tone or noise: syllables make the loudness swing widely
         win = rate // 20
         energies = [np.abs(data[i:i + win]).mean() for i in range(0, len(data) - win, win)]
-        assert max(energies) > 10 * (min(energies) + 1)
+        assert max(energies) > 4 * (min(energies) + 1)
+        # start-up silence was trimmed (it would delay the cue), the end pause shortened
+        loud = np.flatnonzero(np.abs(data) > 300)
+        assert loud[0] / rate < 0.01 and (len(data) - loud[-1]) / rate < 0.06
 
 
 def test_speaking_rate_changes_the_length(tmp_path: Path) -> None:

@@ -1,18 +1,22 @@
 """Spoken cues: a speech thread with a one-slot queue (`Speaker`, `make_speaker`).
 
-Why pre-rendered playback is the default (`speech.mode = "prerender"`), measured on the
-dev box (2 shared cores, espeak-ng 1.51, pyttsx3 2.99; bench/bench_feedback.py):
+Why pre-rendered playback is the default (`speech.mode = "prerender"`), measured with
+bench/bench_feedback.py on the dev box (2 shared cores, espeak-ng, pyttsx3 2.99):
 
-- live (`engine.say` + `runAndWait`): on Linux pyttsx3's espeak driver synthesises the
-  whole utterance into memory, writes a temp WAV, then spawns `aplay`; the first audio
-  sample cannot leave before all that.  Decision -> `aplay` exec: p50 ~95 ms, p95 ~110 ms
-  (a lower bound: a real `aplay` still opens the ALSA device).  `aplay` is also often
-  missing (e.g. this machine), and then nothing is heard at all.
 - prerender: every phrase is synthesised once at start-up (`save_to_file` +
-  `runAndWait`, ~10-20 ms per phrase) and played with `pygame.mixer`; decision -> first
-  non-silent sample written by SDL's disk audio driver: p50 ~25 ms, p95 ~40 ms (one or
-  two mixer buffers of 512 frames).
-Figures are re-measured by the bench; update them here if they change.
+  `runAndWait`: 5 phrases in ~55 ms), its leading and trailing silence trimmed, and
+  played with `pygame.mixer` (44.1 kHz, 512-frame buffer).  Decision -> first non-silent
+  sample written by SDL's disk audio driver: p50 38 ms, p95 51 ms, of which up to 46 ms
+  is that driver's fixed 2048-frame period (a sound card with a 512-frame buffer waits
+  less).  Decision -> `Channel.play`: 0.1 ms.
+- live (`engine.say` + `runAndWait`): on Linux pyttsx3's espeak driver synthesises the
+  whole phrase in memory (fast: decision -> `aplay` exec p50 3.5 ms, p95 9 ms), then
+  runs `aplay` on a temp WAV, which must start and open the ALSA device before the first
+  sample: that part could not be measured here because `aplay` is not installed, and then
+  nothing is heard at all.  A playing `aplay` also cannot be cut off by mute or quit.
+So prerender is chosen: measured end to end well under the 100 ms goal, no dependency
+on `aplay`, shares the mixer with the tones, and `stop()` silences it at once.  `live`
+remains available (it falls back to prerender when `aplay` is missing).
 
 The pyttsx3 engine is created and run in the speech thread only (pyttsx3 engines are not
 thread-safe).  `say()` never blocks: a newer cue replaces one still waiting, and a cue
@@ -29,8 +33,11 @@ import os
 import shutil
 import tempfile
 import threading
+import wave
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import numpy as np
 
 from realtime.clock import now_ns
 from realtime.config import CUE_KINDS, SpeechConfig
@@ -49,7 +56,9 @@ def init_mixer() -> str | None:
 
     if pygame.mixer.get_init() is None:
         try:
-            pygame.mixer.init(frequency=22050, size=-16, channels=1, buffer=512)
+            # 44.1 kHz: the usual hardware rate (no resampling in the device), and SDL's
+            # disk driver (used to measure latency) has a 2048-frame period: 46 ms here
+            pygame.mixer.init(frequency=44100, size=-16, channels=1, buffer=512)
         except pygame.error as exc:
             log.warning("no audio device (%s): cues are logged, not spoken", exc)
             return None
@@ -78,9 +87,32 @@ def render_phrases(
         with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to"
             engine.save_to_file(text, str(path))
             engine.runAndWait()
+        trim_silence(path)
         out[kind] = path
     _forget_save_file(engine)
     return out
+
+
+def trim_silence(path: Path, threshold: int = 300, lead_ms: float = 5.0,
+                 tail_ms: float = 40.0) -> None:
+    """Cut espeak's leading silence (it delays the cue) and its ~300 ms end pause (it
+    keeps the channel busy) from a 16-bit mono WAV, in place."""
+    with wave.open(str(path), "rb") as f:
+        params = f.getparams()
+        data = np.frombuffer(f.readframes(f.getnframes()), np.int16)
+    if params.sampwidth != 2 or params.nchannels != 1:
+        return
+    loud = np.flatnonzero(np.abs(data) > threshold)
+    if loud.size == 0:
+        return
+    rate = params.framerate
+    a = max(0, int(loud[0]) - int(rate * lead_ms / 1000))
+    b = min(len(data), int(loud[-1]) + int(rate * tail_ms / 1000))
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(data[a:b].tobytes())
 
 
 def _forget_save_file(engine) -> None:
