@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -27,7 +28,7 @@ class FakeCapture:
         self._pending = None
         self.frozen = threading.Event()
 
-    def isOpened(self) -> bool:  # noqa: N802
+    def isOpened(self) -> bool:
         return self.opened
 
     def grab(self) -> bool:
@@ -108,7 +109,7 @@ def test_camera_slow_consumer_gets_newest_frames_and_drops_are_counted() -> None
     assert src.dropped == n - len(seen)  # every grabbed frame was either read or counted
     assert seen[-1].seq == n - 1  # the newest frame is never lost
     times = [f.t_capture_ns for f in seen]
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(times))
     # the pixel content travels with its sequence number
     assert all(int(f.image[0, 0, 0]) == f.seq % 256 for f in seen)
     assert fake.released

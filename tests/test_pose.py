@@ -29,7 +29,7 @@ def test_treadmill_clip_pose_in_every_frame() -> None:
 
 
 def test_person_entering_and_leaving_gives_explicit_no_pose_samples() -> None:
-    samples, fps, size = model_poses("videos/walk_side_enter_leave.mp4")
+    samples, _fps, _size = model_poses("videos/walk_side_enter_leave.mp4")
     assert len(samples) == 401
     empty = [s for s in samples if not s.has_pose]
     # README: about a quarter of frames have no usable pose
