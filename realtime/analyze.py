@@ -49,7 +49,7 @@ def open_input(path: Path, cfg: Config, view: View | None, realtime: bool = Fals
             raise UserError(
                 f"--view {view} contradicts {path}, which was recorded as a {stream.view} view"
             )
-        return RecordedPoses(stream), stream.view, False
+        return RecordedPoses(stream, realtime=realtime), stream.view, False
     if path.suffix.lower() not in VIDEO_SUFFIXES and not path.is_file():
         raise UserError(f"{path} is neither a video file nor a .npz pose stream")
     from realtime.pose.mediapipe_pose import MediaPipePose

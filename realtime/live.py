@@ -83,8 +83,10 @@ class LiveRun:
         sinks: Sequence[FeedbackSink] = (),
         seconds: float | None = None,
         record: bool = True,
+        live_timing: bool = True,
     ) -> None:
         self.cfg = cfg
+        self.live_timing = live_timing
         self.source = source
         self.view = view
         self.out_dir = out_dir
@@ -215,9 +217,10 @@ class LiveRun:
             if session.recorder is not None and len(session.recorder):
                 session.recorder.save(self.out_dir / "pose.npz")
         elapsed = time.monotonic() - self._t_start
-        summary = session.summary(fps_processing=session.frames / elapsed if elapsed else 0.0)
-        summary["latency"]["capture_to_display"] = self.capture_to_display.summary()
-        summary["dropped_frames"] = self.source.dropped
+        summary = session.summary(fps_processing=session.frames / elapsed if elapsed else 0.0,
+                                  live_timing=self.live_timing)
+        summary["processing"]["latency"]["capture_to_display"] = self.capture_to_display.summary()
+        summary["processing"]["dropped_frames"] = self.source.dropped
         summary["cues"] = len(session.cues)
         summary["thresholds"] = dataclasses.asdict(self.cues.cues_cfg) | {"phrases": None}
         if self.error:
@@ -256,7 +259,8 @@ def run_session(
             view or "side", True
     warmup()  # compile/load every numba kernel before the first frame
     return run_live(cfg, source, view, out_dir or default_session_dir(), headless=headless,
-                    mute=mute, seconds=seconds, record=record)
+                    mute=mute, seconds=seconds, record=record,
+                    live_timing=video is None or realtime)
 
 
 def run_live(
@@ -269,6 +273,7 @@ def run_live(
     mute: bool,
     seconds: float | None,
     record: bool = True,
+    live_timing: bool = True,
     title: str = "Running form",
 ) -> int:
     """The live path over any PoseSource: display (or headless), speech, logs."""
@@ -283,7 +288,8 @@ def run_live(
     sinks: list[FeedbackSink] = [CueLogSink(out_dir / "cues.csv", speaker)]
     if headless:
         sinks.append(PrintCues())
-    run = LiveRun(cfg, source, view, out_dir, sinks=sinks, seconds=seconds, record=record)
+    run = LiveRun(cfg, source, view, out_dir, sinks=sinks, seconds=seconds, record=record,
+                  live_timing=live_timing)
     run.start()
     try:
         if display is not None:
@@ -329,6 +335,7 @@ def open_display(cfg: Config, title: str) -> object | None:
 def _print_summary(summary: dict, out_dir: Path) -> None:
     cad = summary.get("cadence_spm")
     cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"
+    dropped = summary["processing"].get("dropped_frames", 0)
     print(f"session: {summary.get('frames', 0)} frames, {summary.get('steps', 0)} steps, "
           f"cadence {cad_txt}, {summary.get('cues', 0)} cues, "
-          f"{summary.get('dropped_frames', 0)} stale frames dropped; saved in {out_dir}")
+          f"{dropped} stale frames dropped; saved in {out_dir}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,26 +86,42 @@ class ModelPoses:
 
 
 class RecordedPoses:
-    """Samples from a pose-stream file: no frames, no model (re-analysis and replay)."""
+    """Samples from a pose-stream file: no frames, no model (re-analysis and replay).
 
-    def __init__(self, stream: PoseStream) -> None:
+    With `realtime=True` samples are released at their recorded times, stamped on the
+    monotonic clock, like a live camera (the demo and `run --video pose.npz --realtime`).
+    """
+
+    def __init__(self, stream: PoseStream, realtime: bool = False) -> None:
         self.stream = stream
+        self.realtime = realtime
         self.fps = stream.fps
         self.size = stream.image_size
-        self._it = iter(())  # type: ignore[var-annotated]
+        self._i = 0
+        self._t0_ns = 0
 
     dropped = 0
 
     def start(self) -> Self:
-        self._it = self.stream.samples()
+        self._i = 0
+        self._t0_ns = now_ns()
         return self
 
     def read(self, timeout: float | None = None) -> tuple[Frame | None, PoseSample] | None:
-        sample = next(self._it, None)
-        return None if sample is None else (None, sample)
+        i = self._i
+        if i >= len(self.stream):
+            return None
+        self._i += 1
+        t_ns = round(float(self.stream.t[i]) * 1e9)
+        if self.realtime:
+            t_ns += self._t0_ns
+            wait = (t_ns - now_ns()) * 1e-9
+            if wait > 0:
+                time.sleep(wait)
+        return None, PoseSample(i, t_ns, t_ns, self.stream.landmarks[i], None, self.size)
 
     def stop(self) -> None:
-        self._it = iter(())
+        self._i = len(self.stream)
 
 
 # --------------------------------------------------------------------------- latency
@@ -216,7 +233,7 @@ class Session:
         for sink in self.sinks:
             sink.close()
 
-    def summary(self, fps_processing: float) -> dict:
+    def summary(self, fps_processing: float, live_timing: bool = False) -> dict:
         from realtime.metrics import summarize
 
         delays = [e.t_detected_s - e.t_s for e in self.analyzer.events if e.kind == "IC"]
@@ -229,9 +246,16 @@ class Session:
             event_delay_s=delay,
             fps_processing=fps_processing,
         )
-        out["latency"] = {
-            "capture_to_pose": self.capture_to_pose.summary(),
-            "step_to_cue_decision": self.step_to_cue.summary(),
+        # How fast, not what the gait was: kept apart so that re-analysing a recording
+        # reproduces everything outside "processing" exactly.
+        out.pop("fps_processing", None)
+        latency = {"step_to_cue_decision": self.step_to_cue.summary()}
+        if live_timing:  # file replay stamps frames with file time: no latency to report
+            latency["capture_to_pose"] = self.capture_to_pose.summary()
+        out["processing"] = {
+            "fps": round(fps_processing, 2),
+            "metrics_us_per_frame": round(self.metrics_ns / max(1, self.frames) * 1e-3, 2),
+            "latency": latency,
         }
         return out
 
