@@ -101,6 +101,12 @@ class SyntheticRunner:
         for leg, (thigh, knee) in angles.items():
             side = 0 if leg == "L" else 1
             a = math.radians(thigh)
+            if phis[leg] >= STANCE:  # swing: bend the knee enough to clear the belt
+                s_sw = (phis[leg] - STANCE) / (1.0 - STANCE)
+                clear = 4.0 + 30.0 * math.sin(math.pi * min(1.0, s_sw / 0.9))
+                room = (GROUND_Y - 10.0 - clear - hip[1] - THIGH * math.cos(a)) / SHANK
+                if room < 1.0:
+                    knee = max(knee, math.degrees(a - math.acos(max(-1.0, room))))
             b = a - math.radians(knee)
             k = hip + THIGH * np.array([math.sin(a), math.cos(a)])
             an = k + SHANK * np.array([math.sin(b), math.cos(b)])

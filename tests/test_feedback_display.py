@@ -91,9 +91,10 @@ def test_bgr_camera_image_is_shown_in_rgb_with_the_skeleton(display: Display) ->
     img = np.zeros((H, W, 3), np.uint8)
     img[..., 0] = 255  # pure blue in OpenCV's BGR order
     display.render(state(image=img))
-    cam = display.regions["camera"]
-    assert close_to(pixel(display, (cam.x + 5, cam.bottom - 30)), (0, 0, 255))
-    assert count_color(display, cam, BONE) > 200  # skeleton lines were drawn
+    img_rect = display.regions["image"]
+    assert img_rect.width / img_rect.height == pytest.approx(W / H, rel=0.01)  # aspect kept
+    assert close_to(pixel(display, (img_rect.x + 5, img_rect.y + 5)), (0, 0, 255))
+    assert count_color(display, img_rect, BONE) > 200  # skeleton lines were drawn
 
 
 def test_runner_not_detected_state(display: Display) -> None:

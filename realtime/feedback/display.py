@@ -248,8 +248,10 @@ class Display:
         foot_h = int(34 * u)
         strip_h = int(130 * u)
         side_w = int(w * 0.36)
-        cam = pygame.Rect(0, top_h, w - side_w, h - top_h - strip_h - foot_h)
-        side = pygame.Rect(cam.right, top_h, side_w, cam.height)
+        cue_h = int(104 * u)  # its own row: the cue never hides the runner's head or feet
+        cue_row = pygame.Rect(0, top_h, w - side_w, cue_h)
+        cam = pygame.Rect(0, cue_row.bottom, w - side_w, h - top_h - cue_h - strip_h - foot_h)
+        side = pygame.Rect(cam.right, top_h, side_w, cue_h + cam.height)
         strip = pygame.Rect(0, cam.bottom, w, strip_h)
         foot = pygame.Rect(0, strip.bottom, w, foot_h)
 
@@ -257,6 +259,7 @@ class Display:
         steps = state.steps if state is not None else ()
         self._top_bar(state, pygame.Rect(0, 0, w, top_h), u)
         self._camera(state, cam, u)
+        self._cue(state, cue_row, u)
         self._gauges(state, steps, side, u)
         self._history(steps, strip, u)
         self._footer(foot, u)
@@ -306,6 +309,7 @@ class Display:
         elif state.pose is not None and state.pose.image_size != (0, 0):
             img_rect = _fit(*state.pose.image_size, r)
             pygame.draw.rect(self.screen, (28, 30, 36), img_rect)
+        self.regions["image"] = img_rect
         if state.pose is not None and state.live.has_pose:
             self._skeleton(state.pose, img_rect, u)
         if not state.live.has_pose:
@@ -316,7 +320,6 @@ class Display:
                             (r.centerx, r.centery - int(30 * u)), "center")
             self._blit_text("step into the camera's view", int(44 * u), TEXT,
                             (r.centerx, r.centery + int(36 * u)), "center")
-        self._cue(state, r, u)
 
     def _skeleton(self, pose: PoseSample, r: pygame.Rect, u: float) -> None:
         lm = pose.landmarks
@@ -333,18 +336,15 @@ class Display:
             if ok[i]:
                 pygame.draw.circle(self.screen, JOINT, (xs[i], ys[i]), rad)
 
-    def _cue(self, state: DisplayState, r: pygame.Rect, u: float) -> None:
+    def _cue(self, state: DisplayState | None, band: pygame.Rect, u: float) -> None:
+        """The current cue in the largest text on screen, until `cue_show_s` has passed."""
         self.regions.pop("cue", None)
-        cue = state.cue
-        if cue is None or state.t_s - cue.t_ns * 1e-9 > self.cfg.cue_show_s:
+        pygame.draw.rect(self.screen, (0, 0, 0), band)
+        cue = state.cue if state is not None else None
+        if cue is None or state is None or state.t_s - cue.t_ns * 1e-9 > self.cfg.cue_show_s:
             return
         color = ZONE_RGB["good"] if cue.positive else ZONE_RGB["near"]
-        band_h = int(120 * u)
-        band = pygame.Rect(r.x, r.y, r.width, band_h)  # top: keeps the feet visible
         self.regions["cue"] = band
-        shade = pygame.Surface(band.size, pygame.SRCALPHA)
-        shade.fill((0, 0, 0, 190))
-        self.screen.blit(shade, band)
         surf = self._fit_text(cue.text.upper(), int(100 * u), color, band.width - int(20 * u))
         self.screen.blit(surf, surf.get_rect(center=band.center))
 
@@ -376,9 +376,10 @@ class Display:
         sign = "≥" if higher_is_better else "≤"
         tgt = f"target {sign} {target:.0f}{unit}" if unit == "°" else \
             f"limit {sign} {target:.1f}{unit}"
-        if math.isnan(value) and not self._no_pose:
-            tgt += "   (not measured in this view)"
         self._blit_text(tgt, int(30 * u), DIM, (r.x + pad, r.y + pad + int(38 * u)))
+        if math.isnan(value) and not self._no_pose:
+            self._blit_text("not measured from this camera view", int(28 * u), DIM,
+                            (r.x + pad, r.y + int(196 * u)))
         bar = pygame.Rect(r.x + pad, r.y + int(112 * u), r.width - 2 * pad, int(64 * u))
         self.regions[label.lower().replace(" ", "_")] = bar
         pygame.draw.rect(self.screen, (55, 58, 66), bar)
