@@ -134,6 +134,17 @@ class MetricsConfig:
                       "true mean leg length (the image loses the fore-aft part; 0.85-0.96 "
                       "in the motion-capture trials)"),
     )
+    side_events: str = field(
+        default="vertical",
+        metadata=_choice("vertical", "horizontal",
+                         doc="side-view contact detector: foot height (matches the mocap "
+                         "truth) or the foot's forward extreme (robust to noisy heels)"),
+    )
+    horizontal_hysteresis: float = field(
+        default=0.4,
+        metadata=_rng(0.0, 2.0, "horizontal detector: the foot must move back (forward) "
+                      "this many leg lengths from its extreme before the event counts"),
+    )
     walk_min_flight_s: float = field(
         default=0.0,
         metadata=_rng(-1.0, 1.0, "a step whose flight (next contact minus toe-off) is "

@@ -42,6 +42,8 @@ def _params(cfg: MetricsConfig, view: View, image_size: tuple[int, int]) -> np.n
     prm[K.P_SCALE_TAU] = cfg.scale_tau_s
     # the image shows the full hip-to-ankle length only from the side
     prm[K.P_LEG_RATIO] = 1.0 if view == "side" else cfg.rear_leg_ratio
+    prm[K.P_SIDE_HORIZ] = 1.0 if cfg.side_events == "horizontal" else 0.0
+    prm[K.P_HORIZ_HYST] = cfg.horizontal_hysteresis
     return prm
 
 
@@ -78,6 +80,7 @@ class GaitAnalyzer:
         self._last: _Contact | None = None  # newest contact in the current chain
         self._prev: _Contact | None = None  # the one before it, if the chain holds
         self._last_to = [math.nan, math.nan]
+        self._prev_dur = math.nan  # duration of the previous step in the chain
         self._events: list[GaitEvent] = []
         self._steps: list[Step] = []
 
@@ -118,6 +121,7 @@ class GaitAnalyzer:
             if kind == K.EV_BREAK:
                 self._last = None
                 self._prev = None
+                self._prev_dur = math.nan
                 continue
             c = float(min(1.0, max(0.0, conf)))
             if kind == K.EV_TO:
@@ -134,8 +138,10 @@ class GaitAnalyzer:
                     self._prev = last
                 else:
                     self._prev = None
+                    self._prev_dur = math.nan
             else:
                 self._prev = None
+                self._prev_dur = math.nan
             self._last = new
         self._steps.extend(out)
         return out
@@ -162,9 +168,16 @@ class GaitAnalyzer:
             flight = b.t - to_a
             gait = float(np.clip(1.0 + (flight - self.cfg.walk_min_flight_s) / 0.05, 0.15, 1.0))
         else:
-            gait = 0.6
+            gait = 0.15  # still on the ground when the other foot lands: walking
         if dur > 0.5:
             gait *= 0.5
+        # a running rhythm is regular: an isolated step, or one much unlike the step
+        # before it, is more likely a misdetection (or walking) than a running step
+        if self._prev is None or self._prev_dur != self._prev_dur:
+            gait *= 0.6
+        elif abs(dur / self._prev_dur - 1.0) > 0.25:
+            gait *= 0.5
+        self._prev_dur = dur
         side_ok = 1.0 if (not self._is_side or facing_now != 0.0) else 0.5
         conf = float(np.clip(min(vis, 1.0) * frac * gait * side_ok * min(a.conf, b.conf) ** 0.5,
                              0.0, 1.0))

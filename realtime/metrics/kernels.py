@@ -48,7 +48,9 @@ P_IC_OFFSET = 15
 P_RING_ROWS = 16
 P_SCALE_TAU = 17
 P_LEG_RATIO = 18
-N_PARAMS = 20
+P_SIDE_HORIZ = 19
+P_HORIZ_HYST = 20
+N_PARAMS = 24
 
 # ---- state
 S_N = 0  # frames written to the ring
@@ -82,6 +84,8 @@ LEG_LASTTO = 6
 LEG_YMEAN = 7
 LEG_FXPREV = 8
 LEG_GROUND_TOE = 9  # LEG_GROUND is the heel's floor, this the toe's
+LEG_EXT_T = 10  # horizontal detector: time of the current extreme
+LEG_EXT_PREV = 11  # the sample before it
 S_HIST1 = 50  # 24: previous repaired positions
 S_HIST2 = 74  # 24: the ones before
 S_OE_X = 100  # 24: One Euro estimate
@@ -435,6 +439,12 @@ def frame_update(
         elif score < -0.005:
             st[S_FACING] = -1.0
 
+    # ---- side view: events from the foot's fore-aft position relative to the hips
+    # (the foot is furthest forward near contact and furthest back near toe-off);
+    # robust where the model's heel/toe heights are noisy
+    if is_side and prm[P_SIDE_HORIZ] > 0.5:
+        return _horizontal_events(pts, lm, t, st, prm, ev, n_ev, leg_len, lm_index)
+
     # ---- gait events from the vertical foot kinematics (both views)
     thr_ic = prm[P_THR_IC]
     thr_to = prm[P_THR_TO]
@@ -505,6 +515,86 @@ def frame_update(
                         ev[n_ev, 3] = conf
                         n_ev += 1
         st[b + LEG_HPREV] = hh
+        st[b + LEG_TPREV] = t
+    return n_ev
+
+
+@jit
+def _horizontal_events(
+    pts: np.ndarray, lm: np.ndarray, t: float, st: np.ndarray, prm: np.ndarray,
+    ev: np.ndarray, n_ev: int, leg_len: float, lm_index: np.ndarray,
+) -> int:
+    """IC at the forward extreme, TO at the backward extreme of facing * (ankle - mid-hip),
+    found with a hysteresis of `horizontal_hysteresis` leg lengths on the unsmoothed signal
+    and refined to sub-frame time by a parabola through the extreme and its neighbours."""
+    facing = st[S_FACING]
+    if facing == 0.0:
+        return n_ev
+    hx = np.nan
+    if pts[0] == pts[0] and pts[2] == pts[2]:
+        hx = 0.5 * (pts[0] + pts[2])
+    elif pts[0] == pts[0]:
+        hx = pts[0]
+    else:
+        hx = pts[2]
+    hyst = prm[P_HORIZ_HYST]
+    for leg in range(2):
+        b = S_LEG + leg * LEG_STRIDE
+        f = facing * (pts[2 * (4 + leg)] - hx) / leg_len
+        if f != f:
+            continue
+        ph = st[b + LEG_PHASE]
+        fp = st[b + LEG_HPREV]
+        tp = st[b + LEG_TPREV]
+        sgn = 1.0 if ph != 1.0 else -1.0  # 2/0: looking for the forward extreme
+        if ph == 0.0:
+            st[b + LEG_PHASE] = 2.0
+            st[b + LEG_SWMAX] = f
+            st[b + LEG_EXT_T] = t
+            st[b + LEG_EXT_PREV] = np.nan
+        elif sgn * f > sgn * st[b + LEG_SWMAX]:
+            st[b + LEG_SWMAX] = f
+            st[b + LEG_EXT_T] = t
+            st[b + LEG_EXT_PREV] = fp
+        elif sgn * (st[b + LEG_SWMAX] - f) > hyst:
+            # passed the extreme: refine its time with the parabola through the sample
+            # before it, the extreme and the sample after it (the one after is the first
+            # sample after the extreme, kept in LEG_GROUND_TOE when it arrived)
+            te = st[b + LEG_EXT_T]
+            f0 = st[b + LEG_SWMAX]
+            fm = st[b + LEG_EXT_PREV]
+            fn = f if st[b + LEG_EXT_T] == tp else st[b + LEG_GROUND_TOE]
+            if fm == fm and fn == fn and tp == tp:
+                den = fm - 2.0 * f0 + fn
+                if den * sgn < 0.0:
+                    off = 0.5 * (fm - fn) / den
+                    if abs(off) <= 0.5:
+                        te += off * (t - tp)
+            conf = 0.0
+            for k in (4, 6, 8):
+                v = lm[lm_index[k + leg], 3]
+                conf += v if v == v else 0.0
+            conf = min(1.0, max(0.0, conf / 3.0))
+            if n_ev < ev.shape[0]:
+                if ph != 1.0:
+                    te += prm[P_IC_OFFSET]
+                    st[b + LEG_LASTIC] = te
+                    ev[n_ev, 0] = EV_IC
+                else:
+                    st[b + LEG_LASTTO] = te
+                    ev[n_ev, 0] = EV_TO
+                ev[n_ev, 1] = leg
+                ev[n_ev, 2] = te
+                ev[n_ev, 3] = conf
+                n_ev += 1
+            st[b + LEG_PHASE] = 1.0 if ph != 1.0 else 2.0
+            st[b + LEG_SWMAX] = f
+            st[b + LEG_EXT_T] = t
+            st[b + LEG_EXT_PREV] = fp
+        # the first sample after the current extreme (for the parabola)
+        if st[b + LEG_EXT_T] == tp:
+            st[b + LEG_GROUND_TOE] = f
+        st[b + LEG_HPREV] = f
         st[b + LEG_TPREV] = t
     return n_ev
 
@@ -594,7 +684,7 @@ def quad_peak(
         return y[best], t0
     c0 = (b0 * (s2 * s4 - s3 * s3) - s1 * (b1 * s4 - s3 * b2) + s2 * (b1 * s3 - s2 * b2)) / det
     c1 = (s0 * (b1 * s4 - b2 * s3) - b0 * (s1 * s4 - s3 * s2) + s2 * (s1 * b2 - b1 * s2)) / det
-    c2 = (s0 * (s2 * b2 - s3 * b1) - s1 * (s1 * b2 - s3 * b0) + b0 * (s1 * s3 - s2 * s2)) / det
+    c2 = (s0 * (s2 * b2 - s3 * b1) - s1 * (s1 * b2 - b1 * s2) + b0 * (s1 * s3 - s2 * s2)) / det
     if c2 * sign < 0.0:
         u = -c1 / (2.0 * c2)
         if abs(u) <= umax:
@@ -747,8 +837,10 @@ def step_metrics(
             nu = math.sqrt(ux * ux + uy * uy)
             nv = math.sqrt(vx * vx + vy * vy)
             c = (ux * vx + uy * vy) / (nu * nv) if nu > 0 and nv > 0 else np.nan
-            c = min(1.0, max(-1.0, c))
-            flex[i] = 180.0 - math.degrees(math.acos(c))
+            if c == c:
+                flex[i] = 180.0 - math.degrees(math.acos(min(1.0, max(-1.0, c))))
+            else:
+                flex[i] = np.nan  # min/max would turn a NaN into a number
             over[i] = facing * (ax - mhx[i]) / leg_len * 100.0
         out[2] = local_value(tt, flex, t_a, halfwin)
         out[3] = local_value(tt, over, t_a, halfwin)
