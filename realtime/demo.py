@@ -293,7 +293,7 @@ def run_demo(seconds: float = 12.0, headless: bool = False, cfg: Config | None =
                 image = render_frame(lm, t_sim, canvas)
                 phase = phase_at(t_sim, cfg.drill)
                 slot.put(DisplayState(t_sim, Frame(frame_i, int(t_sim * 1e9), image), sample,
-                                      live, tuple(history), last_cue, phase.label, FPS))
+                                      live, tuple(history), last_cue, phase.text, FPS))
                 for action in display.render(slot.get()):
                     if isinstance(action, Quit):
                         return 0

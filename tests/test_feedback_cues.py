@@ -200,6 +200,11 @@ def test_phase_at(t: float, label: str, silent: bool) -> None:
     assert p.elapsed_s >= 0 and p.remaining_s > 0
 
 
+def test_phase_text_counts_down() -> None:
+    assert phase_at(130.0, DrillConfig()).text == "drill 1/4  1:50 left"
+    assert phase_at(1e4, DrillConfig()).text == "done"
+
+
 def test_open_ended_drill() -> None:
     p = phase_at(1e5, DrillConfig(warmup_s=0.0, blocks=0))
     assert p.label == "drill" and p.remaining_s == math.inf

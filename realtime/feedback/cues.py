@@ -216,6 +216,14 @@ class Phase:
     remaining_s: float  # in this phase (inf for an open-ended drill)
     silent: bool  # no cues in this phase
 
+    @property
+    def text(self) -> str:
+        """What the display's top bar shows, e.g. "drill 2/4  1:05 left"."""
+        if math.isinf(self.remaining_s):
+            return self.label
+        left = max(0, math.ceil(self.remaining_s))
+        return f"{self.label}  {left // 60}:{left % 60:02d} left"
+
 
 def phase_at(t_s: float, cfg: DrillConfig) -> Phase:
     """The drill phase at session time `t_s` (warm-up, blocks and recoveries, cool-down)."""

@@ -189,6 +189,9 @@ class Speaker:
 
     def toggle_mute(self) -> None:
         self.muted = not self.muted
+        channel = getattr(self, "_channel", None)
+        if self.muted and channel is not None:
+            channel.stop()  # mute also cuts the phrase being spoken
 
     @property
     def audible(self) -> bool:
@@ -254,7 +257,10 @@ class Speaker:
                 (p,) = render_phrases({f"x{len(sounds)}": cue.text}, tmp, self.cfg,
                                       engine).values()
                 sound = sounds[cue.text] = pygame.mixer.Sound(str(p))
-            channel.play(sound)
+            with self._cond:
+                if self._stopping:  # quit arrived while this cue was being prepared
+                    return False
+                channel.play(sound)
             self.latencies_ns.append(now_ns() - t_dec)
             while channel.get_busy():  # let the phrase finish; newer cues wait in the slot
                 with self._cond:
