@@ -276,16 +276,17 @@ class Display:
             return
         phase = state.phase or "session"
         x = self._blit_text(phase, px, TEXT, (int(16 * u), cy), "midleft").right
-        self._blit_text(_fmt_time(state.t_s), px, DIM, (x + int(24 * u), cy), "midleft")
+        self._blit_text(f"session {_fmt_time(state.t_s)}", int(36 * u), DIM,
+                        (x + int(28 * u), cy), "midleft")
         cad = _last_finite(state.steps, "cadence_spm") if state.live.has_pose else math.nan
         z: Zone = "none" if math.isnan(cad) else self._cad_zone(cad)
         cad_txt = "--- spm" if math.isnan(cad) else f"{cad:.0f} spm"
-        self._blit_text(cad_txt, px, ZONE_RGB[z] if z != "none" else DIM,
-                        (r.right - int(16 * u), cy), "midright")
+        cad_rect = self._blit_text(cad_txt, px, ZONE_RGB[z] if z != "none" else DIM,
+                                   (r.right - int(16 * u), cy), "midright")
         flags = [t for t, on in (("PAUSED", self.paused), ("MUTED", self.muted)) if on]
         if flags:
             self._blit_text("  ".join(flags), int(40 * u), ZONE_RGB["near"],
-                            (r.centerx + int(60 * u), cy), "center")
+                            (cad_rect.left - int(30 * u), cy), "midright")
 
     def _cad_zone(self, cad: float) -> Zone:
         return cadence_zone(cad, self.cues)
