@@ -45,11 +45,16 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q)) if xs else math.nan
 
 
-def bench_display(n: int) -> None:
+def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
+    import dataclasses
+
     from realtime.demo import SyntheticRunner
     from realtime.feedback.display import Display
 
-    d = Display(Config())
+    cfg = Config()
+    cfg = dataclasses.replace(cfg, display=dataclasses.replace(
+        cfg.display, width=window[0], height=window[1]))
+    d = Display(cfg)
     runner = SyntheticRunner()
     rng = np.random.default_rng(0)
     base = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)
@@ -69,7 +74,7 @@ def bench_display(n: int) -> None:
         if i >= 20:  # first frames fill the font caches
             times.append((now_ns() - t0) / 1e6)
     d.close()
-    print(f"display 1280x720 frame + 1280x720 window: p50 {pct(times, 50):.2f} ms, "
+    print(f"display 1280x720 frame -> {window[0]}x{window[1]} window: p50 {pct(times, 50):.2f} ms, "
           f"p99 {pct(times, 99):.2f} ms, max {max(times):.2f} ms  (n={n})")
 
 
@@ -205,6 +210,7 @@ def main() -> None:
     args = ap.parse_args()
     bench_decide(5000)
     bench_display(args.frames)
+    bench_display(args.frames // 2, (1920, 1080))
     bench_prerender(args.trials)
     bench_live(args.trials)
     os._exit(0)  # the FIFO reader thread blocks in open(); nothing left to flush
