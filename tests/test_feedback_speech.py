@@ -175,3 +175,45 @@ def test_disk_audio_driver_receives_the_spoken_phrase(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["prerender", "live", "off"])
 def test_speech_modes_are_config_choices(mode: str) -> None:
     assert load_config(overrides=[f'speech.mode="{mode}"']).speech.mode == mode
+
+
+LIVE_SCRIPT = textwrap.dedent("""
+    import threading
+    from realtime.config import DEFAULT_PHRASES, SpeechConfig
+    from realtime.feedback.speech import Speaker, render_phrases
+    from realtime.types import Cue
+    import tempfile
+    import pyttsx3
+    # a save_to_file first, on the engine pyttsx3.init() will hand out again (kept alive):
+    # pyttsx3 2.99 would then write every say() to that file instead of speaking
+    engine = pyttsx3.init()
+    render_phrases({"x": "level hips"}, tempfile.mkdtemp(), SpeechConfig(), engine)
+    done = threading.Event()
+    out = []
+    sp = Speaker(SpeechConfig(mode="live"), DEFAULT_PHRASES,
+                 on_result=lambda c, s, l: (out.append(s), done.set())).start()
+    assert sp.wait_ready(20)
+    sp.say(Cue("cadence", "quicker steps", 2, 0))
+    assert done.wait(20)
+    sp.stop()
+    print(sp.mode, out[0])
+""")
+
+
+def test_live_mode_hands_the_synthesised_phrase_to_aplay(tmp_path: Path) -> None:
+    """pyttsx3's live path on Linux ends in `aplay FILE`; a stand-in keeps that file."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    got = tmp_path / "got.wav"
+    shim = bin_dir / "aplay"
+    shim.write_text(f'#!/bin/sh\ncp "$1" "{got}"\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", LIVE_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == ["live", "True"]
+    data, rate = read_wav(got)
+    assert 0.3 <= len(data) / rate <= 3.0
+    assert np.abs(data).max() > 3000
