@@ -3,8 +3,8 @@
     python bench/bench_feedback.py [--frames 300] [--trials 12]
 
 - Display: `Display.render` of a 1280x720 camera frame with skeleton, gauges, history and
-  cue into a 1280x720 window, offscreen (SDL dummy video: no vsync, no compositor, so a
-  real screen adds its flip on top).
+  cue into a 1280x720 and a 1920x1080 window; offscreen (SDL dummy video) unless DISPLAY
+  is set, e.g. `xvfb-run -a python bench/bench_feedback.py` for a real X11 flip.
 - Speech latency, decision -> first audio sample:
   * prerender: SDL's disk audio driver writes what a sound card would be fed, in real
     time; a thread watches the file and stamps the first non-silent sample after `say()`.
@@ -29,7 +29,8 @@ from pathlib import Path
 
 TMP = Path(tempfile.mkdtemp(prefix="bench-feedback-"))
 RAW = TMP / "audio.raw"
-os.environ["SDL_VIDEODRIVER"] = "dummy"
+if not os.environ.get("DISPLAY"):  # under X (e.g. xvfb-run) the display flips for real
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "disk"
 os.environ["SDL_DISKAUDIOFILE"] = str(RAW)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -73,9 +74,13 @@ def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
         d.render(st)
         if i >= 20:  # first frames fill the font caches
             times.append((now_ns() - t0) / 1e6)
-    d.close()
-    print(f"display 1280x720 frame -> {window[0]}x{window[1]} window: p50 {pct(times, 50):.2f} ms, "
+    import pygame
+
+    driver = pygame.display.get_driver()
+    print(f"display ({driver}) 1280x720 frame -> {window[0]}x{window[1]} window: "
+          f"p50 {pct(times, 50):.2f} ms, "
           f"p99 {pct(times, 99):.2f} ms, max {max(times):.2f} ms  (n={n})")
+    d.close()
 
 
 def watch_disk(stop: threading.Event, marks: list[tuple[int, int]]) -> None:
