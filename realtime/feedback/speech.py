@@ -128,8 +128,9 @@ class Speaker:
     """Owns the speech thread.  `start()`, then `say(cue)` from any thread, `stop()`.
 
     `on_result(cue, spoken, latency_ns)` is called once per cue handed to `say()`, from
-    the speech thread: spoken is False when muted, replaced, stale, stopped, or when
-    there is no audible output.  latency_ns is decision -> playback start (prerender).
+    the speech thread (or from say()/stop() for a cue they drop): spoken is False when
+    muted, replaced, stale, stopped, or when there is no audible output.  latency_ns is
+    decision -> `Channel.play` (prerender), else None.
     """
 
     def __init__(
