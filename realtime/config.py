@@ -92,7 +92,7 @@ class MetricsConfig:
         metadata=_rng(0.0, 10.0, "after disagreeing this long, trust the model's L/R labels"),
     )
     contact_height: float = field(
-        default=0.01,
+        default=0.022,
         metadata=_rng(0.0, 0.5, "initial contact: lowest foot point within this height of "
                       "the ground, in leg lengths"),
     )
