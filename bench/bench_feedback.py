@@ -39,7 +39,14 @@ import numpy as np  # noqa: E402
 
 from realtime.clock import now_ns  # noqa: E402
 from realtime.config import DEFAULT_PHRASES, Config, CuesConfig, SpeechConfig  # noqa: E402
-from realtime.types import Cue, DisplayState, Frame, PoseSample, Step  # noqa: E402
+from realtime.types import (  # noqa: E402
+    Cue,
+    DisplayState,
+    Frame,
+    LiveState,
+    PoseSample,
+    Step,
+)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -49,14 +56,14 @@ def pct(xs: list[float], q: float) -> float:
 def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
     import dataclasses
 
-    from realtime.demo import SyntheticRunner
+    from realtime.demo import demo_stream
     from realtime.feedback.display import Display
 
     cfg = Config()
     cfg = dataclasses.replace(cfg, display=dataclasses.replace(
         cfg.display, width=window[0], height=window[1]))
     d = Display(cfg)
-    runner = SyntheticRunner()
+    stream, _ = demo_stream((n + 20) / 30.0 + 1.0)
     rng = np.random.default_rng(0)
     base = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)
     steps = tuple(Step("L" if i % 2 else "R", i * 0.35, cadence_spm=170.0 + i % 5,
@@ -65,7 +72,7 @@ def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
     times = []
     for i in range(n + 20):
         t = i / 30.0
-        lm, live = runner.landmarks(t)
+        lm, live = stream.landmarks[i], LiveState(t, True)
         img = np.roll(base, i, axis=1)  # new pixels every frame
         cue = Cue("knee_drive", "drive the knee", 5, int((t - 0.5) * 1e9))
         st = DisplayState(t, Frame(i, 0, img), PoseSample(i, 0, 0, lm, None, (1280, 720)),

@@ -17,165 +17,104 @@ import sys
 import tempfile
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from realtime.config import Config, DrillConfig
+from realtime.pose.stream import PoseStream
 from realtime.types import Cue, DisplayState, Frame, LiveState, PoseSample, Step
 
 IMAGE_SIZE = (640, 360)  # the display scales it; small keeps the demo cheap
 FPS = 30.0
-GROUND_Y = 300.0
-THIGH, SHANK, TRUNK = 66.0, 66.0, 92.0
-STANCE = 0.35  # stance share of a stride (running: two stances < one stride -> flight)
+CYCLE_S = 25.0  # a longer demo repeats: poor, improving, good, tiring
 
 
-def _smooth(a: float, b: float, s: float) -> float:
+def _ease(a: float, b: float, s: float) -> float:
     s = min(1.0, max(0.0, s))
     return a + (b - a) * (0.5 - 0.5 * math.cos(math.pi * s))
 
 
-@dataclass(frozen=True, slots=True)
-class SyntheticRunner:
-    """A side-view running stick figure facing image-right; knee drive ramps from `poor`
-    to `good` between `ramp_start_s` and `ramp_end_s`."""
+def knee_drive_schedule(t_s: float, poor: float = 38.0, good: float = 66.0) -> float:
+    """The demo runner's knee drive, deg: poor for 5 s (a cue within ~2 s), better by
+    7.5 s (praise), tiring from 18 s; repeats every 25 s."""
+    c = t_s % CYCLE_S
+    if c < 18.0:
+        return _ease(poor, good, (c - 5.0) / 2.5)
+    return _ease(good, poor, (c - 18.0) / 2.0)
 
-    cadence_spm: float = 178.0
-    poor_deg: float = 38.0
-    good_deg: float = 66.0
-    ramp_start_s: float = 3.5
-    ramp_end_s: float = 6.5
-    x_hip: float = 320.0
 
-    @property
-    def stride_s(self) -> float:
-        return 120.0 / self.cadence_spm
+def demo_stream(seconds: float) -> tuple[PoseStream, list[Step]]:
+    """The synthetic side-view runner (realtime.synthetic) for the whole demo."""
+    from realtime.synthetic import synthetic_run
 
-    def knee_drive_at(self, t_s: float) -> float:
-        s = (t_s - self.ramp_start_s) / max(1e-6, self.ramp_end_s - self.ramp_start_s)
-        return _smooth(self.poor_deg, self.good_deg, s)
+    return synthetic_run(seconds, FPS, view="side", cadence_spm=172.0,
+                         knee_drive_deg=knee_drive_schedule, image_size=IMAGE_SIZE)
 
-    def _leg(self, phi: float, kd: float) -> tuple[float, float]:
-        """Thigh angle from vertical (forward +) and knee flexion, deg, at stride phase."""
-        if phi < STANCE:
-            s = phi / STANCE
-            return 17.0 - 41.0 * s, 22.0 + 22.0 * math.sin(math.pi * s)
-        s = (phi - STANCE) / (1.0 - STANCE)
-        thigh = _smooth(-24.0, kd, s / 0.7) if s < 0.7 else _smooth(kd, 17.0, (s - 0.7) / 0.3)
-        kmax = 55.0 + 0.9 * kd
-        knee = _smooth(44.0, kmax, s / 0.45) if s < 0.45 else _smooth(kmax, 18.0, (s - 0.45) / 0.5)
-        return thigh, knee
 
-    @staticmethod
-    def _drop(thigh: float, knee: float) -> float:
-        """Vertical hip-to-ankle distance."""
-        a = math.radians(thigh)
-        return THIGH * math.cos(a) + SHANK * math.cos(a - math.radians(knee))
-
-    def landmarks(self, t_s: float) -> tuple[np.ndarray, LiveState]:
-        """BlazePose-like landmarks (normalised, float32 [33, 4]) and the live state."""
-        w, h = IMAGE_SIZE
-        kd = self.knee_drive_at(t_s)
-        phase = (t_s / self.stride_s) % 1.0
-        phis = {"L": phase, "R": (phase + 0.5) % 1.0}
-        angles = {leg: self._leg(p, kd) for leg, p in phis.items()}
-        # hip height: the stance foot stays on the belt; in flight the body rises a little
-        stance = [leg for leg, p in phis.items() if p < STANCE]
-        if stance:
-            drop = self._drop(*angles[stance[0]])
-        else:
-            lead = "L" if phis["L"] >= 0.5 else "R"  # the leg about to land
-            p_off = phis["R" if lead == "L" else "L"]
-            s = (p_off - STANCE) / (0.5 - STANCE)
-            d0 = self._drop(*self._leg(STANCE - 1e-6, kd))
-            d1 = self._drop(*self._leg(0.0, kd))
-            drop = d0 + (d1 - d0) * s + 6.0 * math.sin(math.pi * s)
-        hip = np.array([self.x_hip, GROUND_Y - 10.0 - drop])
-        lm = np.zeros((33, 4), np.float32)
-        lm[:, 3] = 0.95
-        pts: dict[int, np.ndarray] = {}
-        lean = math.radians(8.0)
-        sh = hip + TRUNK * np.array([math.sin(lean), -math.cos(lean)])
-        for leg, (thigh, knee) in angles.items():
-            side = 0 if leg == "L" else 1
-            a = math.radians(thigh)
-            if phis[leg] >= STANCE:  # swing: bend the knee enough to clear the belt
-                s_sw = (phis[leg] - STANCE) / (1.0 - STANCE)
-                clear = 4.0 + 30.0 * math.sin(math.pi * min(1.0, s_sw / 0.9))
-                room = (GROUND_Y - 10.0 - clear - hip[1] - THIGH * math.cos(a)) / SHANK
-                if room < 1.0:
-                    knee = max(knee, math.degrees(a - math.acos(max(-1.0, room))))
-            b = a - math.radians(knee)
-            k = hip + THIGH * np.array([math.sin(a), math.cos(a)])
-            an = k + SHANK * np.array([math.sin(b), math.cos(b)])
-            heel = an + np.array([-10.0, 8.0])
-            toe = an + np.array([20.0, 10.0])
-            pts[23 + side], pts[25 + side], pts[27 + side] = hip.copy(), k, an
-            pts[29 + side], pts[31 + side] = heel, toe
-            # arms swing opposite to the leg on the same side
-            arm = math.radians(-0.8 * thigh + 10.0)
-            el = sh + 55.0 * np.array([math.sin(arm), math.cos(arm)])
-            fa = arm + math.radians(85.0)
-            wr = el + 50.0 * np.array([math.sin(fa), math.cos(fa)])
-            pts[11 + side], pts[13 + side], pts[15 + side] = sh.copy(), el, wr
-        pts[0] = sh + np.array([16.0, -42.0])
-        for i in range(1, 11):
-            pts[i] = pts[0] + np.array([0.0, -4.0])
-        pts[17], pts[19], pts[21] = pts[15], pts[15], pts[15]
-        pts[18], pts[20], pts[22] = pts[16], pts[16], pts[16]
-        for i, p in pts.items():
-            lm[i, 0], lm[i, 1] = p[0] / w, p[1] / h
-        knees = [pts[25][1], pts[26][1]]
-        thigh_len = THIGH
-        live = LiveState(t_s, True, (hip[1] - min(knees)) / thigh_len * 100.0,
-                         max(a[0] for a in angles.values()), 1)
-        return lm, live
-
-    def true_steps(self, t0: float, t1: float) -> list[Step]:
-        """Steps whose initial contact falls in [t0, t1) (truth, for the fallback path)."""
-        out = []
-        half = self.stride_s / 2
-        i = math.ceil(t0 / half)
-        while i * half < t1:
-            t = i * half
-            leg = "L" if i % 2 == 0 else "R"
-            out.append(Step(leg, t, cadence_spm=self.cadence_spm,
-                            knee_drive_deg=self.knee_drive_at(t - 0.2), overstride_pct=6.0,
-                            trunk_lean_deg=8.0, confidence=0.9, t_detected_s=t1))
-            i += 1
-        return out
+def _pt(lm: np.ndarray, i: int) -> tuple[float, float] | None:
+    x, y = float(lm[i, 0]), float(lm[i, 1])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return None
+    return x * IMAGE_SIZE[0], y * IMAGE_SIZE[1]
 
 
 def render_frame(lm: np.ndarray, t_s: float, surface: object | None = None) -> np.ndarray:
     """A simple "camera" image of the runner on a treadmill (BGR uint8), drawn with pygame
-    on an offscreen surface so the demo needs no OpenCV drawing."""
+    on an offscreen surface so the demo needs no OpenCV drawing.  Missing landmarks are
+    simply not drawn; the arms (not in the synthetic pose) swing against the thighs."""
     import pygame
 
     w, h = IMAGE_SIZE
     surf = surface if surface is not None else pygame.Surface((w, h))
     assert isinstance(surf, pygame.Surface)
     surf.fill((58, 64, 78))
-    pygame.draw.rect(surf, (78, 84, 98), (0, 0, w, 140))  # wall
-    belt = pygame.Rect(90, int(GROUND_Y), 470, 22)
+    pygame.draw.rect(surf, (78, 84, 98), (0, 0, w, int(h * 0.45)))  # wall
+    feet = [p for i in (29, 30, 31, 32) if (p := _pt(lm, i)) is not None]
+    ground = max((p[1] for p in feet), default=0.93 * h) + 2
+    belt = pygame.Rect(int(w * 0.14), int(ground), int(w * 0.72), 18)
     pygame.draw.rect(surf, (25, 25, 28), belt)
+    facing = -1.0  # which way the runner faces: heel -> toe of the near foot
+    heel, toe = _pt(lm, 29), _pt(lm, 31)
+    if heel is not None and toe is not None:
+        facing = 1.0 if toe[0] > heel[0] else -1.0
     off = int((t_s * 180) % 40)
-    for x in range(belt.right - off, belt.left, -40):  # belt stripes run backwards
-        pygame.draw.line(surf, (60, 60, 66), (x, belt.top + 2), (x - 8, belt.bottom - 2), 3)
-    pygame.draw.rect(surf, (120, 120, 130), (belt.left - 12, belt.bottom, belt.width + 24, 14))
-    pygame.draw.line(surf, (150, 150, 160), (belt.right - 10, belt.top),
-                     (belt.right + 30, belt.top - 130), 6)  # console post
-    xy = [(float(lm[i, 0] * w), float(lm[i, 1] * h)) for i in range(33)]
-    skin, shirt, shorts = (214, 170, 140), (200, 60, 60), (40, 50, 90)
-    limbs = [((11, 13), shirt, 14), ((13, 15), skin, 11), ((23, 25), shorts, 20),
-             ((25, 27), skin, 15), ((27, 31), (30, 30, 30), 10)]
-    for side, shade in ((0, 0.7), (1, 1.0)):  # the far (left) limbs darker
+    for k in range(0, belt.width + 40, 40):  # stripes run backwards under the runner
+        x = belt.left + (k - off * facing) % (belt.width + 40)
+        if belt.left <= x <= belt.right:
+            pygame.draw.line(surf, (60, 60, 66), (x, belt.top + 2), (x - 6, belt.bottom - 2), 3)
+    pygame.draw.rect(surf, (120, 120, 130), (belt.left - 12, belt.bottom, belt.width + 24, 12))
+    post_x = belt.left + 10 if facing < 0 else belt.right - 10
+    pygame.draw.line(surf, (150, 150, 160), (post_x, belt.top),
+                     (post_x + 40 * facing, belt.top - 130), 6)  # console post
+    skin, shirt, shorts, shoe = (214, 170, 140), (200, 60, 60), (40, 50, 90), (30, 30, 30)
+    limbs = [((23, 25), shorts, 20), ((25, 27), skin, 15), ((27, 31), shoe, 10),
+             ((29, 31), shoe, 8)]
+    for side, shade in ((1, 0.7), (0, 1.0)):  # far leg darker, drawn first
         for (a, b), color, width in limbs:
-            c = tuple(int(v * shade) for v in color)
-            pygame.draw.line(surf, c, xy[a + side], xy[b + side], width)
-    pygame.draw.line(surf, shirt, xy[12], xy[24], 30)
-    pygame.draw.circle(surf, skin, (int(xy[0][0]) - 6, int(xy[0][1]) + 4), 17)
+            pa, pb = _pt(lm, a + side), _pt(lm, b + side)
+            if pa is not None and pb is not None:
+                pygame.draw.line(surf, tuple(int(v * shade) for v in color), pa, pb, width)
+    sh, hip = _pt(lm, 11), _pt(lm, 23)
+    if sh is not None and hip is not None:
+        pygame.draw.line(surf, shirt, sh, hip, 30)
+        for side, shade in ((1, 0.7), (0, 1.0)):
+            knee = _pt(lm, 25 + side)
+            if knee is None:
+                continue
+            thigh = math.atan2(facing * (knee[0] - hip[0]), knee[1] - hip[1])
+            arm = -0.8 * thigh
+            el = (sh[0] + facing * 48 * math.sin(arm), sh[1] + 48 * math.cos(arm))
+            fa = arm + math.radians(80)
+            wr = (el[0] + facing * 44 * math.sin(fa), el[1] + 44 * math.cos(fa))
+            c_shirt = tuple(int(v * shade) for v in shirt)
+            c_skin = tuple(int(v * shade) for v in skin)
+            pygame.draw.line(surf, c_shirt, sh, el, 12)
+            pygame.draw.line(surf, c_skin, el, wr, 10)
+    nose, ear = _pt(lm, 0), _pt(lm, 7) or _pt(lm, 8)
+    if nose is not None:
+        cx, cy = nose if ear is None else ((nose[0] + ear[0]) / 2, (nose[1] + ear[1]) / 2)
+        pygame.draw.circle(surf, skin, (int(cx), int(cy)), 16)
     arr = pygame.surfarray.array3d(surf)  # (w, h, RGB)
     return np.ascontiguousarray(arr.transpose(1, 0, 2)[:, :, ::-1])
 
@@ -183,10 +122,10 @@ def render_frame(lm: np.ndarray, t_s: float, surface: object | None = None) -> n
 def _demo_config(cfg: Config, seconds: float) -> Config:
     """A short plan so the display shows phases: warm-up, then one drill block."""
     warm = min(2.0, seconds * 0.15)
-    drill = DrillConfig(warmup_s=warm, blocks=1, block_s=max(1.0, seconds - warm + 5.0),
+    drill = DrillConfig(warmup_s=warm, blocks=1, block_s=max(1.0, seconds - warm),
                         rest_s=0.0, cooldown_s=0.0, silent_phases=("cool-down", "done"))
-    # The stick figure lands with its foot ~15 % of leg length ahead of the hip (it is a
-    # drawing, not a model of good form); the demo is about knee drive, so its overstride
+    # The demo is about knee drive: the synthetic runner lands 10 % ahead (the metric
+    # reads it between -3 and 21 % around the knee-drive changes), so the overstride
     # limit is relaxed to keep the story "drive the knee" -> "good knee drive".
     cues = dataclasses.replace(cfg.cues, overstride_limit_pct=max(cfg.cues.overstride_limit_pct,
                                                                   40.0))
@@ -227,7 +166,7 @@ def run_demo(seconds: float = 12.0, headless: bool = False, cfg: Config | None =
 
     cfg = _demo_config(cfg or Config(), seconds)
     out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="realtime-demo-"))
-    runner = SyntheticRunner()
+    stream, truth = demo_stream(seconds + 2.0)
     analyzer = None
     try:
         from realtime.metrics import GaitAnalyzer, warmup
@@ -246,8 +185,9 @@ def run_demo(seconds: float = 12.0, headless: bool = False, cfg: Config | None =
         speaker.wait_ready(5.0)
     if display is None:
         print(f"demo: synthetic runner for {seconds:.0f} s; knee drive starts poor "
-              f"({runner.poor_deg:.0f}°) and improves to {runner.good_deg:.0f}° "
-              f"(target {cfg.cues.knee_drive_target_deg:.0f}°)", flush=True)
+              f"({knee_drive_schedule(0.0):.0f}°) and improves to "
+              f"{knee_drive_schedule(10.0):.0f}° (target "
+              f"{cfg.cues.knee_drive_target_deg:.0f}°)", flush=True)
 
     import pygame
 
@@ -259,23 +199,31 @@ def run_demo(seconds: float = 12.0, headless: bool = False, cfg: Config | None =
     n_steps = 0
     cues_all: list[Cue] = []
     slot: Latest[DisplayState] = Latest()
-    t_sim = 0.0
     paused = False
     frame_i = 0
+    n_truth = 0
+    sample: PoseSample | None = None
+    live = LiveState(0.0, False)
     start = time.monotonic()
     next_tick = start
     try:
         while time.monotonic() - start < seconds:
-            lm, truth_live = runner.landmarks(t_sim)
-            if analyzer is not None:
-                steps = analyzer.update(t_sim, lm)
-                live = analyzer.live
-            else:
-                steps = runner.true_steps(t_sim - 1.0 / FPS, t_sim)
-                live = truth_live
-            sample = PoseSample(frame_i, int(t_sim * 1e9), int(t_sim * 1e9), lm, None,
-                                IMAGE_SIZE)
-            tones.on_pose(sample, live)
+            i = min(frame_i, len(stream) - 1)
+            t_sim = float(stream.t[i])
+            lm = stream.landmarks[i]
+            steps: list[Step] = []
+            if sample is None or not paused:  # a paused runner is frozen, metrics too
+                sample = PoseSample(i, round(t_sim * 1e9), round(t_sim * 1e9), lm, None,
+                                    IMAGE_SIZE)
+                if analyzer is not None:
+                    steps = analyzer.update(t_sim, lm)
+                    live = analyzer.live
+                else:
+                    while n_truth < len(truth) and truth[n_truth].t_detected_s <= t_sim:
+                        steps.append(truth[n_truth])
+                        n_truth += 1
+                    live = LiveState(t_sim, True)
+                tones.on_pose(sample, live)
             for step in steps:
                 n_steps += 1
                 history.append(step)
@@ -307,7 +255,6 @@ def run_demo(seconds: float = 12.0, headless: bool = False, cfg: Config | None =
                         cues_cfg = action.cues
                         tones.cues = action.cues
             if not paused:
-                t_sim += 1.0 / FPS
                 frame_i += 1
             next_tick += 1.0 / FPS
             delay = next_tick - time.monotonic()

@@ -11,21 +11,30 @@ from pathlib import Path
 import numpy as np
 
 from realtime.config import Config
-from realtime.demo import IMAGE_SIZE, SyntheticRunner, render_frame, run_demo
+from realtime.demo import (
+    IMAGE_SIZE,
+    demo_stream,
+    knee_drive_schedule,
+    render_frame,
+    run_demo,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_synthetic_runner_knee_drive_ramps_and_frames_render() -> None:
-    r = SyntheticRunner()
-    assert r.knee_drive_at(0.0) < 45.0 < 60.0 < r.knee_drive_at(20.0)
-    lm, live = r.landmarks(1.0)
-    assert lm.shape == (33, 4) and lm.dtype == np.float32
-    assert np.isfinite(lm[:, :2]).all() and (lm[:, :2] >= 0).all() and (lm[:, :2] <= 1).all()
-    assert live.has_pose
-    img = render_frame(lm, 1.0)
+def test_demo_runner_knee_drive_is_poor_then_good_and_frames_render() -> None:
+    assert knee_drive_schedule(0.0) < 45.0 < 60.0 < knee_drive_schedule(10.0)
+    assert knee_drive_schedule(22.0) < 45.0  # tiring again in a longer demo
+    stream, truth = demo_stream(3.0)
+    assert len(stream) == 90 and stream.image_size == IMAGE_SIZE
+    assert truth and all(s.knee_drive_deg < 45.0 for s in truth)
+    img = render_frame(stream.landmarks[10], float(stream.t[10]))
     assert img.shape == (IMAGE_SIZE[1], IMAGE_SIZE[0], 3) and img.dtype == np.uint8
     assert img.std() > 10  # a picture, not a flat fill
+    # the runner is drawn where the landmarks are: skin-coloured pixels near the knee
+    x, y = (stream.landmarks[10, 25, :2] * IMAGE_SIZE).astype(int)
+    patch = img[max(0, y - 12):y + 12, max(0, x - 12):x + 12].reshape(-1, 3)
+    assert (np.abs(patch.astype(int) - (140, 170, 214)).sum(axis=1) < 60).any()  # BGR skin
 
 
 def test_demo_with_window_cues_the_knee_and_logs(tmp_path: Path) -> None:
