@@ -184,8 +184,8 @@ LIVE_SCRIPT = textwrap.dedent("""
     from realtime.types import Cue
     import tempfile
     import pyttsx3
-    # a save_to_file first, on the engine pyttsx3.init() will hand out again (kept alive):
-    # pyttsx3 2.99 would then write every say() to that file instead of speaking
+    # a save_to_file first on another, still-alive engine: pyttsx3 2.99 would write a
+    # later say() on that engine to the file instead of speaking it
     engine = pyttsx3.init()
     render_phrases({"x": "level hips"}, tempfile.mkdtemp(), SpeechConfig(), engine)
     done = threading.Event()

@@ -66,10 +66,20 @@ def init_mixer() -> str | None:
     return os.environ.get("SDL_AUDIODRIVER") or "default"
 
 
+# Every pyttsx3 engine made here stays referenced until the process ends: when a pyttsx3
+# engine is garbage-collected its espeak driver resets espeak's one, process-wide synthesis
+# callback, silently breaking whichever engine is in use then (seen as empty WAVs after an
+# earlier Speaker's engine was collected).  An engine is a few kB.
+_ENGINES: list[object] = []
+
+
 def _engine(cfg: SpeechConfig):  # -> pyttsx3.Engine (untyped)
+    """A new engine for the calling thread (pyttsx3.init() would hand back one made in
+    another thread while it is alive)."""
     import pyttsx3
 
-    engine = pyttsx3.init()
+    engine = pyttsx3.Engine()
+    _ENGINES.append(engine)
     if cfg.voice:
         engine.setProperty("voice", cfg.voice)
     engine.setProperty("rate", cfg.rate_wpm)
