@@ -92,9 +92,14 @@ class MetricsConfig:
         metadata=_rng(0.0, 10.0, "after disagreeing this long, trust the model's L/R labels"),
     )
     contact_height: float = field(
-        default=0.022,
+        default=0.015,
         metadata=_rng(0.0, 0.5, "initial contact: lowest foot point within this height of "
                       "the ground, in leg lengths"),
+    )
+    contact_detect_height: float = field(
+        default=0.03,
+        metadata=_rng(0.0, 0.5, "the smoothed foot height detects a contact below this "
+                      "(leg lengths); its time comes from the raw heights and contact_height"),
     )
     toe_off_height: float = field(
         default=0.03,
@@ -110,6 +115,11 @@ class MetricsConfig:
         metadata=_rng(0.0, 1.0, "ground-level estimate rises this fast, leg lengths/s, "
                       "so it follows a runner who moves on the belt"),
     )
+    floor_window_s: float = field(
+        default=1.0,
+        metadata=_rng(0.0, 10.0, "each foot marker's floor is its lowest point over this "
+                      "many seconds (0: a drifting envelope, see ground_decay)"),
+    )
     facing_tau_s: float = field(
         default=1.0, metadata=_rng(0.05, 30.0, "time constant of the facing evidence")
     )
@@ -120,8 +130,7 @@ class MetricsConfig:
     )
     peak_halfwin_s: float = field(
         default=0.07,
-        metadata=_rng(0.0, 0.5, "half-width of the parabola fitted around a peak and "
-                      "around the contact time, s"),
+        metadata=_rng(0.0, 0.5, "half-width of the parabola fitted around a peak, s"),
     )
     scale_tau_s: float = field(
         default=4.0,
@@ -144,6 +153,11 @@ class MetricsConfig:
         default=0.4,
         metadata=_rng(0.0, 2.0, "horizontal detector: the foot must move back (forward) "
                       "this many leg lengths from its extreme before the event counts"),
+    )
+    contact_halfwin_s: float = field(
+        default=0.04,
+        metadata=_rng(0.0, 0.5, "half-width of the parabola giving knee flexion and "
+                      "overstride at the contact time, s"),
     )
     walk_min_flight_s: float = field(
         default=0.0,

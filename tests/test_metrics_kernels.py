@@ -121,7 +121,7 @@ def test_step_metrics_side_matches_reference(gap: bool, n_frames: int) -> None:
     t_a, t_b, facing, leg_a = 0.021, t[-1] - 0.011, -1.0, 0
     out = np.empty(10)
     K.step_metrics(ring, n_frames, 64, t_a, t_b, math.nan, math.nan, leg_a, facing, True,
-                   150.0, 400.0, 0.07, out)
+                   150.0, 400.0, 0.07, 0.07, out)
     inside = (t >= t_a) & (t < t_b)
     lo, hi = int(np.argmax(inside)), int(np.flatnonzero(inside)[-1])
     hw = max(1, round(0.07 / (1 / 30.0)))
@@ -143,7 +143,8 @@ def test_step_metrics_rear_matches_reference() -> None:
     ring = _ring_from(pts, t)
     t_s0, t_a, t_b, to_a = 0.01, 0.36, 0.70, 0.52
     out = np.empty(10)
-    K.step_metrics(ring, n, 64, t_a, t_b, t_s0, to_a, 1, 0.0, False, 150.0, 400.0, 0.07, out)
+    K.step_metrics(ring, n, 64, t_a, t_b, t_s0, to_a, 1, 0.0, False, 150.0, 400.0, 0.07, 0.07,
+                   out)
     hw = 2
     drop = naive.pelvic_drop_deg(pts[:, 1], pts[:, 0])  # stance R, swing L
     lo = int(np.searchsorted(t, t_a))

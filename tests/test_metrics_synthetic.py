@@ -41,16 +41,17 @@ def test_side_view_constructed_answers(facing: int) -> None:
     assert len(pairs) >= 0.95 * len(truth)
     assert len(steps) - len(pairs) <= 1  # at most a start-up step before floors settle
     ic = [s.t_contact_s - t.t_contact_s for s, t in pairs]
-    assert np.mean(np.abs(ic)) < 0.012
+    # the synthetic foot settles gently, so the detector's lower contact height
+    # (1.5 % leg vs the truth's 18 mm band) fires ~10 ms later than the truth
+    assert np.mean(np.abs(ic)) < 0.015
     assert np.median([s.cadence_spm for s in steps]) == pytest.approx(170.0, rel=0.005)
     assert _err(pairs, "knee_drive_deg") < 2.0
     assert _err(pairs, "knee_height_pct") < 3.0
-    assert _err(pairs, "overstride_pct") < 3.0
+    assert _err(pairs, "knee_flexion_ic_deg") < 3.0
+    # the ankle still moves back fast at the synthetic contact: ~3 % per 10 ms late
+    assert _err(pairs, "overstride_pct") < 4.5
     assert _err(pairs, "trunk_lean_deg") < 1.0
     assert _err(pairs, "vertical_oscillation_pct") < 2.0
-    # known weakness: the contact-time parabola smooths the synthetic knee's fast
-    # terminal extension (bias ~5 deg here, ~2 deg on motion capture)
-    assert _err(pairs, "knee_flexion_ic_deg") < 7.0
     for s, _ in pairs:
         assert math.isnan(s.hip_sway_pct) and math.isnan(s.pelvic_drop_deg)
 

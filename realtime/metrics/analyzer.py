@@ -31,7 +31,8 @@ def _params(cfg: MetricsConfig, view: View, image_size: tuple[int, int]) -> np.n
     prm[K.P_DCUT] = cfg.one_euro_d_cutoff_hz
     prm[K.P_SWAP_RATIO] = cfg.swap_ratio
     prm[K.P_MAX_SWAP_S] = cfg.max_swap_s
-    prm[K.P_THR_IC] = cfg.contact_height
+    prm[K.P_THR_IC] = cfg.contact_detect_height
+    prm[K.P_THR_RAW] = cfg.contact_height
     prm[K.P_THR_TO] = cfg.toe_off_height
     prm[K.P_MIN_SWING_H] = cfg.min_swing_height
     prm[K.P_GROUND_DECAY] = cfg.ground_decay
@@ -44,6 +45,7 @@ def _params(cfg: MetricsConfig, view: View, image_size: tuple[int, int]) -> np.n
     prm[K.P_LEG_RATIO] = 1.0 if view == "side" else cfg.rear_leg_ratio
     prm[K.P_SIDE_HORIZ] = 1.0 if cfg.side_events == "horizontal" else 0.0
     prm[K.P_HORIZ_HYST] = cfg.horizontal_hysteresis
+    prm[K.P_FLOOR_WIN] = cfg.floor_window_s
     return prm
 
 
@@ -81,6 +83,7 @@ class GaitAnalyzer:
         self._prev: _Contact | None = None  # the one before it, if the chain holds
         self._last_to = [math.nan, math.nan]
         self._prev_dur = math.nan  # duration of the previous step in the chain
+        self._valid_since = math.inf  # first frame time, or the end of the last long gap
         self._events: list[GaitEvent] = []
         self._steps: list[Step] = []
 
@@ -97,6 +100,8 @@ class GaitAnalyzer:
                 raise ValueError(f"landmarks must be [33, 4], got {lm.shape}")
         t = float(t_s)
         self._t = t
+        if self._valid_since == math.inf:
+            self._valid_since = t
         k = K.frame_update(lm, t, self._st, self._ring, self._prm, self._ev, self._lm_index)
         if k == 0:
             return []
@@ -119,6 +124,7 @@ class GaitAnalyzer:
         for kind, leg_f, te, conf in ev:
             leg = int(leg_f)
             if kind == K.EV_BREAK:
+                self._valid_since = t_now
                 self._last = None
                 self._prev = None
                 self._prev_dur = math.nan
@@ -151,14 +157,23 @@ class GaitAnalyzer:
         snap: tuple[float, float, float, float],
     ) -> Step:
         prev = self._prev
-        t_s0 = prev.t if (prev is not None and prev.leg == b.leg) else math.nan
+        dur = b.t - a.t
+        if prev is not None and prev.leg == b.leg:
+            t_s0 = prev.t
+        elif a.t - dur >= self._valid_since:
+            # first step of a chain: its stride starts about a step before its contact
+            # (the frames are there even though no contact was detected then)
+            t_s0 = a.t - dur
+        else:
+            t_s0 = math.nan
         to_a = self._last_to[a.leg]
         facing_now, thigh_b, leg_len = snap[0], snap[1 + b.leg], snap[3]
         facing = facing_now or 1.0
         out = np.empty(10)
         K.step_metrics(
             self._ring, n, RING_ROWS, a.t, b.t, t_s0, to_a, a.leg, float(facing),
-            self._is_side, float(thigh_b), float(leg_len), self.cfg.peak_halfwin_s, out,
+            self._is_side, float(thigh_b), float(leg_len), self.cfg.peak_halfwin_s,
+            self.cfg.contact_halfwin_s, out,
         )
         dur = b.t - a.t
         vis = float(out[8]) if out[8] == out[8] else 0.0
@@ -266,6 +281,8 @@ def analyze_stream(stream: PoseStream, cfg: MetricsConfig) -> tuple[list[Step], 
     lms = np.ascontiguousarray(stream.landmarks, dtype=np.float32)
     ts = np.ascontiguousarray(stream.t, dtype=np.float64)
     out_ev = np.zeros((max(16, n * 2), 9))
+    if n:
+        ga._valid_since = float(ts[0])
     m = K.frames_update(lms, ts, ga._st, ga._ring, ga._prm, ga._lm_index, out_ev)
     steps: list[Step] = []
     i = 0
@@ -296,7 +313,7 @@ def warmup() -> None:
     ga.update(0.0, lm)
     out = np.empty(10)
     K.step_metrics(ga._ring, 1, RING_ROWS, 0.0, 0.1, math.nan, math.nan, 0, 1.0, True,
-                   100.0, 200.0, 0.07, out)
+                   100.0, 200.0, 0.07, 0.04, out)
     K.frames_update(lm[None], np.zeros(1), K.new_state(), np.full((2, K.N_RING_COLS), np.nan),
                     ga._prm, ga._lm_index, np.zeros((4, 9)))
     K.one_euro_filter(np.zeros(3), np.arange(3.0), 1.0, 1.0, 0.0, 1.0, 1.0)

@@ -26,7 +26,8 @@ R_T = 0
 R_XY = 1  # 24 columns: x, y of the 12 points (gated, swap-repaired, unsmoothed)
 R_CONF = 25  # mean visibility of the leg points this frame
 R_VALID = 26
-N_RING_COLS = 27
+R_SMY = 27  # 4 columns: smoothed y of heel L, heel R, toe L, toe R (the floors' input)
+N_RING_COLS = 31
 
 # ---- params
 P_W = 0
@@ -50,6 +51,8 @@ P_SCALE_TAU = 17
 P_LEG_RATIO = 18
 P_SIDE_HORIZ = 19
 P_HORIZ_HYST = 20
+P_FLOOR_WIN = 21
+P_THR_RAW = 22
 N_PARAMS = 24
 
 # ---- state
@@ -226,6 +229,57 @@ def _running_mean(st: np.ndarray, i: int, d: float, a: float) -> None:
 
 
 @jit
+def _window_max(ring: np.ndarray, row: int, n: int, col: int, t_lo: float) -> float:
+    """Max of ring column `col` over the newest rows (n written, newest at `row`) with
+    time >= t_lo; NaN if none is finite."""
+    rows = ring.shape[0]
+    best = -np.inf
+    for k in range(min(n, rows)):
+        r = row - k
+        if r < 0:
+            r += rows
+        if ring[r, R_T] < t_lo:
+            break
+        v = ring[r, col]
+        if v > best:
+            best = v
+    return best if best > -np.inf else np.nan
+
+
+@jit
+def _raw_crossing(
+    ring: np.ndarray, row: int, n: int, leg: int, g_heel: float, g_toe: float,
+    leg_len: float, thr: float,
+) -> float:
+    """Newest time within the last 5 frames at which the unsmoothed foot height (lower
+    of heel and toe above their floors) fell through `thr` (linear interpolation), or
+    NaN.  The smoothed height detects the contact; this times it without filter lag."""
+    rows = ring.shape[0]
+    hn = np.nan
+    tn = np.nan
+    for k in range(min(n, rows, 6)):
+        r = row - k
+        if r < 0:
+            r += rows
+        yh = ring[r, R_XY + 2 * (6 + leg) + 1]
+        yt = ring[r, R_XY + 2 * (8 + leg) + 1]
+        h = np.inf
+        if yh == yh and g_heel == g_heel:
+            h = (g_heel - yh) / leg_len
+        if yt == yt and g_toe == g_toe:
+            h = min(h, (g_toe - yt) / leg_len)
+        if h == np.inf:
+            return np.nan
+        tk = ring[r, R_T]
+        if hn == hn and h >= thr > hn:
+            tc = tk + (tn - tk) * (h - thr) / (h - hn)
+            return tc
+        hn = h
+        tn = tk
+    return np.nan
+
+
+@jit
 def _foot_low(pts: np.ndarray, leg: int) -> float:
     """Lowest image point of the foot (max y of heel and toe; NaN if neither is seen)."""
     hy = pts[2 * (6 + leg) + 1]
@@ -303,6 +357,8 @@ def frame_update(
     if not usable:
         for c in range(2 * N_PTS):
             ring[row, R_XY + c] = np.nan
+        for c in range(4):
+            ring[row, R_SMY + c] = np.nan
         ring[row, R_CONF] = 0.0
         ring[row, R_VALID] = 0.0
         st[S_T_LAST] = t
@@ -390,6 +446,9 @@ def frame_update(
                       prm[P_DCUT], maxgap)
         sm[c] = st[S_OE_X + c] if pts[c] == pts[c] else np.nan
 
+    for k2 in range(2):
+        for leg in range(2):
+            ring[row, R_SMY + 2 * k2 + leg] = sm[2 * (6 + 2 * k2 + leg) + 1]
     tl = st[S_T_LAST]
     dt = t - tl if tl == tl else 0.0
     st[S_T_LAST] = t
@@ -453,19 +512,32 @@ def frame_update(
         # each marker against its own floor (heel and toe landmarks sit at different
         # heights on a flat foot); the foot's height is the lower of the two
         hh = np.inf
-        for slot, p in ((LEG_GROUND, 6 + leg), (LEG_GROUND_TOE, 8 + leg)):
+        for k2 in range(2):
+            slot = LEG_GROUND if k2 == 0 else LEG_GROUND_TOE
+            p = 6 + 2 * k2 + leg
             fy = sm[2 * p + 1]
             if fy != fy:
                 continue
-            g = st[b + slot]
-            if g != g:
-                # first sight: the floor is at least as low as the other foot's marker
-                fo = sm[2 * (p + 1 - 2 * leg) + 1]
-                g = fy if fo != fo else max(fy, fo)
+            if prm[P_FLOOR_WIN] > 0.0:
+                # the floor: the marker's lowest smoothed point over the last window
+                # (a stride or two), like the mocap truth's running minimum; no drift
+                g = _window_max(ring, row, n + 1, R_SMY + 2 * k2 + leg, t - prm[P_FLOOR_WIN])
+                # before a contact has been seen, both feet may be in the air: the
+                # floor is at least as low as the other foot's same marker
+                fo = _window_max(ring, row, n + 1, R_SMY + 2 * k2 + 1 - leg,
+                                 t - prm[P_FLOOR_WIN])
+                if st[S_T_USABLE] - st[S_T_FIRST] < prm[P_FLOOR_WIN] and fo > g:
+                    g = fo
             else:
-                g -= prm[P_GROUND_DECAY] * leg_len * dt
-                if fy > g:
-                    g += 0.5 * (fy - g)
+                g = st[b + slot]
+                if g != g:
+                    # first sight: the floor is at least as low as the other foot's marker
+                    fo = sm[2 * (p + 1 - 2 * leg) + 1]
+                    g = fy if fo != fo else max(fy, fo)
+                else:
+                    g -= prm[P_GROUND_DECAY] * leg_len * dt
+                    if fy > g:
+                        g += 0.5 * (fy - g)
             st[b + slot] = g
             hh = min(hh, (g - fy) / leg_len)
         if hh == np.inf:
@@ -506,7 +578,13 @@ def frame_update(
             if hh < thr_ic and hp == hp and hp >= thr_ic:
                 st[b + LEG_PHASE] = 1.0
                 if st[b + LEG_SWMAX] > prm[P_MIN_SWING_H]:
-                    te = tp + (t - tp) * (hp - thr_ic) / (hp - hh) + prm[P_IC_OFFSET]
+                    te = tp + (t - tp) * (hp - thr_ic) / (hp - hh)
+                    if prm[P_THR_RAW] > 0.0:
+                        tr = _raw_crossing(ring, row, n + 1, leg, st[b + LEG_GROUND],
+                                           st[b + LEG_GROUND_TOE], leg_len, prm[P_THR_RAW])
+                        if tr == tr:
+                            te = tr
+                    te += prm[P_IC_OFFSET]
                     st[b + LEG_LASTIC] = te
                     if n_ev < ev.shape[0]:
                         ev[n_ev, 0] = EV_IC
@@ -762,14 +840,15 @@ def step_window(
 def step_metrics(
     ring: np.ndarray, n: int, rows_limit: int, t_a: float, t_b: float, t_s0: float,
     to_a: float, leg_a: int, facing: float, is_side: bool, thigh_b: float,
-    leg_len: float, halfwin_s: float, out: np.ndarray,
+    leg_len: float, halfwin_s: float, contact_halfwin_s: float, out: np.ndarray,
 ) -> None:
     """Metrics of the step from contact t_a (leg_a) to contact t_b (the other leg).
 
     Reads only the first n frames (causal).  out: knee_drive_deg, knee_height_pct,
     knee_flexion_ic_deg, overstride_pct, trunk_lean_deg, vertical_oscillation_pct,
     hip_sway_pct, pelvic_drop_deg, visibility confidence, fraction of valid frames.
-    `halfwin_s` is the half-width of the peak and contact-value fits in seconds.
+    `halfwin_s` / `contact_halfwin_s` are the half-widths (s) of the parabolas fitted
+    around a peak / around the contact time (shorter: the knee moves fast there).
     """
     out[:] = np.nan
     t_lo = t_a
@@ -781,6 +860,7 @@ def step_metrics(
         return
     dtf = (tt[m - 1] - tt[0]) / (m - 1)
     halfwin = max(1, round(halfwin_s / dtf)) if dtf > 0 else 1
+    chw = max(1, round(contact_halfwin_s / dtf)) if dtf > 0 else 1
     lo = 0
     while lo < m and tt[lo] < t_a:
         lo += 1
@@ -842,8 +922,8 @@ def step_metrics(
             else:
                 flex[i] = np.nan  # min/max would turn a NaN into a number
             over[i] = facing * (ax - mhx[i]) / leg_len * 100.0
-        out[2] = local_value(tt, flex, t_a, halfwin)
-        out[3] = local_value(tt, over, t_a, halfwin)
+        out[2] = local_value(tt, flex, t_a, chw)
+        out[3] = local_value(tt, over, t_a, chw)
         lean = 0.0
         nl = 0
         for i in range(lo, hi + 1):
