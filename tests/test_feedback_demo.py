@@ -39,12 +39,13 @@ def test_demo_runner_knee_drive_is_poor_then_good_and_frames_render() -> None:
 
 def test_demo_with_window_cues_the_knee_and_logs(tmp_path: Path) -> None:
     shot = tmp_path / "demo.png"
-    code = run_demo(3.5, headless=False, cfg=Config(), out_dir=tmp_path, screenshot=shot)
+    # the promise: a new user sees and hears a cue within seconds (the poor phase is 5 s)
+    code = run_demo(7.0, headless=False, cfg=Config(), out_dir=tmp_path, screenshot=shot)
     assert code == 0
     with (tmp_path / "cues.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["kind"] for r in rows][:1] == ["knee_drive"]  # poor knee drive comes first
-    assert float(rows[0]["t_s"]) < 3.5
+    assert float(rows[0]["t_s"]) < 7.0
     assert shot.exists() and shot.stat().st_size > 10_000
 
 
@@ -53,10 +54,10 @@ def test_demo_without_a_screen_falls_back_to_headless(tmp_path: Path) -> None:
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     env["PYTHONPATH"] = str(ROOT)
     code = ("import sys; from realtime.demo import run_demo; "
-            f"sys.exit(run_demo(3.0, headless=False, mute=True, out_dir={str(tmp_path)!r}))")
+            f"sys.exit(run_demo(7.0, headless=False, mute=True, out_dir={str(tmp_path)!r}))")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "running headless" in proc.stderr
     assert "cue: drive the knee" in proc.stdout
-    assert (tmp_path / "cues.csv").read_text().count("knee_drive") == 1
+    assert (tmp_path / "cues.csv").read_text().count("knee_drive") >= 1
