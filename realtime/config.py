@@ -144,15 +144,21 @@ class MetricsConfig:
                       "in the motion-capture trials)"),
     )
     side_events: str = field(
-        default="vertical",
-        metadata=_choice("vertical", "horizontal",
-                         doc="side-view contact detector: foot height (matches the mocap "
-                         "truth) or the foot's forward extreme (robust to noisy heels)"),
+        default="hybrid",
+        metadata=_choice("vertical", "hybrid",
+                         doc="side view: contacts from the foot height only, or also from "
+                         "the ankle's fore-aft motion (rejects height contacts in the wrong "
+                         "phase, fills strides where the far foot's height is unreliable)"),
+    )
+    contact_gate_frac: float = field(
+        default=0.5,
+        metadata=_rng(0.0, 1.0, "hybrid: a height contact counts only with the ankle this far "
+                      "from its backward to its forward extreme"),
     )
     horizontal_hysteresis: float = field(
         default=0.4,
-        metadata=_rng(0.0, 2.0, "horizontal detector: the foot must move back (forward) "
-                      "this many leg lengths from its extreme before the event counts"),
+        metadata=_rng(0.0, 2.0, "hybrid: the ankle must move back (forward) this many leg "
+                      "lengths from its fore-aft extreme before the extreme counts"),
     )
     contact_halfwin_s: float = field(
         default=0.04,

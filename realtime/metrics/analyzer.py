@@ -43,7 +43,9 @@ def _params(cfg: MetricsConfig, view: View, image_size: tuple[int, int]) -> np.n
     prm[K.P_SCALE_TAU] = cfg.scale_tau_s
     # the image shows the full hip-to-ankle length only from the side
     prm[K.P_LEG_RATIO] = 1.0 if view == "side" else cfg.rear_leg_ratio
-    prm[K.P_SIDE_HORIZ] = 1.0 if cfg.side_events == "horizontal" else 0.0
+    prm[K.P_SIDE_HORIZ] = 1.0 if cfg.side_events == "hybrid" else 0.0
+    prm[K.P_GATE_FRAC] = cfg.contact_gate_frac
+    prm[K.P_MIN_STEP] = cfg.min_step_s
     prm[K.P_HORIZ_HYST] = cfg.horizontal_hysteresis
     prm[K.P_FLOOR_WIN] = cfg.floor_window_s
     return prm
@@ -83,6 +85,7 @@ class GaitAnalyzer:
         self._prev: _Contact | None = None  # the one before it, if the chain holds
         self._last_to = [math.nan, math.nan]
         self._prev_dur = math.nan  # duration of the previous step in the chain
+        self._prev_dur2 = math.nan  # and of the one before it (same leg as this one)
         self._valid_since = math.inf  # first frame time, or the end of the last long gap
         self._events: list[GaitEvent] = []
         self._steps: list[Step] = []
@@ -107,7 +110,8 @@ class GaitAnalyzer:
             return []
         st = self._st
         n = int(st[K.S_N])
-        snap = (st[K.S_FACING], st[K.S_THIGH], st[K.S_THIGH + 1], st[K.S_LEGLEN])
+        snap = (st[K.S_FACING], st[K.S_THIGH], st[K.S_THIGH + 1], st[K.S_LEGLEN],
+                st[K.S_LEG + K.LEG_PHASE], st[K.S_LEG + K.LEG_STRIDE + K.LEG_PHASE])
         return self._on_events(self._ev[:k].copy(), t, n, snap)
 
     def finish(self) -> list[Step]:
@@ -116,10 +120,10 @@ class GaitAnalyzer:
 
     # ------------------------------------------------------------------ events
     def _on_events(
-        self, ev: np.ndarray, t_now: float, n: int, snap: tuple[float, float, float, float]
+        self, ev: np.ndarray, t_now: float, n: int, snap: tuple[float, ...]
     ) -> list[Step]:
         """Events -> GaitEvents and Steps.  `snap` is (facing, thigh L, thigh R, leg
-        length) as the kernel state held them at this frame."""
+        length, contact phase L, R) as the kernel state held them at this frame."""
         out: list[Step] = []
         for kind, leg_f, te, conf in ev:
             leg = int(leg_f)
@@ -128,6 +132,7 @@ class GaitAnalyzer:
                 self._last = None
                 self._prev = None
                 self._prev_dur = math.nan
+                self._prev_dur2 = math.nan
                 continue
             c = float(min(1.0, max(0.0, conf)))
             if kind == K.EV_TO:
@@ -145,16 +150,19 @@ class GaitAnalyzer:
                 else:
                     self._prev = None
                     self._prev_dur = math.nan
+                    self._prev_dur2 = math.nan
+                self._prev_dur2 = math.nan
             else:
                 self._prev = None
                 self._prev_dur = math.nan
+                self._prev_dur2 = math.nan
             self._last = new
         self._steps.extend(out)
         return out
 
     def _make_step(
         self, a: _Contact, b: _Contact, t_now: float, n: int,
-        snap: tuple[float, float, float, float],
+        snap: tuple[float, ...],
     ) -> Step:
         prev = self._prev
         dur = b.t - a.t
@@ -182,16 +190,22 @@ class GaitAnalyzer:
         if a.t < to_a < b.t:
             flight = b.t - to_a
             gait = float(np.clip(1.0 + (flight - self.cfg.walk_min_flight_s) / 0.05, 0.15, 1.0))
+        elif snap[4 + a.leg] == 1.0:
+            gait = 0.3  # still on the ground when the other foot lands: walking
         else:
-            gait = 0.15  # still on the ground when the other foot lands: walking
-        if dur > 0.5:
+            gait = 0.7  # its toe-off was not seen (noisy or hidden foot)
+        # walking cadence (< ~125 steps/min) over the last steps of the chain
+        recent = [d for d in (dur, self._prev_dur, self._prev_dur2) if d == d]
+        if dur > 0.55 or sum(recent) / len(recent) > 0.47:
             gait *= 0.5
-        # a running rhythm is regular: an isolated step, or one much unlike the step
-        # before it, is more likely a misdetection (or walking) than a running step
-        if self._prev is None or self._prev_dur != self._prev_dur:
+        # a running rhythm is regular: an isolated step, or one much unlike the last
+        # step of the same leg, is more likely a misdetection than a running step (the
+        # same leg, because a contact detector late on one leg alternates durations)
+        isolated = self._prev is None or self._prev_dur != self._prev_dur
+        irregular = self._prev_dur2 == self._prev_dur2 and abs(dur / self._prev_dur2 - 1) > 0.3
+        if isolated or irregular:
             gait *= 0.6
-        elif abs(dur / self._prev_dur - 1.0) > 0.25:
-            gait *= 0.5
+        self._prev_dur2 = self._prev_dur
         self._prev_dur = dur
         side_ok = 1.0 if (not self._is_side or facing_now != 0.0) else 0.5
         conf = float(np.clip(min(vis, 1.0) * frac * gait * side_ok * min(a.conf, b.conf) ** 0.5,
@@ -280,7 +294,7 @@ def analyze_stream(stream: PoseStream, cfg: MetricsConfig) -> tuple[list[Step], 
     ga = GaitAnalyzer(cfg, stream.view, stream.image_size, _ring_rows=n + 1)
     lms = np.ascontiguousarray(stream.landmarks, dtype=np.float32)
     ts = np.ascontiguousarray(stream.t, dtype=np.float64)
-    out_ev = np.zeros((max(16, n * 2), 9))
+    out_ev = np.zeros((max(16, n * 2), 11))
     if n:
         ga._valid_since = float(ts[0])
     m = K.frames_update(lms, ts, ga._st, ga._ring, ga._prm, ga._lm_index, out_ev)
@@ -291,7 +305,7 @@ def analyze_stream(stream: PoseStream, cfg: MetricsConfig) -> tuple[list[Step], 
         fi = int(out_ev[i, 4])
         while j < m and int(out_ev[j, 4]) == fi:
             j += 1
-        snap = (out_ev[i, 5], out_ev[i, 6], out_ev[i, 7], out_ev[i, 8])
+        snap = tuple(float(x) for x in out_ev[i, 5:11])
         steps += ga._on_events(out_ev[i:j, :4], float(ts[fi]), fi + 1, snap)
         i = j
     if n:
@@ -315,7 +329,7 @@ def warmup() -> None:
     K.step_metrics(ga._ring, 1, RING_ROWS, 0.0, 0.1, math.nan, math.nan, 0, 1.0, True,
                    100.0, 200.0, 0.07, 0.04, out)
     K.frames_update(lm[None], np.zeros(1), K.new_state(), np.full((2, K.N_RING_COLS), np.nan),
-                    ga._prm, ga._lm_index, np.zeros((4, 9)))
+                    ga._prm, ga._lm_index, np.zeros((4, 11)))
     K.one_euro_filter(np.zeros(3), np.arange(3.0), 1.0, 1.0, 0.0, 1.0, 1.0)
     K.quad_peak(np.arange(5.0), np.zeros(5), 0, 4, 2, 1.0)
     K.local_value(np.arange(5.0), np.zeros(5), 2.0, 2)

@@ -53,7 +53,9 @@ P_SIDE_HORIZ = 19
 P_HORIZ_HYST = 20
 P_FLOOR_WIN = 21
 P_THR_RAW = 22
-N_PARAMS = 24
+P_GATE_FRAC = 23
+P_MIN_STEP = 24
+N_PARAMS = 28
 
 # ---- state
 S_N = 0  # frames written to the ring
@@ -75,8 +77,8 @@ S_HAS_POSE = 17
 S_T_FIRST = 18
 S_SCALE_N = 19
 S_LEG_2D = 49  # mean image hip-to-ankle distance
-S_LEG = 20  # per-leg event state, 12 slots each
-LEG_STRIDE = 12
+S_LEG = 180  # per-leg event state, 27 slots each
+LEG_STRIDE = 27
 LEG_PHASE = 0  # 0 unknown, 1 stance, 2 swing
 LEG_GROUND = 1
 LEG_SWMAX = 2
@@ -87,14 +89,31 @@ LEG_LASTTO = 6
 LEG_YMEAN = 7
 LEG_FXPREV = 8
 LEG_GROUND_TOE = 9  # LEG_GROUND is the heel's floor, this the toe's
-LEG_EXT_T = 10  # horizontal detector: time of the current extreme
-LEG_EXT_PREV = 11  # the sample before it
+# fore-aft tracker (side view, hybrid events): the ankle's position along the running
+# direction relative to the hips, in leg lengths; its forward extreme is near contact
+H_PHASE = 10  # 0 unknown, 2 moving forward (swing), 1 moving backward (stance)
+H_EXT = 11  # current extreme value
+H_EXT_T = 12  # its time
+H_EXT_PREV = 13  # the sample before it
+H_EXT_NEXT = 14  # the sample after it
+H_FPREV = 15  # previous sample
+H_TPREV = 16  # its time
+H_FWD = 17  # typical forward extreme (mean over recent strides)
+H_BACK = 18  # typical backward extreme
+H_OFF = 19  # typical contact time minus forward-extreme time
+H_VDONE = 20  # 1 if a height-based contact was emitted since the last forward extreme
+LEG_LASTEMIT = 21  # time of the last contact emitted for this leg
+H_RAW1 = 22  # unfiltered fore-aft position, previous frame
+H_RAW2 = 23  # and the frame before
+H_TRAW1 = 24  # time of the previous frame
+H_NPAIR = 25  # strides with both a height contact and a forward extreme (offset samples)
+V_LAST = 26  # time of the last height-based contact (emitted or not)
 S_HIST1 = 50  # 24: previous repaired positions
 S_HIST2 = 74  # 24: the ones before
 S_OE_X = 100  # 24: One Euro estimate
 S_OE_DX = 124  # 24: One Euro derivative estimate
 S_OE_T = 148  # 24: time of the last sample of each coordinate
-N_STATE = 180
+N_STATE = 240
 
 EV_IC = 0.0
 EV_TO = 1.0
@@ -121,6 +140,10 @@ def new_state() -> np.ndarray:
     for leg in range(2):
         b = S_LEG + leg * LEG_STRIDE
         st[b + LEG_PHASE] = 0.0
+        st[b + H_PHASE] = 0.0
+        st[b + H_OFF] = 0.0
+        st[b + H_VDONE] = 0.0
+        st[b + H_NPAIR] = 0.0
     return st
 
 
@@ -501,8 +524,9 @@ def frame_update(
     # ---- side view: events from the foot's fore-aft position relative to the hips
     # (the foot is furthest forward near contact and furthest back near toe-off);
     # robust where the model's heel/toe heights are noisy
-    if is_side and prm[P_SIDE_HORIZ] > 0.5:
-        return _horizontal_events(pts, lm, t, st, prm, ev, n_ev, leg_len, lm_index)
+    hybrid = is_side and prm[P_SIDE_HORIZ] > 0.5 and st[S_FACING] != 0.0
+    if hybrid:
+        n_ev = _foreaft_events(pts, lm, t, st, prm, ev, n_ev, leg_len, lm_index)
 
     # ---- gait events from the vertical foot kinematics (both views)
     thr_ic = prm[P_THR_IC]
@@ -585,29 +609,53 @@ def frame_update(
                         if tr == tr:
                             te = tr
                     te += prm[P_IC_OFFSET]
-                    st[b + LEG_LASTIC] = te
-                    if n_ev < ev.shape[0]:
-                        ev[n_ev, 0] = EV_IC
-                        ev[n_ev, 1] = leg
-                        ev[n_ev, 2] = te
-                        ev[n_ev, 3] = conf
-                        n_ev += 1
+                    emit = True
+                    if hybrid:
+                        # a contact happens with the foot in the front part of its
+                        # fore-aft excursion, and not twice in one stride
+                        fwd = st[b + H_FWD]
+                        back = st[b + H_BACK]
+                        f = st[b + H_FPREV]
+                        ok = True
+                        if fwd == fwd and back == back and f == f:
+                            ok = f >= back + prm[P_GATE_FRAC] * (fwd - back)
+                        vl = st[b + V_LAST]
+                        if vl == vl and te - vl < 2.0 * prm[P_MIN_STEP]:
+                            ok = False
+                        if ok:
+                            st[b + V_LAST] = te
+                            st[b + H_VDONE] = 1.0
+                        le = st[b + LEG_LASTEMIT]
+                        emit = ok and not (le == le and te - le < 2.0 * prm[P_MIN_STEP])
+                    if emit:
+                        st[b + LEG_LASTIC] = te
+                        st[b + LEG_LASTEMIT] = te
+                        if n_ev < ev.shape[0]:
+                            ev[n_ev, 0] = EV_IC
+                            ev[n_ev, 1] = leg
+                            ev[n_ev, 2] = te
+                            ev[n_ev, 3] = conf
+                            n_ev += 1
         st[b + LEG_HPREV] = hh
         st[b + LEG_TPREV] = t
     return n_ev
 
 
 @jit
-def _horizontal_events(
+def _foreaft_events(
     pts: np.ndarray, lm: np.ndarray, t: float, st: np.ndarray, prm: np.ndarray,
     ev: np.ndarray, n_ev: int, leg_len: float, lm_index: np.ndarray,
 ) -> int:
-    """IC at the forward extreme, TO at the backward extreme of facing * (ankle - mid-hip),
-    found with a hysteresis of `horizontal_hysteresis` leg lengths on the unsmoothed signal
-    and refined to sub-frame time by a parabola through the extreme and its neighbours."""
+    """Side view: track each ankle's fore-aft position relative to the hips.
+
+    Its forward extreme (found with a hysteresis of `horizontal_hysteresis` leg lengths
+    on a median-of-3 of the unsmoothed signal, timed by a parabola through the extreme and its two
+    neighbours) comes once per stride near contact.  It keeps the typical forward and
+    backward extremes (used to reject height-based contacts in the wrong phase) and the
+    typical delay from extreme to contact; when a stride passes without a height-based
+    contact (occluded or noisy feet), it emits the contact at extreme + that delay.
+    """
     facing = st[S_FACING]
-    if facing == 0.0:
-        return n_ev
     hx = np.nan
     if pts[0] == pts[0] and pts[2] == pts[2]:
         hx = 0.5 * (pts[0] + pts[2])
@@ -618,62 +666,85 @@ def _horizontal_events(
     hyst = prm[P_HORIZ_HYST]
     for leg in range(2):
         b = S_LEG + leg * LEG_STRIDE
-        f = facing * (pts[2 * (4 + leg)] - hx) / leg_len
-        if f != f:
+        fr = facing * (pts[2 * (4 + leg)] - hx) / leg_len
+        if fr != fr:
             continue
-        ph = st[b + LEG_PHASE]
-        fp = st[b + LEG_HPREV]
-        tp = st[b + LEG_TPREV]
-        sgn = 1.0 if ph != 1.0 else -1.0  # 2/0: looking for the forward extreme
+        # median of three: the model's one-frame glitches (a foot jumping to the other
+        # leg) would otherwise look like extremes; costs one frame of delay
+        r1 = st[b + H_RAW1]
+        r2 = st[b + H_RAW2]
+        t1 = st[b + H_TRAW1]
+        st[b + H_RAW2] = r1
+        st[b + H_RAW1] = fr
+        st[b + H_TRAW1] = t
+        if r1 != r1 or r2 != r2:
+            continue
+        f = max(min(r1, r2), min(max(r1, r2), fr))
+        t_cur = t
+        t = t1  # the median stands for the middle frame
+        ph = st[b + H_PHASE]
+        fp = st[b + H_FPREV]
+        tp = st[b + H_TPREV]
+        if st[b + H_EXT_T] == tp:
+            st[b + H_EXT_NEXT] = f  # the first sample after the current extreme
+        sgn = 1.0 if ph != 1.0 else -1.0  # 0/2: looking for the forward extreme
         if ph == 0.0:
-            st[b + LEG_PHASE] = 2.0
-            st[b + LEG_SWMAX] = f
-            st[b + LEG_EXT_T] = t
-            st[b + LEG_EXT_PREV] = np.nan
-        elif sgn * f > sgn * st[b + LEG_SWMAX]:
-            st[b + LEG_SWMAX] = f
-            st[b + LEG_EXT_T] = t
-            st[b + LEG_EXT_PREV] = fp
-        elif sgn * (st[b + LEG_SWMAX] - f) > hyst:
-            # passed the extreme: refine its time with the parabola through the sample
-            # before it, the extreme and the sample after it (the one after is the first
-            # sample after the extreme, kept in LEG_GROUND_TOE when it arrived)
-            te = st[b + LEG_EXT_T]
-            f0 = st[b + LEG_SWMAX]
-            fm = st[b + LEG_EXT_PREV]
-            fn = f if st[b + LEG_EXT_T] == tp else st[b + LEG_GROUND_TOE]
+            st[b + H_PHASE] = 2.0
+            st[b + H_EXT] = f
+            st[b + H_EXT_T] = t
+            st[b + H_EXT_PREV] = np.nan
+        elif sgn * f > sgn * st[b + H_EXT]:
+            st[b + H_EXT] = f
+            st[b + H_EXT_T] = t
+            st[b + H_EXT_PREV] = fp
+        elif sgn * (st[b + H_EXT] - f) > hyst:
+            te = st[b + H_EXT_T]
+            f0 = st[b + H_EXT]
+            fm = st[b + H_EXT_PREV]
+            fn = st[b + H_EXT_NEXT]
             if fm == fm and fn == fn and tp == tp:
                 den = fm - 2.0 * f0 + fn
                 if den * sgn < 0.0:
                     off = 0.5 * (fm - fn) / den
                     if abs(off) <= 0.5:
                         te += off * (t - tp)
-            conf = 0.0
-            for k in (4, 6, 8):
-                v = lm[lm_index[k + leg], 3]
-                conf += v if v == v else 0.0
-            conf = min(1.0, max(0.0, conf / 3.0))
-            if n_ev < ev.shape[0]:
-                if ph != 1.0:
-                    te += prm[P_IC_OFFSET]
-                    st[b + LEG_LASTIC] = te
-                    ev[n_ev, 0] = EV_IC
-                else:
-                    st[b + LEG_LASTTO] = te
-                    ev[n_ev, 0] = EV_TO
-                ev[n_ev, 1] = leg
-                ev[n_ev, 2] = te
-                ev[n_ev, 3] = conf
-                n_ev += 1
-            st[b + LEG_PHASE] = 1.0 if ph != 1.0 else 2.0
-            st[b + LEG_SWMAX] = f
-            st[b + LEG_EXT_T] = t
-            st[b + LEG_EXT_PREV] = fp
-        # the first sample after the current extreme (for the parabola)
-        if st[b + LEG_EXT_T] == tp:
-            st[b + LEG_GROUND_TOE] = f
-        st[b + LEG_HPREV] = f
-        st[b + LEG_TPREV] = t
+            if ph != 1.0:  # passed the forward extreme
+                fw = st[b + H_FWD]
+                st[b + H_FWD] = f0 if fw != fw else fw + 0.3 * (f0 - fw)
+                if st[b + H_VDONE] == 1.0:
+                    d = st[b + V_LAST] - te
+                    if abs(d) < 0.15:
+                        npair = st[b + H_NPAIR] + 1.0
+                        st[b + H_NPAIR] = npair
+                        st[b + H_OFF] += max(0.2, 1.0 / npair) * (d - st[b + H_OFF])
+                if st[b + H_VDONE] != 1.0 and st[b + H_NPAIR] >= 2.0:
+                    # no height contact this stride: fill in once the delay is learned
+                    tc = te + st[b + H_OFF]
+                    le = st[b + LEG_LASTEMIT]
+                    if (le != le or tc - le >= 2.0 * prm[P_MIN_STEP]) and n_ev < ev.shape[0]:
+                        conf = 0.0
+                        for k in (4, 6, 8):
+                            v = lm[lm_index[k + leg], 3]
+                            conf += v if v == v else 0.0
+                        st[b + LEG_LASTIC] = tc
+                        st[b + LEG_LASTEMIT] = tc
+                        ev[n_ev, 0] = EV_IC
+                        ev[n_ev, 1] = leg
+                        ev[n_ev, 2] = tc
+                        ev[n_ev, 3] = 0.8 * min(1.0, max(0.0, conf / 3.0))
+                        n_ev += 1
+                st[b + H_VDONE] = 0.0
+                st[b + H_PHASE] = 1.0
+            else:  # passed the backward extreme
+                bk = st[b + H_BACK]
+                st[b + H_BACK] = f0 if bk != bk else bk + 0.3 * (f0 - bk)
+                st[b + H_PHASE] = 2.0
+            st[b + H_EXT] = f
+            st[b + H_EXT_T] = t
+            st[b + H_EXT_PREV] = fp
+        st[b + H_FPREV] = f
+        st[b + H_TPREV] = t
+        t = t_cur
     return n_ev
 
 
@@ -686,7 +757,8 @@ def frames_update(
 
     `ring` must hold every frame (rows >= len(ts)) so that the step kernel can later
     read the ring exactly as it was at each event; events get their frame index in
-    column 4 and a snapshot of facing, thigh lengths and leg length in columns 5-8.
+    column 4 and a snapshot of facing, thigh lengths, leg length and the two legs'
+    contact phases in columns 5-10.
     Returns the number of events written to `out_ev`.
     """
     ev = np.empty((MAX_EVENTS, 4))
@@ -702,6 +774,8 @@ def frames_update(
                 out_ev[m, 6] = st[S_THIGH]
                 out_ev[m, 7] = st[S_THIGH + 1]
                 out_ev[m, 8] = st[S_LEGLEN]
+                out_ev[m, 9] = st[S_LEG + LEG_PHASE]
+                out_ev[m, 10] = st[S_LEG + LEG_STRIDE + LEG_PHASE]
                 m += 1
     return m
 
