@@ -16,7 +16,13 @@ import pytest
 
 from realtime.config import CUE_KINDS, DEFAULT_PHRASES, SpeechConfig, load_config
 from realtime.feedback.sessionlog import CUE_COLUMNS, CueLogSink
-from realtime.feedback.speech import Speaker, all_phrases, make_speaker, render_phrases
+from realtime.feedback.speech import (
+    Speaker,
+    all_phrases,
+    make_speaker,
+    render_phrases,
+    trim_silence,
+)
 from realtime.types import Cue, Step
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +63,32 @@ def test_speaking_rate_changes_the_length(tmp_path: Path) -> None:
     n_slow = len(read_wav(slow["a"])[0])
     n_fast = len(read_wav(fast["a"])[0])
     assert n_slow > 1.5 * n_fast
+
+
+def test_a_phrase_without_audio_is_an_error_not_a_silent_cue(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="no audio"):
+        render_phrases({"x": "   "}, tmp_path, SpeechConfig())
+
+
+def test_trim_silence_reports_the_sound_length(tmp_path: Path) -> None:
+    rate = 22050
+    data = np.zeros(rate, np.int16)
+    data[5000:16025] = (8000 * np.sin(np.arange(11025) * 0.3)).astype(np.int16)
+    path = tmp_path / "t.wav"
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(data.tobytes())
+    assert trim_silence(path) == pytest.approx(0.5, abs=0.01)
+    trimmed, _ = read_wav(path)
+    assert len(trimmed) / rate == pytest.approx(0.5 + 0.045, abs=0.01)
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(np.zeros(100, np.int16).tobytes())
+    assert trim_silence(path) == 0.0
 
 
 def cue(kind: str = "knee_drive", t: float = 1.0) -> Cue:

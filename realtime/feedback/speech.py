@@ -34,6 +34,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import wave
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -90,32 +91,50 @@ def _engine(cfg: SpeechConfig):  # -> pyttsx3.Engine (untyped)
 def render_phrases(
     phrases: Mapping[str, str], out_dir: str | os.PathLike[str], cfg: SpeechConfig, engine=None
 ) -> dict[str, Path]:
-    """Synthesise each phrase once to `out_dir/KIND.wav` with pyttsx3 (calling thread)."""
-    engine = engine or _engine(cfg)
+    """Synthesise each phrase once to `out_dir/KIND.wav` with pyttsx3 (calling thread).
+
+    pyttsx3 2.99 runs espeak in its asynchronous retrieval mode and ends a phrase at the
+    first "message terminated" event; now and then a late event of the previous phrase
+    ends the next one before any audio arrives (an empty WAV, seen in about one run in
+    three of the test suite).  So each file is checked and re-rendered (up to 4 tries);
+    a phrase that never yields audio is an error rather than a silent cue.
+    """
+    engine = engine if engine is not None else _engine(cfg)
     out: dict[str, Path] = {}
     for kind, text in phrases.items():
         path = Path(out_dir) / f"{kind}.wav"
-        with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to"
-            engine.save_to_file(text, str(path))
-            engine.runAndWait()
-        trim_silence(path)
+        for attempt in range(4):
+            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved"
+                engine.save_to_file(text, str(path))
+                engine.runAndWait()
+            if trim_silence(path) >= MIN_PHRASE_S:
+                break
+            log.debug("empty synthesis of %r (try %d); retrying", text, attempt + 1)
+            time.sleep(0.05)  # let espeak's thread deliver any stale events
+        else:
+            _forget_save_file(engine)
+            raise RuntimeError(f"pyttsx3/espeak produced no audio for {text!r}")
         out[kind] = path
     _forget_save_file(engine)
     return out
 
 
+MIN_PHRASE_S = 0.15  # shorter than any spoken word: the synthesis failed
+
+
 def trim_silence(path: Path, threshold: int = 300, lead_ms: float = 5.0,
-                 tail_ms: float = 40.0) -> None:
+                 tail_ms: float = 40.0) -> float:
     """Cut espeak's leading silence (it delays the cue) and its ~300 ms end pause (it
-    keeps the channel busy) from a 16-bit mono WAV, in place."""
+    keeps the channel busy) from a 16-bit mono WAV, in place; the seconds of sound
+    between the first and the last loud sample (0 for a silent or empty file)."""
     with wave.open(str(path), "rb") as f:
         params = f.getparams()
         data = np.frombuffer(f.readframes(f.getnframes()), np.int16)
     if params.sampwidth != 2 or params.nchannels != 1:
-        return
+        return len(data) / max(1, params.framerate)
     loud = np.flatnonzero(np.abs(data) > threshold)
     if loud.size == 0:
-        return
+        return 0.0
     rate = params.framerate
     a = max(0, int(loud[0]) - int(rate * lead_ms / 1000))
     b = min(len(data), int(loud[-1]) + int(rate * tail_ms / 1000))
@@ -124,6 +143,7 @@ def trim_silence(path: Path, threshold: int = 300, lead_ms: float = 5.0,
         f.setsampwidth(2)
         f.setframerate(rate)
         f.writeframes(data[a:b].tobytes())
+    return (int(loud[-1]) - int(loud[0])) / rate
 
 
 def _forget_save_file(engine) -> None:
