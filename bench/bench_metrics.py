@@ -52,6 +52,20 @@ def per_frame(cfg: MetricsConfig, seconds: float, fps: float) -> np.ndarray:
     return dt / 1e3
 
 
+def live_state(cfg: MetricsConfig) -> np.ndarray:
+    """Cost of reading `.live` (the pipeline reads it every frame)."""
+    ps, _ = synthetic_run(20.0, 30.0, noise_px=2.0, seed=1)
+    ga = GaitAnalyzer(cfg, ps.view, ps.image_size)
+    dt = np.empty(len(ps), np.int64)
+    clock = time.perf_counter_ns
+    for i in range(len(ps)):
+        ga.update(float(ps.t[i]), ps.landmarks[i])
+        t0 = clock()
+        _ = ga.live
+        dt[i] = clock() - t0
+    return dt / 1e3
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=3600.0, help="batch stream length")
@@ -71,6 +85,9 @@ def main() -> None:
     us = per_frame(cfg, 120.0, 30.0)
     print(f"per-frame update, 30 fps, 2 px noise, {us.size} frames: p50 {np.percentile(us, 50):.1f}"
           f" us, p99 {np.percentile(us, 99):.1f} us, max {us.max():.0f} us")
+
+    us = live_state(cfg)
+    print(f"reading .live: p50 {np.percentile(us, 50):.1f} us, p99 {np.percentile(us, 99):.1f} us")
 
     t0 = time.perf_counter_ns()
     ps, _ = synthetic_run(args.seconds, args.fps, noise_px=2.0, seed=2)

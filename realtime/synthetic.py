@@ -295,12 +295,17 @@ def _contacts(model: _Model, t_nom: np.ndarray, legs: np.ndarray) -> np.ndarray:
     """True contact times: the first instant the foot's lowest point comes within
     CONTACT_BAND_M of the ground before each nominal touch-down (the motion-capture
     truth's definition), linearly interpolated on a 0.5 ms grid."""
-    u = np.linspace(-0.15, 0.0, 301)
     out = t_nom.astype(float).copy()
     for leg in (0, 1):
         sel = legs == leg
         if not sel.any():
             continue
+        # the crossing is within ~50 ms of the touch-down; search 80 ms, then the rest
+        u = np.linspace(-0.08, 0.0, 161)
+        first = np.flatnonzero(sel)
+        h_start = model.hip_height(t_nom[first] + u[0]) - model.extent(t_nom[first] + u[0], leg)
+        if (h_start <= CONTACT_BAND_M).any():
+            u = np.linspace(-0.2, 0.0, 401)
         tg = t_nom[sel, None] + u[None, :]
         flat = tg.ravel()
         hgt = (model.hip_height(flat) - model.extent(flat, leg)).reshape(tg.shape)
@@ -338,6 +343,14 @@ def _true_steps(model: _Model, view: View, duration: float, knee_ic: float, over
         x = 0.5 * amp * np.cos(2 * np.pi * (ts - t_mid_r) / model.P)
         r = x - np.polyval(np.polyfit(ts, x, 1), ts)
         sway_true.append(float(np.ptp(r)) / leg_m * 100.0)
+    # knee flexion and ankle-ahead at every contact, vectorised per leg
+    k_ic = np.empty(n)
+    ahead = np.empty(n)
+    for leg in (0, 1):
+        sel = legs == leg
+        th, kn, _ = model.angles(t_ic[sel], leg)
+        k_ic[sel] = np.degrees(kn)
+        ahead[sel] = (THIGH * np.sin(th) + SHANK * np.sin(th - kn)) / leg_m * 100.0
     out: list[Step] = []
     for j in range(n - 1):
         leg = int(legs[j])
@@ -348,10 +361,8 @@ def _true_steps(model: _Model, view: View, duration: float, knee_ic: float, over
         c = math.floor((t_nom[j] - model.t0[other]) / model.P + 1e-9)
         drive = math.degrees(model.drive[other][min(c + 1, len(model.drive[other]) - 1)])
         if view == "side":
-            th, kn, _ = model.angles(np.array([ta]), leg)
-            ahead = (THIGH * math.sin(th[0]) + SHANK * math.sin(th[0] - kn[0])) / leg_m * 100.0
             s = Step("LR"[leg], ta, 60.0 / (tb - ta), drive,
-                     -100.0 * math.cos(math.radians(drive)), math.degrees(kn[0]), ahead,
+                     -100.0 * math.cos(math.radians(drive)), float(k_ic[j]), float(ahead[j]),
                      lean, vo, confidence=1.0, t_detected_s=tb)
         else:
             s = Step("LR"[leg], ta, 60.0 / (tb - ta),
