@@ -6,15 +6,17 @@ bench/bench_feedback.py on the dev box (2 shared cores, espeak-ng, pyttsx3 2.99)
 - prerender: every phrase is synthesised once at start-up (`save_to_file` +
   `runAndWait`: 5 phrases in ~55 ms), its leading and trailing silence trimmed, and
   played with `pygame.mixer` (44.1 kHz, 512-frame buffer).  Decision -> first non-silent
-  sample written by SDL's disk audio driver: p50 38-45 ms, p95 51-53 ms (two runs, n=12
-  each), of which up to 46 ms
+  sample written by SDL's disk audio driver: p50 34-45 ms, p95 51-54 ms (three runs,
+  n=12 each), of which up to 46 ms
   is that driver's fixed 2048-frame period (a sound card with a 512-frame buffer waits
   less).  Decision -> `Channel.play`: 0.1 ms.
 - live (`engine.say` + `runAndWait`): on Linux pyttsx3's espeak driver synthesises the
   whole phrase in memory (fast: decision -> `aplay` exec p50 3.5-3.9 ms, p95 4-9 ms), then
   runs `aplay` on a temp WAV, which must start and open the ALSA device before the first
   sample: that part could not be measured here because `aplay` is not installed, and then
-  nothing is heard at all.  A playing `aplay` also cannot be cut off by mute or quit.
+  nothing is heard at all.  A playing `aplay` also cannot be cut off by mute or quit,
+  and pyttsx3's empty-synthesis race (see `render_phrases`) would make a cue silent
+  with no way to notice; prerendering checks every phrase once at start-up.
 So prerender is chosen: measured end to end well under the 100 ms goal, no dependency
 on `aplay`, shares the mixer with the tones, and `stop()` silences it at once.  `live`
 remains available (it falls back to prerender when `aplay` is missing).
