@@ -249,3 +249,29 @@ def test_live_mode_hands_the_synthesised_phrase_to_aplay(tmp_path: Path) -> None
     data, rate = read_wav(got)
     assert 0.3 <= len(data) / rate <= 3.0
     assert np.abs(data).max() > 3000
+
+
+NO_AUDIO_SCRIPT = textwrap.dedent("""
+    import sys
+    from realtime.config import DEFAULT_PHRASES, SpeechConfig
+    from realtime.feedback.sessionlog import CueLogSink
+    from realtime.feedback.speech import make_speaker
+    from realtime.types import Cue, Step
+    sp = make_speaker(SpeechConfig(), DEFAULT_PHRASES)
+    assert sp.wait_ready(20)
+    sink = CueLogSink(sys.argv[1], sp)
+    sink.on_step(Step("L", 1.0, confidence=0.9), [Cue("knee_drive", "drive the knee", 5, 10**9)])
+    sink.close()
+    print("driver", sp.driver, "audible", sp.audible)
+""")
+
+
+def test_no_audio_device_still_logs_the_cues(tmp_path: Path) -> None:
+    env = {**os.environ, "SDL_AUDIODRIVER": "no-such-driver", "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "cues.csv"
+    proc = subprocess.run([sys.executable, "-c", NO_AUDIO_SCRIPT, str(log)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "driver None audible False" in proc.stdout
+    assert "no audio device" in proc.stderr
+    assert log.read_text().splitlines()[1:] == ["1.000,knee_drive,drive the knee,5,0"]
