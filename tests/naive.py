@@ -102,3 +102,22 @@ def pelvic_drop_deg(stance_hip, swing_hip):
     """Hip line vs horizontal, + when the swing side is lower (image y down)."""
     return np.degrees(np.arctan2(swing_hip[..., 1] - stance_hip[..., 1],
                                  np.abs(swing_hip[..., 0] - stance_hip[..., 0])))
+
+
+def window_max(t, y, t_now, window):
+    """Max of y over samples with t_now - window <= t <= t_now (NaN if none finite)."""
+    sel = (t >= t_now - window) & (t <= t_now) & ~np.isnan(y)
+    return float(np.max(y[sel])) if sel.any() else math.nan
+
+
+def raw_crossing(t, heel_y, toe_y, g_heel, g_toe, leg_len, thr, last=5):
+    """Newest downward crossing of `thr` by min(heel, toe height above its floor)
+    among the last `last` samples, linearly interpolated; NaN if none."""
+    h = np.fmin((g_heel - heel_y) / leg_len, (g_toe - toe_y) / leg_len)
+    n = len(t)
+    for k in range(n - 1, max(n - last, 0), -1):
+        if np.isnan(h[k]) or np.isnan(h[k - 1]):
+            return math.nan
+        if h[k - 1] >= thr > h[k]:
+            return float(t[k - 1] + (t[k] - t[k - 1]) * (h[k - 1] - thr) / (h[k - 1] - h[k]))
+    return math.nan

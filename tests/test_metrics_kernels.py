@@ -158,3 +158,41 @@ def test_step_metrics_rear_matches_reference() -> None:
                                                                          -1.0)[0]
     assert out[6] == pytest.approx(ptp / 400.0 * 100)
     assert math.isnan(out[0]) and math.isnan(out[2])  # side-only metrics
+
+
+def _foot_ring(t: np.ndarray, heel: np.ndarray, toe: np.ndarray, leg: int) -> np.ndarray:
+    ring = np.full((32, K.N_RING_COLS), np.nan)
+    for i in range(t.size):
+        r = i % 32
+        ring[r, K.R_T] = t[i]
+        ring[r, K.R_XY + 2 * (6 + leg) + 1] = heel[i]
+        ring[r, K.R_XY + 2 * (8 + leg) + 1] = toe[i]
+        ring[r, K.R_SMY + leg] = heel[i]
+    return ring
+
+
+@pytest.mark.parametrize("n", [1, 3, 20, 50])  # 50 wraps the 32-row ring
+def test_window_max_matches_reference(n: int) -> None:
+    t = np.arange(n) / 30.0
+    y = RNG.uniform(900, 1000, n)
+    if n > 3:
+        y[n - 2] = np.nan
+    ring = _foot_ring(t, y, y, 0)
+    for window in (0.05, 0.3, 5.0):
+        got = K._window_max(ring, (n - 1) % 32, n, K.R_SMY, t[-1] - window)
+        ref = naive.window_max(t[-min(n, 32):], y[-min(n, 32):], t[-1], window)
+        np.testing.assert_equal(got, ref)
+
+
+def test_raw_crossing_matches_reference() -> None:
+    for leg in (0, 1):
+        for _ in range(30):
+            n = int(RNG.integers(2, 12))
+            t = np.arange(n) / 30.0
+            # a foot coming down onto a floor at y = 1000 (image y grows downward)
+            heel = 1000 - np.clip(np.linspace(60, -10, n) + RNG.normal(0, 3, n), 0, None)
+            toe = heel + RNG.normal(0, 2, n)
+            ring = _foot_ring(t, heel, toe, leg)
+            got = K._raw_crossing(ring, (n - 1) % 32, n, leg, 1000.0, 1000.0, 400.0, 0.015)
+            ref = naive.raw_crossing(t, heel, toe, 1000.0, 1000.0, 400.0, 0.015)
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)

@@ -165,3 +165,21 @@ def test_bad_input_is_rejected() -> None:
     # float64 / non-contiguous input is converted, not refused
     lm = np.zeros((4, 33, 4))[1]
     assert ga.update(0.0, lm) == []
+
+
+def test_hybrid_side_events_survive_an_unreliable_far_foot() -> None:
+    """The far foot's heel/toe heights jitter (hidden by a treadmill console): the
+    fore-aft tracker rejects contacts in the wrong phase and fills the missed ones."""
+    from dataclasses import replace
+
+    ps, truth = synthetic_run(30.0, 30.0, noise_px=1.0, facing=-1, seed=4)
+    lm = ps.landmarks.copy()
+    jitter = np.random.default_rng(0).normal(0.0, 25.0 / ps.image_size[1], (len(ps), 2))
+    lm[:, [30, 32], 1] += jitter.astype(np.float32)  # the right (far) heel and toe
+    bad = replace(ps, landmarks=lm)
+    found = {}
+    for mode in ("vertical", "hybrid"):
+        steps, _ = analyze_stream(bad, MetricsConfig(side_events=mode))
+        found[mode] = len(_match(steps, truth))
+    assert found["hybrid"] > found["vertical"]
+    assert found["hybrid"] >= 0.65 * len(truth)
