@@ -717,9 +717,13 @@ def _foreaft_events(
                         npair = st[b + H_NPAIR] + 1.0
                         st[b + H_NPAIR] = npair
                         st[b + H_OFF] += max(0.2, 1.0 / npair) * (d - st[b + H_OFF])
-                if st[b + H_VDONE] != 1.0 and st[b + H_NPAIR] >= 2.0:
+                bo = S_LEG + (1 - leg) * LEG_STRIDE
+                off = st[b + H_OFF] if st[b + H_NPAIR] >= 2.0 else st[bo + H_OFF]
+                calibrated = st[b + H_NPAIR] >= 2.0 or st[bo + H_NPAIR] >= 2.0
+                if st[b + H_VDONE] != 1.0 and calibrated:
                     # no height contact this stride: fill in once the delay is learned
-                    tc = te + st[b + H_OFF]
+                    # (from the other leg while this one has no pairs: a hidden foot)
+                    tc = te + off
                     le = st[b + LEG_LASTEMIT]
                     if (le != le or tc - le >= 2.0 * prm[P_MIN_STEP]) and n_ev < ev.shape[0]:
                         conf = 0.0
