@@ -16,7 +16,8 @@ use only this):
 
 `warmup()` compiles (or loads from cache) every numba kernel; call it before capture.
 `measure_filter_lag(cfg, fps)` reports the smoothing filter's lag on a running-like
-signal (the summary and the benchmark print it).
+signal (the summary and the benchmark print it).  README.md in this folder explains the
+method and lists the measured accuracy, latency and known weaknesses.
 """
 
 from realtime.metrics.analyzer import GaitAnalyzer, analyze_stream, warmup
