@@ -171,6 +171,19 @@ class MetricsConfig:
                       "below this looks like walking: low confidence"),
     )
 
+    def validate(self) -> None:
+        if self.min_step_s >= self.max_step_s:
+            raise ConfigError(
+                f"metrics.min_step_s = {self.min_step_s} must be < "
+                f"metrics.max_step_s = {self.max_step_s}"
+            )
+        if self.contact_height > self.contact_detect_height:
+            raise ConfigError(
+                f"metrics.contact_height = {self.contact_height} must be <= "
+                f"metrics.contact_detect_height = {self.contact_detect_height} (a contact is "
+                "timed where the raw height crossed it, after the smoothed one did)"
+            )
+
 
 # --------------------------------------------------------------------------- feedback
 
