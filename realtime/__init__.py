@@ -20,4 +20,9 @@ or from the shell: ``realtime demo``, ``realtime run --camera 0``,
 ``realtime analyze clip.mp4 --out out``.
 """
 
+import os as _os
+
+# pygame prints a banner on import; this is a CLI whose output people read.
+_os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
 __version__ = "0.1.0"

@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long (default: 20)")
     d.add_argument("--headless", action="store_true", help="no window (cues still spoken)")
     d.add_argument("--mute", action="store_true", help="no speech")
+    d.add_argument("--out", metavar="DIR", default=None,
+                   help="where to keep the demo's session files (default: a temp folder)")
+    d.add_argument("--screenshot", metavar="PNG", default=None,
+                   help="save the last displayed frame to this file")
     _common(d)
 
     c = sub.add_parser(
@@ -154,7 +158,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args)
     if args.seconds <= 0:
         raise UserError(f"--seconds must be positive, got {args.seconds}")
-    return run_demo(args.seconds, headless=args.headless, cfg=cfg, mute=args.mute)
+    return run_demo(args.seconds, headless=args.headless, cfg=cfg, mute=args.mute,
+                    out_dir=args.out, screenshot=args.screenshot)
 
 
 def _cmd_config(args: argparse.Namespace) -> int:

@@ -13,17 +13,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import tempfile
-import time
-from collections import deque
 from pathlib import Path
 
 import numpy as np
 
 from realtime.config import Config, DrillConfig
 from realtime.pose.stream import PoseStream
-from realtime.types import Cue, DisplayState, Frame, LiveState, PoseSample, Step
+from realtime.types import Step
 
 IMAGE_SIZE = (640, 360)  # the display scales it; small keeps the demo cheap
 FPS = 30.0
@@ -132,144 +129,33 @@ def _demo_config(cfg: Config, seconds: float) -> Config:
     return dataclasses.replace(cfg, drill=drill, cues=cues)
 
 
-def _open_display(cfg: Config):  # -> Display | None
-    if os.environ.get("SDL_VIDEODRIVER") != "dummy" and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-        or sys.platform in ("win32", "darwin")
-    ):
-        print("demo: no screen found (DISPLAY is not set): running headless; cues are "
-              "printed and spoken", file=sys.stderr)
-        return None
-    try:
-        from realtime.feedback.display import Display
-
-        return Display(cfg, title="Running form - demo")
-    except Exception as exc:  # pygame.error: no video device
-        print(f"demo: cannot open a window ({exc}): running headless", file=sys.stderr)
-        return None
-
-
 def run_demo(seconds: float = 12.0, headless: bool = False, cfg: Config | None = None, *,
              mute: bool = False, out_dir: str | os.PathLike[str] | None = None,
              screenshot: str | os.PathLike[str] | None = None) -> int:
-    """Run the synthetic demo for `seconds` of wall time; returns the exit code (0).
+    """Run the synthetic demo for `seconds`; returns the exit code.
 
-    Cues go to the screen, the speaker (unless `mute` or speech.mode=off), stdout when
-    headless, and `out_dir/cues.csv` (a temp dir by default, printed at the end).
-    `screenshot` saves the last displayed frame (for docs and tests).
+    The synthetic runner is a PoseSource like a camera, so the demo runs the very path of
+    `realtime run` (`realtime.live.run_live`): worker thread with metrics and cue rules,
+    pygame on the main thread, speech thread, tones, and the session files in `out_dir`
+    (a temporary folder by default).  With no screen it runs headless and prints its cues.
     """
-    from realtime.feedback.cues import CueState, decide, phase_at
-    from realtime.feedback.display import Latest, Mute, Pause, Quit, ThresholdChange
-    from realtime.feedback.sessionlog import CueLogSink
-    from realtime.feedback.speech import make_speaker
-    from realtime.feedback.tones import TonePlayer
+    import pygame
+
+    from realtime.live import run_live
+    from realtime.metrics import warmup
+    from realtime.pipeline import RecordedPoses
 
     cfg = _demo_config(cfg or Config(), seconds)
     out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="realtime-demo-"))
-    stream, truth = demo_stream(seconds + 2.0)
-    analyzer = None
-    try:
-        from realtime.metrics import GaitAnalyzer, warmup
-
-        warmup()
-        analyzer = GaitAnalyzer(cfg.metrics, "side", IMAGE_SIZE)
-    except Exception as exc:  # the metrics stage is missing or broken: show feedback anyway
-        print(f"demo: metrics unavailable ({exc.__class__.__name__}: {exc}); "
-              "using the synthetic runner's true steps", file=sys.stderr)
-
-    display = None if headless else _open_display(cfg)
-    speaker = None if mute else make_speaker(cfg.speech, cfg.cues.phrases)
-    log_sink = CueLogSink(out / "cues.csv", speaker)
-    tones = TonePlayer(cfg.tones, cfg.cues)
-    if speaker is not None:
-        speaker.wait_ready(5.0)
-    if display is None:
-        print(f"demo: synthetic runner for {seconds:.0f} s; knee drive starts poor "
-              f"({knee_drive_schedule(0.0):.0f}°) and improves to "
-              f"{knee_drive_schedule(10.0):.0f}° (target "
-              f"{cfg.cues.knee_drive_target_deg:.0f}°)", flush=True)
-
-    import pygame
-
+    stream, _truth = demo_stream(seconds + 2.0)
     canvas = pygame.Surface(IMAGE_SIZE)
-    cues_cfg = cfg.cues
-    state = CueState()
-    history: deque[Step] = deque(maxlen=2 * cfg.display.history_steps)
-    last_cue: Cue | None = None
-    n_steps = 0
-    cues_all: list[Cue] = []
-    slot: Latest[DisplayState] = Latest()
-    paused = False
-    frame_i = 0
-    n_truth = 0
-    sample: PoseSample | None = None
-    live = LiveState(0.0, False)
-    start = time.monotonic()
-    next_tick = start
-    try:
-        while time.monotonic() - start < seconds:
-            i = min(frame_i, len(stream) - 1)
-            t_sim = float(stream.t[i])
-            lm = stream.landmarks[i]
-            steps: list[Step] = []
-            if sample is None or not paused:  # a paused runner is frozen, metrics too
-                sample = PoseSample(i, round(t_sim * 1e9), round(t_sim * 1e9), lm, None,
-                                    IMAGE_SIZE)
-                if analyzer is not None:
-                    steps = analyzer.update(t_sim, lm)
-                    live = analyzer.live
-                else:
-                    while n_truth < len(truth) and truth[n_truth].t_detected_s <= t_sim:
-                        steps.append(truth[n_truth])
-                        n_truth += 1
-                    live = LiveState(t_sim, True)
-                tones.on_pose(sample, live)
-            for step in steps:
-                n_steps += 1
-                history.append(step)
-                silent = phase_at(t_sim, cfg.drill).silent
-                state, cues = decide(state, step, t_sim, cues_cfg, silent=silent)
-                log_sink.on_step(step, cues)
-                tones.on_step(step, cues)
-                for cue in cues:
-                    cues_all.append(cue)
-                    last_cue = cue
-                    if display is None:
-                        print(f"[{t_sim:5.1f} s] cue: {cue.text}  (knee drive "
-                              f"{step.knee_drive_deg:.0f}°)", flush=True)
-            if display is not None:
-                image = render_frame(lm, t_sim, canvas)
-                phase = phase_at(t_sim, cfg.drill)
-                slot.put(DisplayState(t_sim, Frame(frame_i, int(t_sim * 1e9), image), sample,
-                                      live, tuple(history), last_cue, phase.text, FPS))
-                for action in display.render(slot.get()):
-                    if isinstance(action, Quit):
-                        return 0
-                    if isinstance(action, Pause):
-                        paused = action.paused
-                    elif isinstance(action, Mute):
-                        if speaker is not None:
-                            speaker.muted = action.muted
-                        tones.muted = action.muted
-                    elif isinstance(action, ThresholdChange):
-                        cues_cfg = action.cues
-                        tones.cues = action.cues
-            if not paused:
-                frame_i += 1
-            next_tick += 1.0 / FPS
-            delay = next_tick - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            else:
-                next_tick = time.monotonic()  # running late: do not try to catch up
-        return 0
-    finally:
-        if display is not None and screenshot:
-            display.screenshot(screenshot)
-        log_sink.close()  # stops the speaker first: nothing is said after the demo
-        tones.close()
-        if display is not None:
-            display.close()
-        kinds = ", ".join(c.text for c in cues_all) or "none"
-        print(f"demo: {n_steps} steps, {len(cues_all)} cues ({kinds}); "
-              f"log: {out / 'cues.csv'}", flush=True)
+    source = RecordedPoses(stream, realtime=True,
+                           render=lambda lm, t_s: render_frame(lm, t_s, canvas))
+    warmup()
+    print(f"demo: synthetic runner for {seconds:.0f} s; knee drive starts poor "
+          f"({knee_drive_schedule(0.0):.0f}°) and improves to "
+          f"{knee_drive_schedule(10.0):.0f}° (target {cfg.cues.knee_drive_target_deg:.0f}°)",
+          flush=True)
+    return run_live(cfg, source, "side", out, headless=headless, mute=mute, seconds=seconds,
+                    record=False, title="Running form - demo",
+                    screenshot=Path(screenshot) if screenshot else None)

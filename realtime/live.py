@@ -14,7 +14,6 @@ happen, pose.npz and summary.json at the end) is kept even when a stage fails.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import threading
 import time
@@ -23,11 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from realtime.capture import CameraSource, FrameTimeout, LatestSlot
+from realtime.capture.latest import Closed
 from realtime.clock import now_ns
-from realtime.config import Config, CuesConfig
+from realtime.config import Config, CuesConfig, as_dict
 from realtime.errors import UserError
 from realtime.feedback import FeedbackSink
 from realtime.feedback.cues import CueState, decide, phase_at
+from realtime.feedback.display import Display, Mute, Pause, Quit, ThresholdChange
 from realtime.feedback.steps_csv import StepsCsvSink
 from realtime.pipeline import Latency, ModelPoses, PoseSource, Session, write_json
 from realtime.types import Cue, DisplayState, LiveState, PoseSample, Step, View
@@ -139,10 +140,11 @@ class LiveRun:
                 if cues:
                     self._last_cue = cues[-1]
                 phase = phase_at(live.t_s, self.cues.drill_cfg)
+                label = phase.text
                 dt = (now_ns() - t0_wall) * 1e-9
                 self.states.put(DisplayState(
                     t_s=live.t_s, frame=frame, pose=sample, live=live,
-                    steps=tuple(self._history), cue=self._last_cue, phase=phase.label,
+                    steps=tuple(self._history), cue=self._last_cue, phase=label,
                     fps=session.frames / dt if dt > 0 else 0.0, dropped=self.source.dropped,
                 ))
                 if self.seconds is not None and live.t_s >= self.seconds:
@@ -163,14 +165,8 @@ class LiveRun:
 
     # ---------------------------------------------------------------- main-thread loops
 
-    def set_cues_config(self, cues_cfg: CuesConfig) -> None:
-        self.cues.cues_cfg = cues_cfg
-
-    def display_loop(self, display: object, on_mute: Callable[[], None] | None = None) -> None:
+    def display_loop(self, display: Display, on_action: Callable[[object], None]) -> None:
         """Main thread: draw the newest state at the display rate until quit or the end."""
-        from realtime.capture.latest import Closed
-        from realtime.feedback.display import Mute, Pause, Quit, ThresholdChange
-
         period = 1.0 / 60.0  # keys stay responsive even when no frame arrives
         last: DisplayState | None = None
         while not self.stop.is_set():
@@ -182,18 +178,17 @@ class LiveRun:
                 pass
             except Closed:
                 break
-            for action in display.render(last):  # type: ignore[attr-defined]
+            for action in display.render(last):
                 if isinstance(action, Quit):
                     self.stop.set()
                 elif isinstance(action, Pause):
-                    if self.paused.is_set():
-                        self.paused.clear()
-                    else:
+                    if action.paused:
                         self.paused.set()
-                elif isinstance(action, Mute) and on_mute is not None:
-                    on_mute()
+                    else:
+                        self.paused.clear()
                 elif isinstance(action, ThresholdChange):
-                    self.set_cues_config(action.cues)
+                    self.cues.cues_cfg = action.cues
+                on_action(action)
 
     def wait_loop(self) -> None:
         """Main thread when headless: wait for the end (or Ctrl-C)."""
@@ -222,7 +217,7 @@ class LiveRun:
         summary["processing"]["latency"]["capture_to_display"] = self.capture_to_display.summary()
         summary["processing"]["dropped_frames"] = self.source.dropped
         summary["cues"] = len(session.cues)
-        summary["thresholds"] = dataclasses.asdict(self.cues.cues_cfg) | {"phrases": None}
+        summary["thresholds"] = as_dict(self.cues.cues_cfg)  # as they ended (hotkeys)
         if self.error:
             summary["error"] = self.error
         write_json(self.out_dir / "summary.json", summary)
@@ -275,33 +270,49 @@ def run_live(
     record: bool = True,
     live_timing: bool = True,
     title: str = "Running form",
+    screenshot: Path | None = None,
 ) -> int:
-    """The live path over any PoseSource: display (or headless), speech, logs."""
+    """The live path over any PoseSource: display (or headless), speech, tones, logs.
+
+    Used by `realtime run` (camera or video) and `realtime demo` (synthetic runner).
+    """
     from realtime.feedback.sessionlog import CueLogSink
     from realtime.feedback.speech import make_speaker
+    from realtime.feedback.tones import TonePlayer
 
     display = None
     if not headless:
         display = open_display(cfg, title)
         headless = display is None
-    speaker = None if mute else make_speaker(cfg.speech)
-    sinks: list[FeedbackSink] = [CueLogSink(out_dir / "cues.csv", speaker)]
+    speaker = None if mute else make_speaker(cfg.speech, cfg.cues.phrases)
+    tones = TonePlayer(cfg.tones, cfg.cues)
+    tones.muted = mute
+    sinks: list[FeedbackSink] = [CueLogSink(out_dir / "cues.csv", speaker), tones]
     if headless:
         sinks.append(PrintCues())
+
+    def on_action(action: object) -> None:
+        if isinstance(action, Mute):
+            if speaker is not None:
+                speaker.muted = action.muted
+            tones.muted = action.muted or mute
+        elif isinstance(action, ThresholdChange):
+            tones.cues = action.cues
+
     run = LiveRun(cfg, source, view, out_dir, sinks=sinks, seconds=seconds, record=record,
                   live_timing=live_timing)
     run.start()
     try:
         if display is not None:
-            run.display_loop(display, on_mute=speaker.toggle_mute if speaker else None)
+            run.display_loop(display, on_action)
         else:
             run.wait_loop()
     except KeyboardInterrupt:
         print("stopping…", file=sys.stderr)
     finally:
-        summary = run.finish()
-        if speaker is not None:
-            speaker.close()
+        if display is not None and screenshot is not None:
+            display.screenshot(screenshot)
+        summary = run.finish()  # closes the sinks: the speaker stops before anything else
         if display is not None:
             display.close()
     _print_summary(summary, out_dir)
@@ -312,7 +323,7 @@ def run_live(
     return 0
 
 
-def open_display(cfg: Config, title: str) -> object | None:
+def open_display(cfg: Config, title: str) -> Display | None:
     """A pygame window, or None (with a message) when this machine has no screen."""
     import os
 
@@ -323,8 +334,6 @@ def open_display(cfg: Config, title: str) -> object | None:
         print("no screen found (DISPLAY is not set): running headless; cues are printed "
               "and spoken", file=sys.stderr)
         return None
-    from realtime.feedback.display import Display
-
     try:
         return Display(cfg, title=title)
     except Exception as exc:  # pygame.error: no video device

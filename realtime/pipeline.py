@@ -85,16 +85,25 @@ class ModelPoses:
             self._estimator = None
 
 
+Renderer = Callable[[np.ndarray, float], np.ndarray]
+
+
 class RecordedPoses:
-    """Samples from a pose-stream file: no frames, no model (re-analysis and replay).
+    """Samples from a pose stream: no model (re-analysis, replay, the synthetic demo).
 
     With `realtime=True` samples are released at their recorded times, stamped on the
-    monotonic clock, like a live camera (the demo and `run --video pose.npz --realtime`).
+    monotonic clock, like a live camera; after a pause the clock is re-based instead of
+    rushing through the backlog.  `render(landmarks, t_s)`, if given, draws a picture for
+    each sample (the demo's synthetic camera).
     """
 
-    def __init__(self, stream: PoseStream, realtime: bool = False) -> None:
+    MAX_LATE_S = 0.25
+
+    def __init__(self, stream: PoseStream, realtime: bool = False,
+                 render: Renderer | None = None) -> None:
         self.stream = stream
         self.realtime = realtime
+        self.render = render
         self.fps = stream.fps
         self.size = stream.image_size
         self._i = 0
@@ -112,13 +121,19 @@ class RecordedPoses:
         if i >= len(self.stream):
             return None
         self._i += 1
-        t_ns = round(float(self.stream.t[i]) * 1e9)
+        t_s = float(self.stream.t[i])
+        t_ns = round(t_s * 1e9)
         if self.realtime:
+            late = (now_ns() - (self._t0_ns + t_ns)) * 1e-9
+            if late > self.MAX_LATE_S:
+                self._t0_ns += round(late * 1e9)
             t_ns += self._t0_ns
             wait = (t_ns - now_ns()) * 1e-9
             if wait > 0:
                 time.sleep(wait)
-        return None, PoseSample(i, t_ns, t_ns, self.stream.landmarks[i], None, self.size)
+        lm = self.stream.landmarks[i]
+        frame = None if self.render is None else Frame(i, t_ns, self.render(lm, t_s))
+        return frame, PoseSample(i, t_ns, t_ns, lm, None, self.size)
 
     def stop(self) -> None:
         self._i = len(self.stream)
