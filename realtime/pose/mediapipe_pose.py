@@ -8,7 +8,10 @@ a separately downloaded `.task` file.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -24,6 +27,33 @@ def _quiet_native_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide the C++ start-up warnings MediaPipe writes straight to fd 2.
+
+    absl logs "before InitializeLog" regardless of GLOG_* settings, and they reach the
+    user as five lines of noise on every run; only model creation and the first frame
+    print them, so only those are wrapped.  REALTIME_NATIVE_LOGS=1 shows them.
+    """
+    if os.environ.get("REALTIME_NATIVE_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. captured by a test runner)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class MediaPipePose:
     """PoseEstimator backed by mediapipe.solutions.pose (video mode: tracks between frames)."""
 
@@ -34,15 +64,17 @@ class MediaPipePose:
         except ImportError as exc:  # pragma: no cover - install problem
             raise UserError(f"mediapipe is not installed ({exc}); run: pip install -e .") from None
         self.cfg = cfg
+        self._first = True
         try:
-            self._pose = mp.solutions.pose.Pose(
-                static_image_mode=False,
-                model_complexity=cfg.model_complexity,
-                smooth_landmarks=cfg.smooth_landmarks,
-                enable_segmentation=False,
-                min_detection_confidence=cfg.min_detection_confidence,
-                min_tracking_confidence=cfg.min_tracking_confidence,
-            )
+            with _native_stderr_silenced():
+                self._pose = mp.solutions.pose.Pose(
+                    static_image_mode=False,
+                    model_complexity=cfg.model_complexity,
+                    smooth_landmarks=cfg.smooth_landmarks,
+                    enable_segmentation=False,
+                    min_detection_confidence=cfg.min_detection_confidence,
+                    min_tracking_confidence=cfg.min_tracking_confidence,
+                )
         except Exception as exc:
             if cfg.model_complexity != 1:
                 raise UserError(
@@ -56,7 +88,12 @@ class MediaPipePose:
         import cv2
 
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-        result = self._pose.process(rgb)
+        if self._first:  # the first frame starts the graph: more native chatter
+            self._first = False
+            with _native_stderr_silenced():
+                result = self._pose.process(rgb)
+        else:
+            result = self._pose.process(rgb)
         t_pose = now_ns()
         if result.pose_landmarks is None:
             return PoseSample.no_pose(frame.seq, frame.t_capture_ns, t_pose, frame.size)
