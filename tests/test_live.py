@@ -1,0 +1,70 @@
+"""Live sessions: a video played like a camera, and a camera that dies mid-session."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+
+from realtime.capture import CameraSource
+from realtime.config import load_config
+from realtime.live import run_live
+from realtime.pipeline import ModelPoses
+from realtime.pose import stream as ps
+from realtime.pose.mediapipe_pose import MediaPipePose
+from tests.conftest import data_file
+from tests.test_capture import FakeCapture
+
+
+def test_run_video_realtime_headless_logs_cues_with_times(tmp_path) -> None:
+    video = data_file("videos/treadmill_side_male.mp4")
+    out = tmp_path / "session"
+    r = subprocess.run([sys.executable, "-m", "realtime", "run", "--video", str(video),
+                        "--realtime", "--headless", "--mute", "--out", str(out)],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert "session:" in r.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] + summary["processing"]["dropped_frames"] == 360
+    assert summary["steps"] >= 25
+    lat = summary["processing"]["latency"]
+    assert lat["capture_to_pose"]["n"] == summary["frames"]
+    with (out / "cues.csv").open() as fh:
+        cues = list(csv.DictReader(fh))
+    header = (out / "cues.csv").read_text().splitlines()[0]
+    assert header == "t_s,kind,text,priority,spoken"
+    assert cues, "the runner's knee drive is well below the default target: cues expected"
+    for row in cues:  # every printed cue is logged with its stream time
+        assert f"cue: {row['text']}" in r.stdout
+        assert 0.0 <= float(row["t_s"]) <= 12.5
+    assert len(cues) == summary["cues"]
+    assert len(ps.load(out / "pose.npz")) == summary["frames"]
+
+
+def test_camera_dying_mid_session_keeps_what_was_recorded(tmp_path) -> None:
+    """A "camera" replaying real frames, then failing: exit 1, every file kept."""
+    cap = cv2.VideoCapture(str(data_file("videos/treadmill_side_male.mp4")))
+    frames = []
+    while len(frames) < 150:
+        ok, img = cap.read()
+        assert ok
+        frames.append(img)
+    cap.release()
+    fake = FakeCapture([*frames, *([None] * 40)], delay_s=1 / 30)
+    cfg = load_config(overrides=["capture.max_failed_reads=10"])
+    source = ModelPoses(CameraSource(cfg.capture, capture_factory=lambda i: fake),
+                        lambda: MediaPipePose(cfg.pose))
+    code = run_live(cfg, source, "side", tmp_path, headless=True, mute=True, seconds=None)
+    assert code == 1
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "stopped delivering frames after 150 good ones" in summary["error"]
+    assert 0 < summary["frames"] <= 150
+    stream = ps.load(tmp_path / "pose.npz")
+    assert len(stream) == summary["frames"]
+    assert np.isfinite(stream.landmarks[:, 23, 0]).mean() > 0.95
+    rows = (tmp_path / "steps.csv").read_text().splitlines()
+    assert len(rows) - 1 == summary["steps"] and summary["steps"] >= 5
