@@ -14,7 +14,6 @@ from realtime.feedback.display import (
     BONE,
     ZONE_RGB,
     Display,
-    Latest,
     Mute,
     Pause,
     Quit,
@@ -180,9 +179,3 @@ def test_screenshot_writes_a_png(display: Display, tmp_path: Path) -> None:
     display.screenshot("/tmp/test_feedback_display_red.png")
 
 
-def test_latest_holder_keeps_only_the_newest() -> None:
-    slot: Latest[int] = Latest()
-    assert slot.get() is None
-    for i in range(5):
-        slot.put(i)
-    assert slot.get() == 4 and slot.version == 5

@@ -1,12 +1,12 @@
 """The live display: a pygame window readable from a treadmill 2-3 m away.
 
 It runs on the main thread at camera rate and only draws the newest `DisplayState` the
-worker published (see `Latest`); it never waits for the worker.  Usage::
+worker published (realtime.live keeps it in a one-slot LatestSlot); it never waits
+for the worker.  Usage::
 
-    latest = Latest()                       # worker: latest.put(DisplayState(...))
     display = Display(cfg)                  # main thread
-    while True:
-        for action in display.render(latest.get()):
+    while True:                             # state: the newest DisplayState (or None)
+        for action in display.render(state):
             if isinstance(action, Quit): ...
             elif isinstance(action, ThresholdChange): worker_cfg = action.cues
     display.close()
@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 import numpy as np
 import pygame
@@ -46,8 +44,6 @@ from realtime.feedback.cues import (
 )
 from realtime.types import SKELETON_EDGES, DisplayState, PoseSample, Step
 
-T = TypeVar("T")
-
 BG = (18, 20, 24)
 PANEL = (32, 35, 42)
 TEXT = (235, 235, 235)
@@ -61,25 +57,6 @@ ZONE_RGB: dict[str, tuple[int, int, int]] = {
 BONE = (0, 230, 255)
 JOINT = (255, 255, 255)
 MIN_VISIBILITY = 0.3
-
-
-class Latest(Generic[T]):
-    """A one-slot holder: the writer overwrites, the reader takes the newest, nobody waits
-    longer than a lock hand-over (the display must never stall on the worker)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._item: T | None = None
-        self.version = 0
-
-    def put(self, item: T) -> None:
-        with self._lock:
-            self._item = item
-            self.version += 1
-
-    def get(self) -> T | None:
-        with self._lock:
-            return self._item
 
 
 # --------------------------------------------------------------------------- actions
