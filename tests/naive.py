@@ -121,3 +121,63 @@ def raw_crossing(t, heel_y, toe_y, g_heel, g_toe, leg_len, thr, last=5):
         if h[k - 1] >= thr > h[k]:
             return float(t[k - 1] + (t[k] - t[k - 1]) * (h[k - 1] - thr) / (h[k - 1] - h[k]))
     return math.nan
+
+
+LM_INDEX = (23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 11, 12)
+
+
+def condition_stream(lms, ts, w, h, minvis, maxgap, swap_ratio, max_swap_s):
+    """The conditioning half of `frame_update`, frame by frame in plain numpy: visibility
+    gating to pixels, usable-frame test, long-gap reset, L/R swap repair against
+    constant-velocity track predictions.  Returns the ring rows [T, 27]:
+    t, 24 x/y, mean leg visibility, valid."""
+    rows = np.full((len(ts), 27), np.nan)
+    h1 = h2 = None
+    t1 = t2 = math.nan
+    hist_n = 0
+    swap_run = 0
+    t_usable = math.nan
+    gap_flag = False
+    for i, t in enumerate(ts):
+        lm = lms[i]
+        raw = lm[list(LM_INDEX)]
+        ok = ~np.isnan(raw[:, 0]) & ~np.isnan(raw[:, 1]) & (raw[:, 3] >= minvis)
+        pts = np.where(ok[:, None], raw[:, :2] * np.array([w, h]), np.nan)
+        vis = np.nan_to_num(raw[:10, 3]).sum() / 10
+        has_pose = (~np.isnan(raw[:, 0])).any() or not math.isnan(lm[0, 0])
+        hip_ok = not (np.isnan(pts[0, 0]) and np.isnan(pts[1, 0]))
+        foot_ok = any(not (np.isnan(pts[6 + g, 1]) and np.isnan(pts[8 + g, 1])) for g in (0, 1))
+        rows[i, 0] = t
+        if not math.isnan(t_usable) and t - t_usable > maxgap and not gap_flag:
+            gap_flag = True
+            hist_n = 0
+        if not (has_pose and hip_ok and foot_ok):
+            rows[i, 25], rows[i, 26] = 0.0, 0.0
+            continue
+        gap_flag = False
+        t_usable = t
+        swapped = False
+        if hist_n >= 2:
+            r = (t - t1) / (t1 - t2) if t1 > t2 else 1.0
+            keep, swap, m = swap_costs(pts, h1, h2, r)
+            swapped = m >= 1 and swap < swap_ratio * keep
+        if swapped:
+            swap_run += 1
+            if swap_run * (t - t1) > max_swap_s:
+                swapped, swap_run = False, 0
+        else:
+            swap_run = 0
+        if swapped:
+            pts[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]] = pts[[1, 0, 3, 2, 5, 4, 7, 6, 9, 8]]
+        r2 = (t - t1) / (t1 - t2) if (hist_n >= 2 and t1 > t2) else 0.0
+        new = pts.copy()
+        if hist_n >= 2:
+            pred = h1 + (h1 - h2) * r2
+            new = np.where(np.isnan(pts), pred, pts)
+        h2 = h1 if h1 is not None else np.full((12, 2), np.nan)
+        h1 = new
+        t2, t1 = t1, t
+        hist_n += 1
+        rows[i, 1:25] = pts.ravel()
+        rows[i, 25], rows[i, 26] = vis, 1.0
+    return rows
