@@ -181,3 +181,96 @@ def condition_stream(lms, ts, w, h, minvis, maxgap, swap_ratio, max_swap_s):
         rows[i, 1:25] = pts.ravel()
         rows[i, 25], rows[i, 26] = vis, 1.0
     return rows
+
+
+def vertical_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, maxgap, scale_tau,
+                    leg_ratio, h_img, offset=0.0):
+    """The event half of `frame_update` for the rear view, in plain numpy, from the
+    kernel's ring (t, conditioned x/y, valid, smoothed foot y): leg length as a running
+    mean of hip-to-ankle distance, per-marker floors as the max over the last
+    `fps_window` seconds, a contact when the smoothed height falls through `thr_ic`
+    after a swing higher than `min_swing`, timed on the raw heights at `thr_raw`,
+    toe-off at `thr_to`.  Returns [(kind, leg, t)]."""
+    T = ring.shape[0]
+    t = ring[:, 0]
+    xy = ring[:, 1:25].reshape(T, 12, 2)
+    valid = ring[:, 26] == 1.0
+    smy = ring[:, 27:31]  # heel L, heel R, toe L, toe R
+    out = []
+    leg2d = math.nan
+    cnt = 0
+    t_last = math.nan
+    t_first = t[0] if T else math.nan
+    t_usable = math.nan
+    phase = [0, 0]
+    swmax = [math.nan, math.nan]
+    hp = [math.nan, math.nan]
+    tp = [math.nan, math.nan]
+    gap_done = False
+    for i in range(T):
+        if not math.isnan(t_usable) and t[i] - t_usable > maxgap and not gap_done:
+            gap_done = True
+            phase = [0, 0]
+            out.append(("BREAK", 0, t_usable))
+        if not valid[i]:
+            t_last = t[i]
+            continue
+        gap_done = False
+        t_usable = t[i]
+        dt = t[i] - t_last if not math.isnan(t_last) else 0.0
+        cnt += 1
+        a = max(1.0 / cnt, dt / scale_tau)
+        d = np.nanmean([np.hypot(*(xy[i, g] - xy[i, 4 + g])) for g in (0, 1)
+                        if not np.isnan(xy[i, g]).any() and not np.isnan(xy[i, 4 + g]).any()]
+                       or [math.nan])
+        if not math.isnan(d) and d > 0:
+            if math.isnan(leg2d):
+                leg2d = d
+            elif d < 1.6 * leg2d:
+                leg2d += a * (d - leg2d)
+        leg = leg2d / leg_ratio if not math.isnan(leg2d) else 0.4 * h_img
+        t_last = t[i]
+        win = (t >= t[i] - fps_window) & (np.arange(T) <= i)
+        for g in (0, 1):
+            hh = math.inf
+            floors = [math.nan, math.nan]
+            for k2 in (0, 1):
+                fy = smy[i, 2 * k2 + g]
+                if math.isnan(fy):
+                    continue
+                col = smy[win, 2 * k2 + g]
+                fl = np.nanmax(col) if (~np.isnan(col)).any() else math.nan
+                if t[i] - t_first < fps_window:
+                    co = smy[win, 2 * k2 + 1 - g]
+                    fo = np.nanmax(co) if (~np.isnan(co)).any() else math.nan
+                    if fo > fl:
+                        fl = fo
+                floors[k2] = fl
+                hh = min(hh, (fl - fy) / leg)
+            if hh == math.inf:
+                continue
+            if hh < -3.0 * thr_ic:
+                phase[g] = 0
+            if phase[g] == 0:
+                if hh > min_swing:
+                    phase[g], swmax[g] = 2, hh
+                elif hh < thr_ic:
+                    phase[g] = 1
+            elif phase[g] == 1:
+                if hh > thr_to and not math.isnan(hp[g]) and hp[g] <= thr_to:
+                    te = tp[g] + (t[i] - tp[g]) * (thr_to - hp[g]) / (hh - hp[g])
+                    phase[g], swmax[g] = 2, hh
+                    out.append(("TO", g, te))
+            else:
+                swmax[g] = max(swmax[g], hh)
+                if hh < thr_ic and not math.isnan(hp[g]) and hp[g] >= thr_ic:
+                    phase[g] = 1
+                    if swmax[g] > min_swing:
+                        te = tp[g] + (t[i] - tp[g]) * (hp[g] - thr_ic) / (hp[g] - hh)
+                        lo = max(0, i - 4)
+                        tc = raw_crossing(t[lo:i + 1], xy[lo:i + 1, 6 + g, 1],
+                                          xy[lo:i + 1, 8 + g, 1], floors[0], floors[1], leg,
+                                          thr_raw)
+                        out.append(("IC", g, (te if math.isnan(tc) else tc) + offset))
+            hp[g], tp[g] = hh, t[i]
+    return out

@@ -217,3 +217,26 @@ def test_frame_conditioning_matches_reference() -> None:
                                  cfg.swap_ratio, cfg.max_swap_s)
     assert ga.swaps_repaired > 5
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
+
+
+def test_vertical_events_match_reference() -> None:
+    """Rear-view contact and toe-off detection of frame_update against the reference,
+    on a stream with noise, dropouts and a long gap."""
+    from realtime.config import MetricsConfig
+    from realtime.metrics import analyze_stream
+    from realtime.synthetic import synthetic_run
+
+    ps, _ = synthetic_run(12.0, 30.0, view="rear", noise_px=2.0, dropout_rate=0.03,
+                          gaps=[(5.0, 5.6)], seed=6)
+    cfg = MetricsConfig()
+    _, ga = analyze_stream(ps, cfg)
+    ring = ga._ring[: len(ps)]
+    ref = naive.vertical_events(ring, cfg.floor_window_s, cfg.contact_detect_height,
+                                cfg.contact_height, cfg.toe_off_height, cfg.min_swing_height,
+                                cfg.max_gap_s, cfg.scale_tau_s, cfg.rear_leg_ratio,
+                                ps.image_size[1], cfg.ic_time_offset_s)
+    ref = [(k, g, te) for k, g, te in ref if k != "BREAK"]
+    got = [(e.kind, "LR".index(e.leg), e.t_s) for e in ga.events]
+    assert len(got) > 40
+    assert [(k, g) for k, g, _ in got] == [(k, g) for k, g, _ in ref]
+    np.testing.assert_allclose([x[2] for x in got], [x[2] for x in ref], atol=1e-9)
