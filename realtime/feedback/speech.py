@@ -29,7 +29,9 @@ that waited longer than `speech.stale_s` is dropped (an old cue is a wrong cue).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -74,6 +76,14 @@ def init_mixer() -> str | None:
 # callback, silently breaking whichever engine is in use then (seen as empty WAVs after an
 # earlier Speaker's engine was collected).  An engine is a few kB.
 _ENGINES: list[object] = []
+
+
+@atexit.register
+def _release_engines() -> None:
+    # Collect them while the interpreter is whole: pyttsx3's __del__ run during module
+    # teardown prints "'NoneType' object has no attribute 'suppress'" tracebacks.
+    _ENGINES.clear()
+    gc.collect()
 
 
 def _engine(cfg: SpeechConfig):  # -> pyttsx3.Engine (untyped)
