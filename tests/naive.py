@@ -230,7 +230,7 @@ def vertical_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, maxgap
                 leg2d += a * (d - leg2d)
         leg = leg2d / leg_ratio if not math.isnan(leg2d) else 0.4 * h_img
         t_last = t[i]
-        win = (t >= t[i] - fps_window) & (np.arange(T) <= i)
+        win = slice(int(np.searchsorted(t[: i + 1], t[i] - fps_window, side="left")), i + 1)
         for g in (0, 1):
             hh = math.inf
             floors = [math.nan, math.nan]
@@ -272,5 +272,172 @@ def vertical_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, maxgap
                                           xy[lo:i + 1, 8 + g, 1], floors[0], floors[1], leg,
                                           thr_raw)
                         out.append(("IC", g, (te if math.isnan(tc) else tc) + offset))
+            hp[g], tp[g] = hh, t[i]
+    return out
+
+
+def side_hybrid_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, maxgap,
+                       scale_tau, h_img, hyst, gate, min_step, offset=0.0):
+    """`vertical_events` plus the side view's fore-aft tracker (plain numpy): a
+    median-of-3 of facing * (ankle - mid-hip) / leg, extremes found with hysteresis and
+    refined by a parabola; height contacts accepted only in the front part of the
+    ankle's excursion and not twice within 2 * min_step; strides without one filled in at
+    the extreme + the learned delay.  `ring` must carry the facing column."""
+    T = ring.shape[0]
+    t = ring[:, 0]
+    xy = ring[:, 1:25].reshape(T, 12, 2)
+    valid = ring[:, 26] == 1.0
+    smy = ring[:, 27:31]
+    facing_col = ring[:, 31]
+    out = []
+    leg2d = math.nan
+    cnt = 0
+    t_last = math.nan
+    t_first = t[0] if T else math.nan
+    t_usable = math.nan
+    phase = [0, 0]
+    swmax = [math.nan] * 2
+    hp = [math.nan] * 2
+    tp = [math.nan] * 2
+    gap_done = False
+    # tracker state per leg
+    H = [dict(phase=0, ext=math.nan, ext_t=math.nan, ext_prev=math.nan, ext_next=math.nan,
+              fprev=math.nan, tprev=math.nan, fwd=math.nan, back=math.nan, off=0.0,
+              vdone=False, npair=0, raw1=math.nan, raw2=math.nan, traw1=math.nan,
+              v_last=math.nan, last_emit=math.nan) for _ in (0, 1)]
+    for i in range(T):
+        if not math.isnan(t_usable) and t[i] - t_usable > maxgap and not gap_done:
+            gap_done = True
+            phase = [0, 0]
+        if not valid[i]:
+            t_last = t[i]
+            continue
+        gap_done = False
+        t_usable = t[i]
+        dt = t[i] - t_last if not math.isnan(t_last) else 0.0
+        cnt += 1
+        a = max(1.0 / cnt, dt / scale_tau)
+        d = np.nanmean([np.hypot(*(xy[i, g] - xy[i, 4 + g])) for g in (0, 1)
+                        if not np.isnan(xy[i, g]).any() and not np.isnan(xy[i, 4 + g]).any()]
+                       or [math.nan])
+        if not math.isnan(d) and d > 0:
+            if math.isnan(leg2d):
+                leg2d = d
+            elif d < 1.6 * leg2d:
+                leg2d += a * (d - leg2d)
+        leg = leg2d if not math.isnan(leg2d) else 0.4 * h_img
+        t_last = t[i]
+        facing = facing_col[i]
+        hybrid = facing != 0.0
+        if hybrid:
+            hips = [xy[i, g, 0] for g in (0, 1) if not math.isnan(xy[i, g, 0])]
+            hx = (hips[0] + hips[1]) / 2 if len(hips) == 2 else (hips[0] if hips else math.nan)
+            for g in (0, 1):
+                s = H[g]
+                fr = facing * (xy[i, 4 + g, 0] - hx) / leg
+                if math.isnan(fr):
+                    continue
+                r1, r2, t1 = s["raw1"], s["raw2"], s["traw1"]
+                s["raw2"], s["raw1"], s["traw1"] = r1, fr, t[i]
+                if math.isnan(r1) or math.isnan(r2):
+                    continue
+                f = float(np.median([r2, r1, fr]))
+                tm = t1
+                fp, tpv = s["fprev"], s["tprev"]
+                if s["ext_t"] == tpv:
+                    s["ext_next"] = f
+                sgn = 1.0 if s["phase"] != 1 else -1.0
+                if s["phase"] == 0:
+                    s.update(phase=2, ext=f, ext_t=tm, ext_prev=math.nan)
+                elif sgn * f > sgn * s["ext"]:
+                    s.update(ext=f, ext_t=tm, ext_prev=fp)
+                elif sgn * (s["ext"] - f) > hyst:
+                    te = s["ext_t"]
+                    f0, fm, fn = s["ext"], s["ext_prev"], s["ext_next"]
+                    if not (math.isnan(fm) or math.isnan(fn) or math.isnan(tpv)):
+                        den = fm - 2 * f0 + fn
+                        if den * sgn < 0:
+                            te += float(np.clip(0.5 * (fm - fn) / den, -0.5, 0.5)) * (tm - tpv)
+                    if s["phase"] != 1:
+                        s["fwd"] = f0 if math.isnan(s["fwd"]) else s["fwd"] + 0.3 * (f0 - s["fwd"])
+                        if s["vdone"]:
+                            dd = s["v_last"] - te
+                            if abs(dd) < 0.15:
+                                s["npair"] += 1
+                                s["off"] += max(0.2, 1.0 / s["npair"]) * (dd - s["off"])
+                        o_ = H[1 - g]
+                        off = s["off"] if s["npair"] >= 2 else o_["off"]
+                        if not s["vdone"] and (s["npair"] >= 2 or o_["npair"] >= 2):
+                            tc = te + off
+                            le = s["last_emit"]
+                            if math.isnan(le) or tc - le >= 2 * min_step:
+                                s["last_emit"] = tc
+                                out.append(("IC", g, tc))
+                        s["vdone"] = False
+                        s["phase"] = 1
+                    else:
+                        bk = s["back"]
+                        s["back"] = f0 if math.isnan(bk) else bk + 0.3 * (f0 - bk)
+                        s["phase"] = 2
+                    s.update(ext=f, ext_t=tm, ext_prev=fp)
+                s["fprev"], s["tprev"] = f, tm
+        win = slice(int(np.searchsorted(t[: i + 1], t[i] - fps_window, side="left")), i + 1)
+        for g in (0, 1):
+            s = H[g]
+            hh = math.inf
+            floors = [math.nan, math.nan]
+            for k2 in (0, 1):
+                fy = smy[i, 2 * k2 + g]
+                if math.isnan(fy):
+                    continue
+                col = smy[win, 2 * k2 + g]
+                fl = np.nanmax(col) if (~np.isnan(col)).any() else math.nan
+                if t[i] - t_first < fps_window:
+                    co = smy[win, 2 * k2 + 1 - g]
+                    fo = np.nanmax(co) if (~np.isnan(co)).any() else math.nan
+                    if fo > fl:
+                        fl = fo
+                floors[k2] = fl
+                hh = min(hh, (fl - fy) / leg)
+            if hh == math.inf:
+                continue
+            if hh < -3.0 * thr_ic:
+                phase[g] = 0
+            if phase[g] == 0:
+                if hh > min_swing:
+                    phase[g], swmax[g] = 2, hh
+                elif hh < thr_ic:
+                    phase[g] = 1
+            elif phase[g] == 1:
+                if hh > thr_to and not math.isnan(hp[g]) and hp[g] <= thr_to:
+                    te = tp[g] + (t[i] - tp[g]) * (thr_to - hp[g]) / (hh - hp[g])
+                    phase[g], swmax[g] = 2, hh
+                    out.append(("TO", g, te))
+            else:
+                swmax[g] = max(swmax[g], hh)
+                if hh < thr_ic and not math.isnan(hp[g]) and hp[g] >= thr_ic:
+                    phase[g] = 1
+                    if swmax[g] > min_swing:
+                        te = tp[g] + (t[i] - tp[g]) * (hp[g] - thr_ic) / (hp[g] - hh)
+                        lo = max(0, i - 4)
+                        tc = raw_crossing(t[lo:i + 1], xy[lo:i + 1, 6 + g, 1],
+                                          xy[lo:i + 1, 8 + g, 1], floors[0], floors[1], leg,
+                                          thr_raw)
+                        te = (te if math.isnan(tc) else tc) + offset
+                        emit = True
+                        if hybrid:
+                            ok = True
+                            if not (math.isnan(s["fwd"]) or math.isnan(s["back"])
+                                    or math.isnan(s["fprev"])):
+                                ok = s["fprev"] >= s["back"] + gate * (s["fwd"] - s["back"])
+                            if not math.isnan(s["v_last"]) and te - s["v_last"] < 2 * min_step:
+                                ok = False
+                            if ok:
+                                s["v_last"], s["vdone"] = te, True
+                            le = s["last_emit"]
+                            emit = ok and not (not math.isnan(le) and te - le < 2 * min_step)
+                        if emit:
+                            s["last_emit"] = te
+                            out.append(("IC", g, te))
             hp[g], tp[g] = hh, t[i]
     return out

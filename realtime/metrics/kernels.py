@@ -27,7 +27,8 @@ R_XY = 1  # 24 columns: x, y of the 12 points (gated, swap-repaired, unsmoothed)
 R_CONF = 25  # mean visibility of the leg points this frame
 R_VALID = 26
 R_SMY = 27  # 4 columns: smoothed y of heel L, heel R, toe L, toe R (the floors' input)
-N_RING_COLS = 31
+R_FACING = 31  # facing after this frame (for tests and re-analysis)
+N_RING_COLS = 32
 
 # ---- params
 P_W = 0
@@ -382,6 +383,7 @@ def frame_update(
             ring[row, R_XY + c] = np.nan
         for c in range(4):
             ring[row, R_SMY + c] = np.nan
+        ring[row, R_FACING] = np.nan
         ring[row, R_CONF] = 0.0
         ring[row, R_VALID] = 0.0
         st[S_T_LAST] = t
@@ -524,6 +526,7 @@ def frame_update(
     # ---- side view: events from the foot's fore-aft position relative to the hips
     # (the foot is furthest forward near contact and furthest back near toe-off);
     # robust where the model's heel/toe heights are noisy
+    ring[row, R_FACING] = st[S_FACING]
     hybrid = is_side and prm[P_SIDE_HORIZ] > 0.5 and st[S_FACING] != 0.0
     if hybrid:
         n_ev = _foreaft_events(pts, lm, t, st, prm, ev, n_ev, leg_len, lm_index)
@@ -705,9 +708,10 @@ def _foreaft_events(
             if fm == fm and fn == fn and tp == tp:
                 den = fm - 2.0 * f0 + fn
                 if den * sgn < 0.0:
-                    off = 0.5 * (fm - fn) / den
-                    if abs(off) <= 0.5:
-                        te += off * (t - tp)
+                    # vertex of the parabola, kept within half a frame of the extreme
+                    # (clipped, not rejected: no knife edge on a tie of equal samples)
+                    off = min(0.5, max(-0.5, 0.5 * (fm - fn) / den))
+                    te += off * (t - tp)
             if ph != 1.0:  # passed the forward extreme
                 fw = st[b + H_FWD]
                 st[b + H_FWD] = f0 if fw != fw else fw + 0.3 * (f0 - fw)
