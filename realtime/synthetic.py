@@ -166,6 +166,13 @@ def synthetic_run(
 ) -> tuple[PoseStream, list[Step]]:
     """A running stream and its true steps.
 
+    The parameters shape the motion; the returned steps hold the true values by the
+    metric definitions, which for contact-time metrics differ from the parameters:
+    `knee_flexion_ic_deg` and `overstride_pct` are the angles at touch-down, while the
+    truth's contact is where the foot first comes within 18 mm of the ground (a few
+    frames earlier; e.g. 18 deg / 10 % give about 21 deg / 20 % at the default
+    cadence).  Knee drive, pelvic drop and trunk lean are exact.
+
     `hip_sway_pct` is the peak-to-peak of the sinusoidal lateral hip motion in % of
     (thigh + shank); the true per-step values use the metric's own definition.
     `knee_drive_deg` may be a function of time (the demo's "poor, then improving"
