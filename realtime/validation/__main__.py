@@ -89,7 +89,7 @@ def print_tables(results: dict[str, Any]) -> bool:
                             else "")
         t = Table(title=title, title_justify="left")
         for col in ("trial", "steps", "found", "false", "IC MAE ms", "IC bias ms",
-                    "cad/step %", "cad med %", "cad fit %", *(SHORT[m] for m in metrics)):
+                    "cad/step %", "cad sess %", "cad fit %", *(SHORT[m] for m in metrics)):
             if col == "trial":
                 t.add_column(col, no_wrap=True, min_width=15)
             else:
@@ -100,9 +100,9 @@ def print_tables(results: dict[str, Any]) -> bool:
         verdict = c["verdict"]
         marks = {k: ("[green]pass[/green]" if v else "[red]FAIL[/red]")
                  for k, v in verdict.items()}
-        t.caption = ("cad med % / cad fit % = error of the trial's median per-step "
-                     "cadence / of the cadence fitted to all contact times (row 'all': worst "
-                     "trial); "
+        t.caption = ("cad sess % = error of summary.json's session cadence (fitted to the "
+                     "detected contacts); cad fit % = same fit on the matched contacts only "
+                     "(row 'all': worst trial); "
                      "metric columns: mean absolute error, (n∅) = matched steps the "
                      "analyzer left empty (a missed target).\ntargets: ") + ", ".join(
             f"{k} {'≥' if k == 'found_share' else '≤'} {TARGETS[k]:g}: {m}"
