@@ -7,22 +7,11 @@ already recorded.  NaN (a metric the view cannot measure) is an empty cell.
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from realtime.metrics.summary import step_row
 from realtime.types import STEP_COLUMNS, Cue, LiveState, PoseSample, Step
-
-
-def step_row(step: Step) -> list[str]:
-    row: list[str] = []
-    for name in STEP_COLUMNS:
-        v = getattr(step, name)
-        if isinstance(v, float):
-            row.append("" if math.isnan(v) else f"{v:.4f}")
-        else:
-            row.append(str(v))
-    return row
 
 
 class StepsCsvSink:

@@ -13,21 +13,23 @@ import numpy as np
 from realtime.types import STEP_COLUMNS, STEP_METRICS, Step, View
 
 
-def _cell(v: object) -> object:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.4f}"
-    return v
+def step_row(step: Step) -> list[str]:
+    """One steps.csv row: the STEP_COLUMNS in order, NaN as an empty cell."""
+    row: list[str] = []
+    for name in STEP_COLUMNS:
+        v = getattr(step, name)
+        row.append(("" if math.isnan(v) else f"{v:.4f}") if isinstance(v, float) else str(v))
+    return row
 
 
 def write_steps_csv(path: str | Path, steps: Sequence[Step]) -> Path:
-    """One row per step: the STEP_COLUMNS (leg first); NaN is an empty cell."""
+    """Write a whole steps.csv at once (live sessions append with StepsCsvSink)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         wr = csv.writer(fh)
         wr.writerow(STEP_COLUMNS)
-        for s in steps:
-            wr.writerow([_cell(getattr(s, c)) for c in STEP_COLUMNS])
+        wr.writerows(step_row(s) for s in steps)
     return path
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from realtime.metrics.summary import session_cadence_spm
+from realtime.metrics.summary import session_cadence_spm, write_steps_csv
 from realtime.pose.stream import PoseStream, save
-from realtime.types import STEP_COLUMNS, GaitEvent, Step, View
+from realtime.types import GaitEvent, Step, View
 from realtime.validation.catalog import load_truth, trials
 from realtime.validation.project import Camera, Facing, SyntheticStream, synthesize
 
@@ -306,17 +306,6 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _write_steps_csv(path: Path, steps: Iterable[Step]) -> None:
-    rows = [",".join(STEP_COLUMNS)]
-    for s in steps:
-        vals = [getattr(s, c) for c in STEP_COLUMNS]
-        rows.append(",".join(
-            v if isinstance(v, str) else ("" if not math.isfinite(v) else f"{v:.4f}")
-            for v in vals
-        ))
-    path.write_text("\n".join(rows) + "\n")
-
-
 @dataclass(frozen=True, slots=True)
 class Condition:
     view: View
@@ -372,8 +361,8 @@ def run_validation(
             if out_dir is not None:
                 base = out_dir / "streams" / f"{name}_{c.key}"
                 save(base.with_suffix(".npz"), syn.stream)
-                _write_steps_csv(base.parent / f"{base.name}.truth.csv", syn.steps)
-                _write_steps_csv(base.parent / f"{base.name}.detected.csv", detected)
+                write_steps_csv(base.parent / f"{base.name}.truth.csv", syn.steps)
+                write_steps_csv(base.parent / f"{base.name}.detected.csv", detected)
             if progress:
                 progress(f"{c.key} {name}: {ev.n_found}/{ev.n_true} found, {ev.n_false} false")
         overall = summarize(evals)
