@@ -215,8 +215,11 @@ class CuesConfig:
             "across sessions; bandwidth: only faults outside the tolerance band",
         ),
     )
+    # Defaults from the motion-capture truth (realtime.validation): habitual peak thigh
+    # flexion is 27-46 deg from 2 to 5 m/s, and the ankle lands 18-46 % of leg length
+    # ahead of the hips at first contact; a therapist sets each runner's own values.
     knee_drive_target_deg: float = field(
-        default=55.0, metadata=_rng(0.0, 120.0, "peak thigh flexion the runner should reach")
+        default=45.0, metadata=_rng(0.0, 120.0, "peak thigh flexion the runner should reach")
     )
     knee_drive_band_deg: float = field(
         default=5.0, metadata=_rng(0.0, 60.0, "tolerance below the target (amber; bandwidth)")
@@ -230,9 +233,9 @@ class CuesConfig:
     )
     pelvic_drop_band_deg: float = field(default=1.5, metadata=_rng(0.0, 45.0))
     overstride_limit_pct: float = field(
-        default=12.0, metadata=_rng(0.0, 100.0, "largest acceptable foot-ahead-of-hip at IC")
+        default=30.0, metadata=_rng(0.0, 100.0, "largest acceptable foot-ahead-of-hip at IC")
     )
-    overstride_band_pct: float = field(default=3.0, metadata=_rng(0.0, 100.0))
+    overstride_band_pct: float = field(default=5.0, metadata=_rng(0.0, 100.0))
     cadence_target_spm: float = field(
         default=165.0, metadata=_rng(60.0, 260.0, "lowest acceptable cadence")
     )

@@ -52,7 +52,11 @@ def run(steps: list[Step], cfg: CuesConfig, dt: float = STEP_S, silent: bool = F
     return out
 
 
-BASE = CuesConfig(positive=False)
+# The tables were written for these thresholds; pin them so a change of the shipped
+# defaults does not silently change what the tables test.
+PINNED = {"knee_drive_target_deg": 55.0, "overstride_limit_pct": 12.0,
+          "overstride_band_pct": 3.0}
+BASE = CuesConfig(positive=False, **PINNED)
 
 
 def at(n: int, kind: str, total: int) -> list[str]:
@@ -80,8 +84,8 @@ CASES = [
      dataclasses.replace(BASE, schedule="bandwidth"), [""] * 6),
     ("outside the band: bandwidth cues", [LOW_KNEE] * 3,
      dataclasses.replace(BASE, schedule="bandwidth"), at(2, "knee_drive", 3)),
-    ("praise when the knee target is met", [OK] * 3, CuesConfig(), at(2, "good_knee", 3)),
-    ("no praise while a fault is confirmed", [mk(hip_sway_pct=7.0)] * 3, CuesConfig(),
+    ("praise when the knee target is met", [OK] * 3, CuesConfig(**PINNED), at(2, "good_knee", 3)),
+    ("no praise while a fault is confirmed", [mk(hip_sway_pct=7.0)] * 3, CuesConfig(**PINNED),
      at(2, "level_hips", 3)),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pygame
 import pytest
 
-from realtime.config import Config
+from realtime.config import Config, CuesConfig
 from realtime.feedback.display import (
     BONE,
     ZONE_RGB,
@@ -24,10 +25,14 @@ from realtime.types import Cue, DisplayState, Frame, LiveState, PoseSample, Step
 W, H = 1280, 720
 
 
+# Thresholds the pixel checks were written for, pinned against changes of the defaults.
+CFG = dataclasses.replace(Config(), cues=CuesConfig(knee_drive_target_deg=55.0))
+
+
 @pytest.fixture
 def display():
     """A fresh window per test (pygame has one display per process; thresholds reset)."""
-    d = Display(Config())
+    d = Display(CFG)
     yield d
     d.close()
 
@@ -125,7 +130,7 @@ def post_key(key: int) -> None:
 
 
 def test_hotkeys_pause_mute_quit_and_thresholds() -> None:
-    d = Display(Config())
+    d = Display(CFG)
     try:
         d.render(state(knee=56.0))
         assert close_to(bar_fill_pixel(d, "knee_drive"), ZONE_RGB["good"])
@@ -153,7 +158,7 @@ def test_hotkeys_pause_mute_quit_and_thresholds() -> None:
 
 
 def test_resizes_and_still_draws_the_gauges() -> None:
-    d = Display(Config())
+    d = Display(CFG)
     try:
         pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, w=800, h=450, size=(800, 450)))
         d.render(state(knee=40.0))
