@@ -115,6 +115,42 @@ def print_tables(results: dict[str, Any]) -> bool:
     return ok_all
 
 
+def markdown_table(results: dict[str, Any]) -> str:
+    """The 'all' row of every condition as one Markdown table (the README's table)."""
+
+    def f(x: float | None, digits: int = 1) -> str:
+        return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+    cols = ("knee_drive_deg", "knee_flexion_ic_deg", "overstride_pct", "hip_sway_pct",
+            "pelvic_drop_deg")
+    lines = [
+        "| condition | steps found | false | IC MAE (bias) ms | cadence err % (worst trial)"
+        " | knee drive ° | knee flex. IC ° | overstride % | hip sway % | pelvic drop ° |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, c in results["conditions"].items():
+        o = c["overall"]
+        m = o["metrics"]
+        cells = [f(m[k]["mae"], 2) if k in m else "" for k in cols]
+        name = key.replace("_", " ") + (" **(target)**" if c["is_target_condition"] else "")
+        lines.append(
+            f"| {name} | {o['n_found']}/{o['n_true']} | {o['n_false']} | "
+            f"{f(o['ic_mae_ms'])} ({f(o['ic_bias_ms'], 1)}) | "
+            f"{f(o['cadence_median_err_pct'], 2)} | " + " | ".join(cells) + " |"
+        )
+    t = results["targets"]
+    lines.append("")
+    lines.append(
+        f"Targets (30 fps, 2 px): steps found ≥ {100 * t['found_share']:.0f} %, no false "
+        f"steps, IC MAE ≤ {t['ic_mae_ms']:g} ms, cadence ≤ {t['cadence_median_err_pct']:g} %, "
+        f"knee drive ≤ {t['knee_drive_deg']:g}°, knee flexion at IC ≤ "
+        f"{t['knee_flexion_ic_deg']:g}°, overstride ≤ {t['overstride_pct']:g} %, hip sway ≤ "
+        f"{t['hip_sway_pct']:g} %, pelvic drop ≤ {t['pelvic_drop_deg']:g}°. Metric columns "
+        "are mean absolute errors."
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m realtime.validation", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=WARMUP_S,
                     help="seconds at the start of each stream whose steps are not judged")
     ap.add_argument("-q", "--quiet", action="store_true")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print the summary as a Markdown table (for the README)")
     args = ap.parse_args(argv)
     try:
         factory = _load_factory(args.analyzer)
@@ -144,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ok = print_tables(results)
+    if args.markdown:
+        print(markdown_table(results))
     print(f"results: {args.out / 'validation.json'}; streams: {args.out / 'streams'}")
     return 0 if ok else 1
 
