@@ -254,8 +254,9 @@ class Speaker:
         tmp = tempfile.mkdtemp(prefix="realtime-phrases-")
         try:
             play = self._setup(tmp)
-        except Exception:
-            log.exception("speech unavailable: cues are logged, not spoken")
+        except Exception as exc:  # e.g. no espeak-ng: one clear line, not a traceback
+            log.warning("speech unavailable (%s: %s); on Linux install espeak-ng. Cues are "
+                        "shown and logged, not spoken", type(exc).__name__, exc)
             self.mode, play = "off", None
         finally:
             self._ready.set()
