@@ -36,6 +36,7 @@ import io
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -55,11 +56,34 @@ ResultFn = Callable[[Cue, bool, "int | None"], None]
 SILENT_DRIVERS = ("dummy",)
 
 
+def no_sound_output() -> bool:
+    """True on a Linux machine with no sound card and no sound server (a headless box).
+
+    Asking SDL to open audio there makes libasound print a dozen lines of errors to the
+    terminal before failing; this check lets us say it in one line instead.
+    """
+    if sys.platform != "linux" or os.environ.get("SDL_AUDIODRIVER"):
+        return False
+    runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or "/nonexistent")
+    if os.environ.get("PULSE_SERVER") or (runtime / "pulse" / "native").exists() or (
+        runtime / "pipewire-0"
+    ).exists():
+        return False
+    try:
+        cards = Path("/proc/asound/cards").read_text()
+    except OSError:
+        return True
+    return "no soundcards" in cards or not cards.strip()
+
+
 def init_mixer() -> str | None:
     """Open pygame.mixer if needed; the SDL audio driver name, or None if there is no
     audio device (the caller then only logs)."""
     import pygame
 
+    if pygame.mixer.get_init() is None and no_sound_output():
+        log.warning("no sound card or sound server: cues are shown and logged, not spoken")
+        return None
     if pygame.mixer.get_init() is None:
         try:
             # 44.1 kHz: the usual hardware rate (no resampling in the device), and SDL's
