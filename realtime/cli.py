@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after N seconds (default: until quit or end of video)")
     r.add_argument("--out", metavar="DIR", default=None,
                    help="session folder (default: sessions/<date-time>)")
+    r.add_argument("--screenshot", metavar="PNG", default=None,
+                   help="save the last displayed frame to this file")
     _common(r)
 
     d = sub.add_parser(
@@ -149,6 +151,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         view=args.view,
         seconds=args.seconds,
         out_dir=Path(args.out) if args.out else None,
+        screenshot=Path(args.screenshot) if args.screenshot else None,
     )
 
 

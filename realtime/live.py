@@ -240,6 +240,7 @@ def run_session(
     view: View | None = None,
     seconds: float | None = None,
     out_dir: Path | None = None,
+    screenshot: Path | None = None,
 ) -> int:
     """`realtime run`: a camera or a video through the live path; returns the exit code."""
     from realtime.analyze import open_input
@@ -255,7 +256,7 @@ def run_session(
     warmup()  # compile/load every numba kernel before the first frame
     return run_live(cfg, source, view, out_dir or default_session_dir(), headless=headless,
                     mute=mute, seconds=seconds, record=record,
-                    live_timing=video is None or realtime)
+                    live_timing=video is None or realtime, screenshot=screenshot)
 
 
 def run_live(

@@ -42,6 +42,7 @@ from realtime.feedback.cues import (
     step_zones,
     sway_zone,
 )
+from realtime.metrics.summary import session_cadence_spm
 from realtime.types import SKELETON_EDGES, DisplayState, PoseSample, Step
 
 BG = (18, 20, 24)
@@ -57,6 +58,7 @@ ZONE_RGB: dict[str, tuple[int, int, int]] = {
 BONE = (0, 230, 255)
 JOINT = (255, 255, 255)
 MIN_VISIBILITY = 0.3
+RECENT_STEPS = 12  # the cadence shown is fitted to the last 12 steps (~4 s)
 
 
 # --------------------------------------------------------------------------- actions
@@ -260,7 +262,10 @@ class Display:
         x = self._blit_text(phase, px, TEXT, (int(16 * u), cy), "midleft").right
         self._blit_text(f"session {_fmt_time(state.t_s)}", int(36 * u), DIM,
                         (x + int(28 * u), cy), "midleft")
-        cad = _last_finite(state.steps, "cadence_spm") if state.live.has_pose else math.nan
+        # One step's cadence jumps with every mistimed contact (the far leg behind a
+        # treadmill console); the runner needs the cadence of the last few strides.
+        cad = (session_cadence_spm(state.steps[-RECENT_STEPS:]) if state.live.has_pose
+               else math.nan)
         z: Zone = "none" if math.isnan(cad) else self._cad_zone(cad)
         cad_txt = "--- spm" if math.isnan(cad) else f"{cad:.0f} spm"
         cad_rect = self._blit_text(cad_txt, px, ZONE_RGB[z] if z != "none" else DIM,
