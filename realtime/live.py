@@ -105,11 +105,18 @@ class LiveRun:
         self._last_cue: Cue | None = None
         self._worker: threading.Thread | None = None
         self._t_start = 0.0
+        self._opened = False
 
     # ---------------------------------------------------------------- worker thread
 
+    def open(self) -> None:
+        """Open the camera or file first: a missing camera fails before any window opens."""
+        if not self._opened:
+            self.source.start()
+            self._opened = True
+
     def start(self) -> None:
-        self.source.start()
+        self.open()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         sinks = [StepsCsvSink(self.out_dir / "steps.csv"), *self.extra_sinks]
         self.session = Session(self.cfg, self.view, self.source.size, self.source.fps,
@@ -281,16 +288,23 @@ def run_live(
     from realtime.feedback.speech import make_speaker
     from realtime.feedback.tones import TonePlayer
 
-    display = None
-    if not headless:
-        display = open_display(cfg, title)
-        headless = display is None
-    speaker = None if mute else make_speaker(cfg.speech, cfg.cues.phrases)
+    run = LiveRun(cfg, source, view, out_dir, seconds=seconds, record=record,
+                  live_timing=live_timing)
+    run.open()  # fails fast (no camera) before a window, a voice or a file appears
+    try:
+        display = None
+        if not headless:
+            display = open_display(cfg, title)
+            headless = display is None
+        speaker = None if mute else make_speaker(cfg.speech, cfg.cues.phrases)
+    except BaseException:
+        source.stop()
+        raise
     tones = TonePlayer(cfg.tones, cfg.cues)
     tones.muted = mute
-    sinks: list[FeedbackSink] = [CueLogSink(out_dir / "cues.csv", speaker), tones]
+    run.extra_sinks = [CueLogSink(out_dir / "cues.csv", speaker), tones]
     if headless:
-        sinks.append(PrintCues())
+        run.extra_sinks.append(PrintCues())
 
     def on_action(action: object) -> None:
         if isinstance(action, Mute):
@@ -300,8 +314,6 @@ def run_live(
         elif isinstance(action, ThresholdChange):
             tones.cues = action.cues
 
-    run = LiveRun(cfg, source, view, out_dir, sinks=sinks, seconds=seconds, record=record,
-                  live_timing=live_timing)
     run.start()
     try:
         if display is not None:

@@ -63,8 +63,12 @@ class ModelPoses:
         return self.frames.dropped
 
     def start(self) -> Self:
-        self._estimator = self._factory()  # load the model before the first frame
-        self.frames.start()
+        self.frames.start()  # a missing camera or file fails before the model loads
+        try:
+            self._estimator = self._factory()  # loaded before the first frame is read
+        except BaseException:
+            self.frames.stop()
+            raise
         self.fps, self.size = self.frames.fps, self.frames.size
         return self
 

@@ -19,8 +19,10 @@ from tests.conftest import data_file
 class FakeCapture:
     """A scripted capture device: `script` yields images, None (failed read) or 'freeze'."""
 
-    def __init__(self, script, delay_s: float = 0.0, opened: bool = True) -> None:
+    def __init__(self, script, delay_s: float = 0.0, opened: bool = True,
+                 gate: threading.Event | None = None) -> None:
         self._it = iter(script)
+        self.gate = gate  # if given, frames flow only once it is set
         self.delay_s = delay_s
         self.opened = opened
         self.released = False
@@ -32,6 +34,8 @@ class FakeCapture:
         return self.opened
 
     def grab(self) -> bool:
+        if self.gate is not None:
+            self.gate.wait()
         if self.delay_s:
             time.sleep(self.delay_s)
         item = next(self._it, None)

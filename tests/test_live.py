@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+import threading
 
 import cv2
 import numpy as np
@@ -54,10 +55,16 @@ def test_camera_dying_mid_session_keeps_what_was_recorded(tmp_path) -> None:
         assert ok
         frames.append(img)
     cap.release()
-    fake = FakeCapture([*frames, *([None] * 40)], delay_s=1 / 30)
+    model_ready = threading.Event()  # the "camera" starts once the model is loaded
+    fake = FakeCapture([*frames, *([None] * 40)], delay_s=1 / 30, gate=model_ready)
     cfg = load_config(overrides=["capture.max_failed_reads=10"])
-    source = ModelPoses(CameraSource(cfg.capture, capture_factory=lambda i: fake),
-                        lambda: MediaPipePose(cfg.pose))
+
+    def estimator() -> MediaPipePose:
+        est = MediaPipePose(cfg.pose)
+        model_ready.set()
+        return est
+
+    source = ModelPoses(CameraSource(cfg.capture, capture_factory=lambda i: fake), estimator)
     code = run_live(cfg, source, "side", tmp_path, headless=True, mute=True, seconds=None)
     assert code == 1
     summary = json.loads((tmp_path / "summary.json").read_text())

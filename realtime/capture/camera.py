@@ -35,7 +35,13 @@ class VideoCaptureLike(Protocol):
 def _opencv_capture(index: int) -> VideoCaptureLike:
     import cv2
 
-    return cv2.VideoCapture(index)
+    # OpenCV logs its own "can't open camera" lines; we report a failure in one clear line.
+    previous = cv2.getLogLevel()
+    cv2.setLogLevel(0)  # 0 = silent
+    try:
+        return cv2.VideoCapture(index)
+    finally:
+        cv2.setLogLevel(previous)
 
 
 def as_bgr(img: Any) -> np.ndarray | None:
