@@ -14,6 +14,7 @@ happen, pose.npz and summary.json at the end) is kept even when a stage fails.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -315,6 +316,7 @@ def run_live(
             tones.cues = action.cues
 
     run.start()
+    previous_term = _stop_on_sigterm()
     try:
         if display is not None:
             run.display_loop(display, on_action)
@@ -323,6 +325,8 @@ def run_live(
     except KeyboardInterrupt:
         print("stopping…", file=sys.stderr)
     finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
         if display is not None and screenshot is not None:
             display.screenshot(screenshot)
         summary = run.finish()  # closes the sinks: the speaker stops before anything else
@@ -334,6 +338,18 @@ def run_live(
               file=sys.stderr)
         return 1
     return 0
+
+
+def _stop_on_sigterm() -> signal.Handlers | None:
+    """Make SIGTERM (a service manager, `kill`) end a session like Ctrl-C, so an unattended
+    session that is stopped still writes pose.npz and summary.json.  Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def open_display(cfg: Config, title: str) -> Display | None:

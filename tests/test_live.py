@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -75,3 +77,25 @@ def test_camera_dying_mid_session_keeps_what_was_recorded(tmp_path) -> None:
     assert np.isfinite(stream.landmarks[:, 23, 0]).mean() > 0.95
     rows = (tmp_path / "steps.csv").read_text().splitlines()
     assert len(rows) - 1 == summary["steps"] and summary["steps"] >= 5
+
+
+def test_sigterm_ends_a_session_cleanly_and_keeps_its_files(tmp_path) -> None:
+    """An unattended session stopped by a service manager still writes everything."""
+    video = data_file("videos/treadmill_side_male.mp4")
+    out = tmp_path / "s"
+    proc = subprocess.Popen([sys.executable, "-m", "realtime", "run", "--video", str(video),
+                             "--realtime", "--headless", "--mute", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the session records steps
+        steps = out / "steps.csv"
+        if steps.exists() and steps.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "session:" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 < summary["frames"] < 360  # stopped early, not at the end of the clip
+    assert len(ps.load(out / "pose.npz")) == summary["frames"]
