@@ -366,8 +366,10 @@ def side_hybrid_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, max
                                 s["npair"] += 1
                                 s["off"] += max(0.2, 1.0 / s["npair"]) * (dd - s["off"])
                         o_ = H[1 - g]
-                        off = s["off"] if s["npair"] >= 2 else o_["off"]
-                        if not s["vdone"] and (s["npair"] >= 2 or o_["npair"] >= 2):
+                        # the delay of the leg with more pairs (this one's from two on)
+                        own, oth = s["npair"], o_["npair"]
+                        off = s["off"] if (own >= 2 or own >= oth) else o_["off"]
+                        if not s["vdone"] and max(own, oth) >= 1:
                             tc = te + off
                             le = s["last_emit"]
                             if math.isnan(le) or tc - le >= 2 * min_step:

@@ -242,11 +242,12 @@ def test_vertical_events_match_reference() -> None:
     np.testing.assert_allclose([x[2] for x in got], [x[2] for x in ref], atol=1e-9)
 
 
-@pytest.mark.parametrize("facing", [-1, 1])
-def test_side_hybrid_events_match_reference(facing: int) -> None:
+@pytest.mark.parametrize("facing,mirrored", [(-1, 0), (1, 0), (-1, 30), (1, 30)])
+def test_side_hybrid_events_match_reference(facing: int, mirrored: int) -> None:
     """Side-view events (height contacts gated by, and filled in from, the ankle's
     fore-aft extremes) against the reference, with a jittery far foot so that both
-    the gate and the fill-in are exercised."""
+    the gate and the fill-in are exercised.  `mirrored`: the first frames are mirrored
+    left-right, so the facing estimate starts wrong and flips once."""
     from dataclasses import replace
 
     from realtime.config import MetricsConfig
@@ -258,10 +259,15 @@ def test_side_hybrid_events_match_reference(facing: int) -> None:
     lm = ps.landmarks.copy()
     far = (30, 32) if facing == -1 else (29, 31)
     lm[:, far, 1] += RNG.normal(0.0, 20.0 / ps.image_size[1], (len(ps), 2)).astype(np.float32)
+    lm[:mirrored, :, 0] = 1.0 - lm[:mirrored, :, 0]
     ps = replace(ps, landmarks=lm)
     cfg = MetricsConfig()
     _, ga = analyze_stream(ps, cfg)
     ring = ga._ring[: len(ps)]
+    fc = ring[:, K.R_FACING]
+    fc = fc[(fc == fc) & (fc != 0.0)]
+    assert int(np.sum(fc[1:] != fc[:-1])) == (1 if mirrored else 0)
+    assert fc[-1] == facing
     ref = naive.side_hybrid_events(
         ring, cfg.floor_window_s, cfg.contact_detect_height, cfg.contact_height,
         cfg.toe_off_height, cfg.min_swing_height, cfg.max_gap_s, cfg.scale_tau_s,

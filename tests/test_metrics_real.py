@@ -52,12 +52,23 @@ def test_treadmill_side_cadence_and_steps(male_side: PoseStream) -> None:
     assert ga.facing == -1  # the runner faces image-left
     cad = float(np.median([s.cadence_spm for s in steps]))
     assert cad == pytest.approx(MALE_SIDE_CADENCE, rel=0.01)
-    # the goal is >= 95 %; today 30 of 33 (the first 2 s, where the model confuses the
-    # legs, lose three)
-    assert len(steps) >= 0.85 * MALE_SIDE_STEPS_BY_EYE
+    # >= 95 % (32 of 33: the very first contact, at 0.2 s, comes before the side-view
+    # tracker has learned anything and is still missed)
+    assert len(steps) >= 0.95 * MALE_SIDE_STEPS_BY_EYE
     assert len(steps) <= MALE_SIDE_STEPS_BY_EYE
     # real running steps are confident (the feedback layer filters on confidence)
     assert float(np.median([s.confidence for s in steps])) > 0.6
+    # the first ~1.3 s (model mixing the legs, far foot's floor not yet learned): the
+    # contacts filled in from a delay learned on one stride are reported, but marked
+    # uncertain, so the cue engine (>= 0.5) does not act on them
+    early = [s for s in steps if s.t_contact_s < 1.0]
+    assert len(early) == 2
+    assert all(s.confidence < 0.5 for s in early)
+    # no step is reported on a frame without a pose
+    has_pose = ~np.isnan(male_side.landmarks[:, :, 0]).all(axis=1)
+    for s in steps:
+        i = int(np.argmin(np.abs(male_side.t - s.t_detected_s)))
+        assert has_pose[i]
 
 
 def test_treadmill_side_vertical_only_is_worse(male_side: PoseStream) -> None:

@@ -656,7 +656,8 @@ def _foreaft_events(
     neighbours) comes once per stride near contact.  It keeps the typical forward and
     backward extremes (used to reject height-based contacts in the wrong phase) and the
     typical delay from extreme to contact; when a stride passes without a height-based
-    contact (occluded or noisy feet), it emits the contact at extreme + that delay.
+    contact (occluded or noisy feet), it emits the contact at extreme + that delay (from
+    the first stride with both on either leg, at a low confidence until there are two).
     """
     facing = st[S_FACING]
     hx = np.nan
@@ -722,11 +723,13 @@ def _foreaft_events(
                         st[b + H_NPAIR] = npair
                         st[b + H_OFF] += max(0.2, 1.0 / npair) * (d - st[b + H_OFF])
                 bo = S_LEG + (1 - leg) * LEG_STRIDE
-                off = st[b + H_OFF] if st[b + H_NPAIR] >= 2.0 else st[bo + H_OFF]
-                calibrated = st[b + H_NPAIR] >= 2.0 or st[bo + H_NPAIR] >= 2.0
-                if st[b + H_VDONE] != 1.0 and calibrated:
-                    # no height contact this stride: fill in once the delay is learned
-                    # (from the other leg while this one has no pairs: a hidden foot)
+                own = st[b + H_NPAIR]
+                oth = st[bo + H_NPAIR]
+                off = st[b + H_OFF] if (own >= 2.0 or own >= oth) else st[bo + H_OFF]
+                if st[b + H_VDONE] != 1.0 and max(own, oth) >= 1.0:
+                    # no height contact this stride: fill in once a delay is learned
+                    # (from the leg with more pairs while this one has fewer than two:
+                    # a hidden foot; from a single stride at start-up, see below)
                     tc = te + off
                     le = st[b + LEG_LASTEMIT]
                     if (le != le or tc - le >= 2.0 * prm[P_MIN_STEP]) and n_ev < ev.shape[0]:
@@ -739,7 +742,11 @@ def _foreaft_events(
                         ev[n_ev, 0] = EV_IC
                         ev[n_ev, 1] = leg
                         ev[n_ev, 2] = tc
-                        ev[n_ev, 3] = 0.8 * min(1.0, max(0.0, conf / 3.0))
+                        # a delay learned from a single stride is a guess: the contact
+                        # is kept (the first strides of a session), but its step's
+                        # confidence stays below the cue engine's 0.5 (sqrt(0.2) < 0.5)
+                        cal = 0.8 if max(own, oth) >= 2.0 else 0.2
+                        ev[n_ev, 3] = cal * min(1.0, max(0.0, conf / 3.0))
                         n_ev += 1
                 st[b + H_VDONE] = 0.0
                 st[b + H_PHASE] = 1.0
