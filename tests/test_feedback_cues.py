@@ -17,6 +17,7 @@ from realtime.feedback.cues import (
     fade_keep,
     knee_zone,
     phase_at,
+    stride_cadence,
 )
 from realtime.types import Step
 
@@ -238,3 +239,33 @@ def test_default_profile_loads_and_a_partial_phrase_table_keeps_defaults() -> No
     part = load_config(overrides=['cues.phrases.cadence="faster feet"']).cues
     assert part.phrase("cadence") == "faster feet"
     assert part.phrase("level_hips") == "level hips"
+
+
+def _chain(cadences: list[float], t0: float = 1.0) -> list[Step]:
+    """Contiguous steps (each starts where the previous ended) with these cadences."""
+    out, t = [], t0
+    for i, c in enumerate(cadences):
+        out.append(Step("LR"[i % 2], t, **{**GOOD, "cadence_spm": c}, confidence=0.9))
+        t += 60.0 / c
+    return out
+
+
+def test_cadence_is_judged_per_stride_so_alternating_leg_timing_is_not_slow() -> None:
+    # real video: far-leg contacts timed late make step cadences alternate 150/190 for a
+    # runner at ~168 steps/min; per step, every second step would look slow
+    cfg = CuesConfig(positive=False, cadence_target_spm=165.0, cadence_band_spm=0.0)
+    alternating = _chain([150.0, 190.0] * 6)
+    assert stride_cadence(alternating[3], alternating[2]) == pytest.approx(167.6, abs=0.1)
+    state, kinds = CueState(), []
+    for s in alternating:
+        state, cues = decide(state, s, s.t_contact_s, cfg)
+        kinds += [c.kind for c in cues]
+    assert "cadence" not in kinds
+    state, kinds = CueState(), []
+    for s in _chain([150.0] * 6):  # really slow: cued
+        state, cues = decide(state, s, s.t_contact_s, cfg)
+        kinds += [c.kind for c in cues]
+    assert kinds == ["cadence"]
+    # a gap between steps: no stride, the step's own cadence counts
+    gap = Step("R", alternating[1].t_contact_s + 1.0, **{**GOOD, "cadence_spm": 190.0})
+    assert stride_cadence(gap, alternating[0]) == 190.0
