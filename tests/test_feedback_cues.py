@@ -255,7 +255,12 @@ def test_cadence_is_judged_per_stride_so_alternating_leg_timing_is_not_slow() ->
     # runner at ~168 steps/min; per step, every second step would look slow
     cfg = CuesConfig(positive=False, cadence_target_spm=165.0, cadence_band_spm=0.0)
     alternating = _chain([150.0, 190.0] * 6)
-    assert stride_cadence(alternating[3], alternating[2]) == pytest.approx(167.6, abs=0.1)
+    assert stride_cadence(alternating[3], (alternating[2],)) == pytest.approx(167.6, abs=0.1)
+    # two strides; an odd number of steps is cut to whole strides
+    assert stride_cadence(alternating[4], tuple(alternating[:4])) == pytest.approx(167.6,
+                                                                                   abs=0.1)
+    assert stride_cadence(alternating[3], tuple(alternating[1:3])) == pytest.approx(167.6,
+                                                                                    abs=0.1)
     state, kinds = CueState(), []
     for s in alternating:
         state, cues = decide(state, s, s.t_contact_s, cfg)
@@ -268,4 +273,4 @@ def test_cadence_is_judged_per_stride_so_alternating_leg_timing_is_not_slow() ->
     assert kinds == ["cadence"]
     # a gap between steps: no stride, the step's own cadence counts
     gap = Step("R", alternating[1].t_contact_s + 1.0, **{**GOOD, "cadence_spm": 190.0})
-    assert stride_cadence(gap, alternating[0]) == 190.0
+    assert stride_cadence(gap, (alternating[0],)) == 190.0

@@ -91,29 +91,40 @@ def step_zones(step: Step, cfg: CuesConfig) -> dict[str, Zone]:
     }
 
 
-def stride_cadence(step: Step, prev: Step | None, join_s: float = 0.002) -> float:
-    """Cadence over the stride ending with `step` (this step and the one before it).
+STRIDES_FOR_CADENCE = 2  # cadence cues judge the last two strides (four steps)
+
+
+def stride_cadence(step: Step, recent: tuple[Step, ...], join_s: float = 0.002) -> float:
+    """Cadence over the last strides ending with `step` (up to 2 strides, 4 steps).
 
     One step's duration carries each leg's contact-timing error: on real video the far
     leg's contacts are often early or late by tens of ms, so step cadences alternate
-    (e.g. 150/190 for a true 169) and half the steps would look "slow".  A stride holds
-    one step of each leg, so that error cancels.  Falls back to the step's own cadence
-    when the previous step does not end where this one starts.
+    (e.g. 150/190 for a true 169) and half the steps would look "slow".  Whole strides
+    hold one step of each leg, so that error cancels, and two of them halve the rest of
+    the jitter.  Only steps that follow each other without a gap are used; with none
+    before `step`, its own cadence counts.
     """
-    if prev is None or not (prev.cadence_spm > 0 and step.cadence_spm > 0):
+    if not step.cadence_spm > 0:
         return step.cadence_spm
-    d_prev, d_this = 60.0 / prev.cadence_spm, 60.0 / step.cadence_spm
-    if abs(prev.t_contact_s + d_prev - step.t_contact_s) > join_s:
-        return step.cadence_spm
-    return 120.0 / (d_prev + d_this)
+    chain = [step]
+    for prev in reversed(recent):
+        if len(chain) == 2 * STRIDES_FOR_CADENCE or not prev.cadence_spm > 0:
+            break
+        if abs(prev.t_contact_s + 60.0 / prev.cadence_spm - chain[-1].t_contact_s) > join_s:
+            break
+        chain.append(prev)
+    if len(chain) % 2 and len(chain) > 1:
+        chain.pop()  # whole strides only: an odd step would bring back one leg's error
+    return 60.0 * len(chain) / sum(60.0 / s.cadence_spm for s in chain)
 
 
-def _verdicts(step: Step, cfg: CuesConfig, prev: Step | None = None) -> dict[str, bool | None]:
+def _verdicts(step: Step, cfg: CuesConfig, recent: tuple[Step, ...] = ()
+              ) -> dict[str, bool | None]:
     """kind -> True (fault / for praise: target met), False, or None (not measured)."""
     bad_zones = ("bad",) if cfg.schedule == "bandwidth" else ("bad", "near")
     out: dict[str, bool | None] = {}
     zones = step_zones(step, cfg)
-    zones["cadence"] = cadence_zone(stride_cadence(step, prev), cfg)
+    zones["cadence"] = cadence_zone(stride_cadence(step, recent), cfg)
     for kind in CORRECTIVE:
         z = zones[kind]
         out[kind] = None if z == "none" else z in bad_zones
@@ -135,7 +146,7 @@ class CueState:
     last_step_s: float = _NEVER
     fade_credit: float = 0.0
     withheld: int = 0  # faded schedule: cues decided but deliberately not given
-    prev_step: Step | None = None  # the last reliable step (stride cadence)
+    recent: tuple[Step, ...] = ()  # the last reliable steps (cadence over strides)
 
 
 def fade_keep(t_s: float, cfg: CuesConfig) -> float:
@@ -161,13 +172,13 @@ def decide(
     if not (step.confidence >= cfg.min_confidence):
         return dataclasses.replace(state, history=tuple(history)), []
     m = cfg.window_steps
-    verdicts = _verdicts(step, cfg, state.prev_step)
+    verdicts = _verdicts(step, cfg, state.recent)
     for i, kind in enumerate(CUE_KINDS):
         v = verdicts[kind]
         if v is not None:
             history[i] = (*history[i], v)[-m:]
     state = dataclasses.replace(state, history=tuple(history), last_step_s=t_s,
-                                prev_step=step)
+                                recent=(*state.recent, step)[-2 * STRIDES_FOR_CADENCE:])
     if silent:
         return state, []
 
