@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save the last displayed frame to this file")
     _common(d)
 
+    rc = sub.add_parser(
+        "recover", help="rebuild pose.npz of a live session that did not end normally",
+        description="A live session writes its poses to DIR/pose.partial.bin as it goes; "
+                    "after a crash or power cut this turns them into DIR/pose.npz (then "
+                    "`realtime analyze DIR/pose.npz` re-measures the session).",
+    )
+    rc.add_argument("dir", metavar="DIR", help="the session folder")
+
     c = sub.add_parser(
         "config", help="print the settings in effect (after --profile and --set) as TOML",
         description="Print the effective settings as commented TOML: a therapist can copy "
@@ -165,6 +173,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     out_dir=args.out, screenshot=args.screenshot)
 
 
+def _cmd_recover(args: argparse.Namespace) -> int:
+    from realtime.pose.stream import load, recover
+
+    path = recover(args.dir)
+    stream = load(path)
+    print(f"wrote {path}: {len(stream)} frames, {stream.frames_with_pose} with a pose")
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from realtime.config import Config, to_toml
 
@@ -179,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handler = {"analyze": _cmd_analyze, "run": _cmd_run, "demo": _cmd_demo,
-               "config": _cmd_config}[args.command]
+               "config": _cmd_config, "recover": _cmd_recover}[args.command]
     try:
         return handler(args)
     except UserError as exc:

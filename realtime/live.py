@@ -117,11 +117,13 @@ class LiveRun:
             self._opened = True
 
     def start(self) -> None:
+        check_session_dir(self.out_dir)
         self.open()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         sinks = [StepsCsvSink(self.out_dir / "steps.csv"), *self.extra_sinks]
         self.session = Session(self.cfg, self.view, self.source.size, self.source.fps,
-                               sinks=sinks, decide_cues=self.cues, record=self.record)
+                               sinks=sinks, decide_cues=self.cues, record=self.record,
+                               spill_dir=self.out_dir)
         self._t_start = time.monotonic()
         self._worker = threading.Thread(target=self._work, name="worker", daemon=True)
         self._worker.start()
@@ -232,6 +234,17 @@ class LiveRun:
         return summary
 
 
+def check_session_dir(out_dir: Path) -> None:
+    """Never overwrite a recorded session: a live session needs a folder of its own."""
+    from realtime.pose.stream import SPILL_BIN
+
+    if (out_dir / SPILL_BIN).exists():
+        raise UserError(f"{out_dir} holds an unfinished recording: run `realtime recover "
+                        f"{out_dir}` first, or choose another --out")
+    if (out_dir / "steps.csv").exists():
+        raise UserError(f"{out_dir} already holds a session; choose another --out")
+
+
 def default_session_dir() -> Path:
     # A folder name for people, so wall-clock date here (never used for timing).
     return Path("sessions") / time.strftime("%Y%m%d-%H%M%S")
@@ -289,6 +302,7 @@ def run_live(
     from realtime.feedback.speech import make_speaker
     from realtime.feedback.tones import TonePlayer
 
+    check_session_dir(out_dir)  # before the camera, the model or a window
     run = LiveRun(cfg, source, view, out_dir, seconds=seconds, record=record,
                   live_timing=live_timing)
     run.open()  # fails fast (no camera) before a window, a voice or a file appears

@@ -190,6 +190,7 @@ class Session:
         sinks: Sequence[FeedbackSink] = (),
         decide_cues: CueDecider | None = None,
         record: bool = True,
+        spill_dir: Path | None = None,
     ) -> None:
         from realtime.metrics import GaitAnalyzer
 
@@ -198,7 +199,7 @@ class Session:
         self.analyzer = GaitAnalyzer(cfg.metrics, view, image_size)
         self.sinks = list(sinks)
         self.decide_cues = decide_cues
-        self.recorder = PoseStreamRecorder(view, fps) if record else None
+        self.recorder = PoseStreamRecorder(view, fps, spill_dir) if record else None
         self.steps: list[Step] = []
         self.cues: list[Cue] = []
         self.frames = 0

@@ -99,3 +99,38 @@ def test_sigterm_ends_a_session_cleanly_and_keeps_its_files(tmp_path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert 0 < summary["frames"] < 360  # stopped early, not at the end of the clip
     assert len(ps.load(out / "pose.npz")) == summary["frames"]
+
+
+def test_a_killed_session_keeps_its_poses_for_recover(tmp_path) -> None:
+    """Power cut / SIGKILL: no Python cleanup runs, yet the poses can be rebuilt."""
+    video = data_file("videos/treadmill_side_male.mp4")
+    out = tmp_path / "s"
+    args = [sys.executable, "-m", "realtime", "run", "--video", str(video), "--realtime",
+            "--headless", "--mute", "--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait for at least 2 s of spilled poses
+        spill = out / "pose.partial.bin"
+        if spill.exists() and spill.stat().st_size > 60 * 536:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert not (out / "pose.npz").exists()
+    steps_before = (out / "steps.csv").read_text()  # written as it went, kept
+    # the folder is protected: a new session there would overwrite the recording
+    again = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "unfinished recording" in again.stderr
+    r = subprocess.run([sys.executable, "-m", "realtime", "recover", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    stream = ps.load(out / "pose.npz")
+    assert len(stream) >= 60 and stream.frames_with_pose >= 0.95 * len(stream)
+    assert np.all(np.diff(stream.t) > 0) and stream.fps == 30.0
+    assert not (out / "pose.partial.bin").exists()
+    assert (out / "steps.csv").read_text() == steps_before
+    # and the recovered stream re-measures like any recording
+    r2 = subprocess.run([sys.executable, "-m", "realtime", "analyze", str(out / "pose.npz"),
+                         "--out", str(tmp_path / "re"), "--quiet"], capture_output=True,
+                        text=True, timeout=60)
+    assert r2.returncode == 0, r2.stderr

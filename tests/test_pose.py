@@ -99,3 +99,32 @@ def test_stream_missing_arrays_and_unreadable_files(tmp_path) -> None:
         ps.load(tmp_path / "junk.npz")
     with pytest.raises(PoseStreamError, match="not found"):
         ps.load(tmp_path / "absent.npz")
+
+
+def test_recorder_spills_as_it_goes_and_recover_drops_a_torn_record(tmp_path) -> None:
+    rec = ps.PoseStreamRecorder("side", 30.0, spill_dir=tmp_path)
+    lm = np.random.default_rng(1).random((33, 4)).astype(np.float32)
+    for i in range(10):
+        rec.add(PoseSample(i, 5_000_000_000 + i * 33_333_333, 0, lm, None, (640, 480)))
+    rec._spill.flush()  # what the OS would hold after a crash
+    spill = tmp_path / ps.SPILL_BIN
+    assert spill.stat().st_size == 10 * ps.SPILL_DTYPE.itemsize
+    with spill.open("ab") as fh:  # a record torn by the crash
+        fh.write(b"\x00" * 100)
+    out = ps.recover(tmp_path)
+    back = ps.load(out)
+    assert len(back) == 10 and back.image_size == (640, 480) and back.view == "side"
+    np.testing.assert_allclose(back.t, np.arange(10) * 0.033333333, atol=1e-9)
+    np.testing.assert_array_equal(back.landmarks[3], lm)
+    assert not spill.exists()
+    with pytest.raises(PoseStreamError, match="no unfinished pose recording"):
+        ps.recover(tmp_path)
+
+
+def test_recorder_removes_its_spill_once_the_file_is_written(tmp_path) -> None:
+    rec = ps.PoseStreamRecorder("rear", 30.0, spill_dir=tmp_path)
+    rec.add(PoseSample.no_pose(0, 0, 0, (10, 10)))
+    rec.add(PoseSample.no_pose(1, 33_333_333, 0, (10, 10)))
+    rec.save(tmp_path / "pose.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pose.npz"]
+    assert ps.load(tmp_path / "pose.npz").frames_with_pose == 0

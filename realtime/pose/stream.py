@@ -15,6 +15,7 @@ BlazePose's left landmarks are the person's left.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,26 +121,56 @@ def load(path: str | Path) -> PoseStream:
     return validate(**arrays, where=str(path))
 
 
+# A live session also spills every sample to disk as it happens, so a session that dies
+# (power cut, SIGKILL) keeps its poses: `recover()` turns the spill into pose.npz.
+SPILL_DTYPE = np.dtype([("t", "<f8"), ("lm", "<f4", (N_LANDMARKS, 4))])
+SPILL_BIN = "pose.partial.bin"
+SPILL_META = "pose.partial.json"
+
+
 class PoseStreamRecorder:
     """Collects pose samples during a run and writes them as one pose-stream file.
 
     Times are stored relative to the first sample, so a live session's file starts at 0.
+    With `spill_dir`, each sample is also appended to `pose.partial.bin` (536 bytes, the
+    OS flushes it; we flush about once a second), deleted once pose.npz is written.
     """
 
-    def __init__(self, view: View, fps: float) -> None:
+    def __init__(self, view: View, fps: float, spill_dir: str | Path | None = None) -> None:
         self.view = view
         self.fps = fps
         self._t: list[float] = []
         self._lm: list[np.ndarray] = []
         self._size: tuple[int, int] = (0, 0)
         self._t0: int | None = None
+        self._spill_dir = Path(spill_dir) if spill_dir is not None else None
+        self._spill = None
+        self._last_flush = 0.0
 
     def add(self, sample: PoseSample) -> None:
         if self._t0 is None:
             self._t0 = sample.t_capture_ns
-        self._t.append((sample.t_capture_ns - self._t0) * 1e-9)
+            self._size = sample.image_size
+            self._open_spill()
+        t = (sample.t_capture_ns - self._t0) * 1e-9
+        self._t.append(t)
         self._lm.append(sample.landmarks)
-        self._size = sample.image_size
+        if self._spill is not None:
+            rec = np.empty((), SPILL_DTYPE)
+            rec["t"], rec["lm"] = t, sample.landmarks
+            self._spill.write(rec.tobytes())
+            if t - self._last_flush >= 1.0:
+                self._spill.flush()
+                self._last_flush = t
+
+    def _open_spill(self) -> None:
+        if self._spill_dir is None:
+            return
+        self._spill_dir.mkdir(parents=True, exist_ok=True)
+        meta = {"view": self.view, "fps": self.fps, "image_size": list(self._size),
+                "record": "float64 t, float32 landmarks[33][4], little-endian"}
+        (self._spill_dir / SPILL_META).write_text(json.dumps(meta))
+        self._spill = (self._spill_dir / SPILL_BIN).open("wb")
 
     def __len__(self) -> int:
         return len(self._t)
@@ -149,4 +180,32 @@ class PoseStreamRecorder:
         return PoseStream(np.asarray(self._t, np.float64), lm, self._size, self.view, self.fps)
 
     def save(self, path: str | Path) -> Path:
-        return save(path, self.to_stream())
+        out = save(path, self.to_stream())
+        if self._spill is not None:  # the complete file exists: the spill has done its job
+            self._spill.close()
+            self._spill = None
+            assert self._spill_dir is not None
+            for name in (SPILL_BIN, SPILL_META):
+                (self._spill_dir / name).unlink(missing_ok=True)
+        return out
+
+
+def recover(session_dir: str | Path) -> Path:
+    """Rebuild `pose.npz` from the spill of a session that did not end normally."""
+    d = Path(session_dir)
+    meta_path, bin_path = d / SPILL_META, d / SPILL_BIN
+    if not (meta_path.exists() and bin_path.exists()):
+        raise PoseStreamError(f"{d}: no unfinished pose recording here ({SPILL_BIN} missing)")
+    try:
+        meta = json.loads(meta_path.read_text())
+        raw = bin_path.read_bytes()
+        n = len(raw) // SPILL_DTYPE.itemsize  # a torn last record is dropped
+        rec = np.frombuffer(raw[: n * SPILL_DTYPE.itemsize], SPILL_DTYPE)
+        stream = validate(rec["t"].copy(), rec["lm"].copy(), meta["image_size"],
+                          np.asarray(meta["view"]), meta["fps"], where=str(bin_path))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PoseStreamError(f"{d}: the unfinished recording is unreadable ({exc})") from None
+    out = save(d / "pose.npz", stream)
+    bin_path.unlink()
+    meta_path.unlink()
+    return out
