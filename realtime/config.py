@@ -165,6 +165,13 @@ class MetricsConfig:
         metadata=_rng(0.0, 0.5, "half-width of the parabola giving knee flexion and "
                       "overstride at the contact time, s"),
     )
+    hidden_stance_ratio: float = field(
+        default=0.7,
+        metadata=_rng(0.0, 1.0, "hybrid: a foot whose stance (height contact to toe-off) "
+                      "is shorter than this fraction of the other foot's has unreliable "
+                      "heights (half hidden); its contacts come from the ankle's forward "
+                      "extreme plus the other leg's delay (0: never)"),
+    )
     walk_min_flight_s: float = field(
         default=0.0,
         metadata=_rng(-1.0, 1.0, "a step whose flight (next contact minus toe-off) is "

@@ -277,12 +277,16 @@ def vertical_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, maxgap
 
 
 def side_hybrid_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, maxgap,
-                       scale_tau, h_img, hyst, gate, min_step, offset=0.0):
+                       scale_tau, h_img, hyst, gate, min_step, offset=0.0, hidden_ratio=0.0):
     """`vertical_events` plus the side view's fore-aft tracker (plain numpy): a
     median-of-3 of facing * (ankle - mid-hip) / leg, extremes found with hysteresis and
     refined by a parabola; height contacts accepted only in the front part of the
     ankle's excursion and not twice within 2 * min_step; strides without one filled in at
-    the extreme + the learned delay.  `ring` must carry the facing column."""
+    the extreme + the learned delay.  A leg whose mean stance (height contact to its first
+    toe-off, 0.3-weighted) is below `hidden_ratio` times the other's, once the other has
+    two delay pairs, is hidden: its height contacts are not emitted; every stride's
+    contact is the extreme + the other leg's delay (averaged with its own height contact
+    minus its own learned delay when there is one).  `ring` must carry the facing column."""
     T = ring.shape[0]
     t = ring[:, 0]
     xy = ring[:, 1:25].reshape(T, 12, 2)
@@ -304,7 +308,14 @@ def side_hybrid_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, max
     H = [dict(phase=0, ext=math.nan, ext_t=math.nan, ext_prev=math.nan, ext_next=math.nan,
               fprev=math.nan, tprev=math.nan, fwd=math.nan, back=math.nan, off=0.0,
               vdone=False, npair=0, raw1=math.nan, raw2=math.nan, traw1=math.nan,
-              v_last=math.nan, last_emit=math.nan) for _ in (0, 1)]
+              v_last=math.nan, last_emit=math.nan, stance=math.nan, last_to=math.nan)
+         for _ in (0, 1)]
+
+    def hidden(g):
+        s_, o_ = H[g], H[1 - g]
+        return (not math.isnan(s_["stance"]) and not math.isnan(o_["stance"])
+                and s_["stance"] < hidden_ratio * o_["stance"] and o_["npair"] >= 2)
+
     for i in range(T):
         if not math.isnan(t_usable) and t[i] - t_usable > maxgap and not gap_done:
             gap_done = True
@@ -369,8 +380,14 @@ def side_hybrid_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, max
                         # the delay of the leg with more pairs (this one's from two on)
                         own, oth = s["npair"], o_["npair"]
                         off = s["off"] if (own >= 2 or own >= oth) else o_["off"]
-                        if not s["vdone"] and max(own, oth) >= 1:
+                        hid = hidden(g)
+                        if hid:
+                            off = o_["off"]
+                        if (not s["vdone"] or hid) and max(own, oth) >= 1:
                             tc = te + off
+                            vl = s["v_last"]
+                            if hid and s["vdone"] and own >= 2 and abs(vl - te) < 0.15:
+                                tc = 0.5 * (tc + vl - (s["off"] - off))
                             le = s["last_emit"]
                             if math.isnan(le) or tc - le >= 2 * min_step:
                                 s["last_emit"] = tc
@@ -414,6 +431,12 @@ def side_hybrid_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, max
                 if hh > thr_to and not math.isnan(hp[g]) and hp[g] <= thr_to:
                     te = tp[g] + (t[i] - tp[g]) * (thr_to - hp[g]) / (hh - hp[g])
                     phase[g], swmax[g] = 2, hh
+                    vl, lt = s["v_last"], s["last_to"]
+                    s["last_to"] = te
+                    if (hybrid and not math.isnan(vl) and 0.25 * min_step < te - vl < 4 * min_step
+                            and not lt >= vl):
+                        st_ = s["stance"]
+                        s["stance"] = te - vl if math.isnan(st_) else st_ + 0.3 * (te - vl - st_)
                     out.append(("TO", g, te))
             else:
                 swmax[g] = max(swmax[g], hh)
@@ -437,7 +460,8 @@ def side_hybrid_events(ring, fps_window, thr_ic, thr_raw, thr_to, min_swing, max
                             if ok:
                                 s["v_last"], s["vdone"] = te, True
                             le = s["last_emit"]
-                            emit = ok and not (not math.isnan(le) and te - le < 2 * min_step)
+                            emit = ok and not hidden(g) and not (
+                                not math.isnan(le) and te - le < 2 * min_step)
                         if emit:
                             s["last_emit"] = te
                             out.append(("IC", g, te))

@@ -272,7 +272,7 @@ def test_side_hybrid_events_match_reference(facing: int, mirrored: int) -> None:
         ring, cfg.floor_window_s, cfg.contact_detect_height, cfg.contact_height,
         cfg.toe_off_height, cfg.min_swing_height, cfg.max_gap_s, cfg.scale_tau_s,
         ps.image_size[1], cfg.horizontal_hysteresis, cfg.contact_gate_frac, cfg.min_step_s,
-        cfg.ic_time_offset_s)
+        cfg.ic_time_offset_s, cfg.hidden_stance_ratio)
     got = [(e.kind, "LR".index(e.leg), e.t_s) for e in ga.events]
     assert len(got) > 60
     # same events, possibly in a different order within one frame

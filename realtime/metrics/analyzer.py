@@ -48,6 +48,7 @@ def _params(cfg: MetricsConfig, view: View, image_size: tuple[int, int]) -> np.n
     prm[K.P_MIN_STEP] = cfg.min_step_s
     prm[K.P_HORIZ_HYST] = cfg.horizontal_hysteresis
     prm[K.P_FLOOR_WIN] = cfg.floor_window_s
+    prm[K.P_HIDDEN_RATIO] = cfg.hidden_stance_ratio
     return prm
 
 

@@ -56,6 +56,7 @@ P_FLOOR_WIN = 21
 P_THR_RAW = 22
 P_GATE_FRAC = 23
 P_MIN_STEP = 24
+P_HIDDEN_RATIO = 25
 N_PARAMS = 28
 
 # ---- state
@@ -78,8 +79,8 @@ S_HAS_POSE = 17
 S_T_FIRST = 18
 S_SCALE_N = 19
 S_LEG_2D = 49  # mean image hip-to-ankle distance
-S_LEG = 180  # per-leg event state, 27 slots each
-LEG_STRIDE = 27
+S_LEG = 180  # per-leg event state, 28 slots each
+LEG_STRIDE = 28
 LEG_PHASE = 0  # 0 unknown, 1 stance, 2 swing
 LEG_GROUND = 1
 LEG_SWMAX = 2
@@ -109,6 +110,7 @@ H_RAW2 = 23  # and the frame before
 H_TRAW1 = 24  # time of the previous frame
 H_NPAIR = 25  # strides with both a height contact and a forward extreme (offset samples)
 V_LAST = 26  # time of the last height-based contact (emitted or not)
+LEG_STANCE = 27  # mean stance time from height contact to toe-off (side view, hybrid)
 S_HIST1 = 50  # 24: previous repaired positions
 S_HIST2 = 74  # 24: the ones before
 S_OE_X = 100  # 24: One Euro estimate
@@ -313,6 +315,19 @@ def _foot_low(pts: np.ndarray, leg: int) -> float:
     if ty != ty:
         return hy
     return max(hy, ty)
+
+
+@jit
+def _hidden(st: np.ndarray, leg: int, ratio: float) -> bool:
+    """Side view: the leg's height contacts are unreliable (a half-hidden far foot
+    whose height touches its floor only briefly, late in the stance): its mean stance
+    time (height contact to toe-off) is below `ratio` times the other leg's, and the
+    other leg has a learned extreme-to-contact delay (two strides with both)."""
+    b = S_LEG + leg * LEG_STRIDE
+    bo = S_LEG + (1 - leg) * LEG_STRIDE
+    s = st[b + LEG_STANCE]
+    so = st[bo + LEG_STANCE]
+    return s == s and so == so and s < ratio * so and st[bo + H_NPAIR] >= 2.0
 
 
 @jit
@@ -592,7 +607,14 @@ def frame_update(
                 te = tp + (t - tp) * (thr_to - hp) / (hh - hp)
                 st[b + LEG_PHASE] = 2.0
                 st[b + LEG_SWMAX] = hh
+                vl = st[b + V_LAST]
+                lt = st[b + LEG_LASTTO]
                 st[b + LEG_LASTTO] = te
+                # stance time: the first toe-off after a height contact
+                if (hybrid and vl == vl and 0.25 * prm[P_MIN_STEP] < te - vl < 4.0 * prm[P_MIN_STEP]
+                        and not lt >= vl):
+                    sm_ = st[b + LEG_STANCE]
+                    st[b + LEG_STANCE] = te - vl if sm_ != sm_ else sm_ + 0.3 * (te - vl - sm_)
                 if n_ev < ev.shape[0]:
                     ev[n_ev, 0] = EV_TO
                     ev[n_ev, 1] = leg
@@ -625,11 +647,13 @@ def frame_update(
                         vl = st[b + V_LAST]
                         if vl == vl and te - vl < 2.0 * prm[P_MIN_STEP]:
                             ok = False
+                        hidden = _hidden(st, leg, prm[P_HIDDEN_RATIO])
                         if ok:
                             st[b + V_LAST] = te
                             st[b + H_VDONE] = 1.0
                         le = st[b + LEG_LASTEMIT]
-                        emit = ok and not (le == le and te - le < 2.0 * prm[P_MIN_STEP])
+                        emit = ok and not hidden and not (
+                            le == le and te - le < 2.0 * prm[P_MIN_STEP])
                     if emit:
                         st[b + LEG_LASTIC] = te
                         st[b + LEG_LASTEMIT] = te
@@ -726,11 +750,19 @@ def _foreaft_events(
                 own = st[b + H_NPAIR]
                 oth = st[bo + H_NPAIR]
                 off = st[b + H_OFF] if (own >= 2.0 or own >= oth) else st[bo + H_OFF]
-                if st[b + H_VDONE] != 1.0 and max(own, oth) >= 1.0:
+                hidden = _hidden(st, leg, prm[P_HIDDEN_RATIO])
+                if hidden:
+                    off = st[bo + H_OFF]  # the visible leg's delay
+                if (st[b + H_VDONE] != 1.0 or hidden) and max(own, oth) >= 1.0:
                     # no height contact this stride: fill in once a delay is learned
                     # (from the leg with more pairs while this one has fewer than two:
                     # a hidden foot; from a single stride at start-up, see below)
                     tc = te + off
+                    vl = st[b + V_LAST]
+                    # a hidden foot (see _hidden) whose height gave a contact this stride:
+                    # average it, less the two legs' delay difference, with the extreme's
+                    if hidden and st[b + H_VDONE] == 1.0 and own >= 2.0 and abs(vl - te) < 0.15:
+                        tc = 0.5 * (tc + vl - (st[b + H_OFF] - off))
                     le = st[b + LEG_LASTEMIT]
                     if (le != le or tc - le >= 2.0 * prm[P_MIN_STEP]) and n_ev < ev.shape[0]:
                         conf = 0.0
