@@ -152,7 +152,6 @@ class GaitAnalyzer:
                     self._prev = None
                     self._prev_dur = math.nan
                     self._prev_dur2 = math.nan
-                self._prev_dur2 = math.nan
             else:
                 self._prev = None
                 self._prev_dur = math.nan
