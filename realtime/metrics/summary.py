@@ -107,7 +107,9 @@ def summarize(
         "confident_steps": len(good),
         "steps_L": sum(1 for s in steps if s.leg == "L"),
         "steps_R": sum(1 for s in steps if s.leg == "R"),
-        "cadence_spm": fin(session_cadence_spm(use)),
+        # every step's contacts: a low-confidence step breaks no chain (a slightly mistimed
+        # contact barely moves the fitted line, a broken chain loses all its strides)
+        "cadence_spm": fin(session_cadence_spm(steps)),
         "mean_confidence": _median([s.confidence for s in steps]),
         "metrics": metrics,
         "event_delay_s": fin(event_delay_s),
