@@ -68,6 +68,9 @@ def analyze(
     from realtime.metrics import warmup
 
     input_path, out_dir = Path(input_path), Path(out_dir)
+    if (out_dir / "cues.csv").exists() or (out_dir / "pose.partial.bin").exists():
+        raise UserError(f"{out_dir} holds a live session; analyze into another --out "
+                        "(its pose.npz can be the input)")
     source, view, uses_model = open_input(input_path, cfg, view)
     warmup()
     source.start()

@@ -180,15 +180,18 @@ class LiveRun:
         period = 1.0 / 60.0  # keys stay responsive even when no frame arrives
         last: DisplayState | None = None
         while not self.stop.is_set():
+            fresh = False
             try:
                 last = self.states.get(timeout=period)
-                if last.frame is not None:
-                    self.capture_to_display.add(now_ns() - last.frame.t_capture_ns)
+                fresh = True
             except TimeoutError:
                 pass
             except Closed:
                 break
-            for action in display.render(last):
+            actions = display.render(last)
+            if fresh and last is not None and last.frame is not None:  # drawn and flipped
+                self.capture_to_display.add(now_ns() - last.frame.t_capture_ns)
+            for action in actions:
                 if isinstance(action, Quit):
                     self.stop.set()
                 elif isinstance(action, Pause):
@@ -208,23 +211,46 @@ class LiveRun:
     # ---------------------------------------------------------------- shutdown
 
     def finish(self) -> dict:
-        """Stop the worker, close everything, write pose.npz and summary.json."""
+        """Stop the worker, close everything, write pose.npz and summary.json.
+
+        Order matters for "nothing recorded is lost": the source is stopped first (that
+        ends a read blocked on a camera), the worker is joined, then the poses are saved
+        before anything that could fail, and summary.json is written whatever happened.
+        """
         self.stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=5.0)
         self.source.stop()
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+            if self._worker.is_alive():  # stuck in a driver: leave its state untouched
+                self.error = (self.error or "") + " (the worker did not stop: run " \
+                    f"`realtime recover {self.out_dir}` for the poses)"
+                write_json(self.out_dir / "summary.json", {"error": self.error})
+                return {"error": self.error, "processing": {}}
         session = self.session
         assert session is not None
+        problems: list[str] = []
+        if session.recorder is not None and len(session.recorder):
+            try:
+                session.recorder.save(self.out_dir / "pose.npz")
+            except OSError as exc:
+                problems.append(f"pose.npz not written ({exc}); the spill is kept")
         try:
             session.finish()
-        finally:
-            session.close()
-            if session.recorder is not None and len(session.recorder):
-                session.recorder.save(self.out_dir / "pose.npz")
+        except Exception as exc:
+            problems.append(f"finishing the last step failed: {exc!r}")
+        for sink in session.sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                problems.append(f"closing {type(sink).__name__} failed: {exc!r}")
+        if problems:
+            self.error = "; ".join(filter(None, [self.error, *problems]))
         elapsed = time.monotonic() - self._t_start
         summary = session.summary(fps_processing=session.frames / elapsed if elapsed else 0.0,
                                   live_timing=self.live_timing)
-        summary["processing"]["latency"]["capture_to_display"] = self.capture_to_display.summary()
+        if self.live_timing:
+            summary["processing"]["latency"]["capture_to_display"] = \
+                self.capture_to_display.summary()
         summary["processing"]["dropped_frames"] = self.source.dropped
         summary["cues"] = len(session.cues)
         summary["thresholds"] = as_dict(self.cues.cues_cfg)  # as they ended (hotkeys)
@@ -299,39 +325,51 @@ def run_live(
     Used by `realtime run` (camera or video) and `realtime demo` (synthetic runner).
     """
     from realtime.feedback.sessionlog import CueLogSink
-    from realtime.feedback.speech import make_speaker
+    from realtime.feedback.speech import init_mixer, make_speaker
     from realtime.feedback.tones import TonePlayer
 
     check_session_dir(out_dir)  # before the camera, the model or a window
     run = LiveRun(cfg, source, view, out_dir, seconds=seconds, record=record,
                   live_timing=live_timing)
     run.open()  # fails fast (no camera) before a window, a voice or a file appears
+    display: Display | None = None
+    speaker = None
+    started = False
+    previous_term = None
     try:
-        display = None
         if not headless:
             display = open_display(cfg, title)
             headless = display is None
+        if not mute and (cfg.speech.mode != "off" or cfg.tones.mode != "off"):
+            init_mixer()  # once, on this thread: the speech thread and tones share it
         speaker = None if mute else make_speaker(cfg.speech, cfg.cues.phrases)
-    except BaseException:
-        source.stop()
-        raise
-    tones = TonePlayer(cfg.tones, cfg.cues)
-    tones.muted = mute
-    run.extra_sinks = [CueLogSink(out_dir / "cues.csv", speaker), tones]
-    if headless:
-        run.extra_sinks.append(PrintCues())
+        tones = TonePlayer(cfg.tones, cfg.cues)
+        tones.muted = mute
+        run.extra_sinks = [CueLogSink(out_dir / "cues.csv", speaker), tones]
+        if headless:
+            run.extra_sinks.append(PrintCues())
 
-    def on_action(action: object) -> None:
-        if isinstance(action, Mute):
-            if speaker is not None:
-                speaker.muted = action.muted
-            tones.muted = action.muted or mute
-        elif isinstance(action, ThresholdChange):
-            tones.cues = action.cues
+        user_muted = [mute]
 
-    run.start()
-    previous_term = _stop_on_sigterm()
-    try:
+        def on_action(action: object) -> None:
+            if isinstance(action, Mute | Pause):
+                if isinstance(action, Mute):
+                    user_muted[0] = mute or action.muted
+                    if speaker is not None:
+                        speaker.set_muted(action.muted)
+                quiet = user_muted[0] or run.paused.is_set()
+                tones.muted = quiet
+                if quiet:  # the continuous tone loops until told to stop
+                    tones.silence()
+            elif isinstance(action, ThresholdChange):
+                tones.cues = action.cues
+
+        try:
+            run.start()
+        except OSError as exc:
+            raise UserError(f"cannot write the session to {out_dir}: {exc}") from None
+        started = True
+        previous_term = _stop_on_sigterm()
         if display is not None:
             run.display_loop(display, on_action)
         else:
@@ -341,11 +379,18 @@ def run_live(
     finally:
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
-        if display is not None and screenshot is not None:
+        if display is not None and screenshot is not None and started:
             display.screenshot(screenshot)
-        summary = run.finish()  # closes the sinks: the speaker stops before anything else
+        if started:
+            summary = run.finish()  # closes the sinks: the speaker stops first
+        else:  # failed before the session began: release what was opened
+            source.stop()
+            if speaker is not None:
+                speaker.stop()
         if display is not None:
             display.close()
+    if not started:  # interrupted before the session began
+        return 130
     _print_summary(summary, out_dir)
     if run.error:
         print(f"realtime: session ended early: {run.error} (recorded data kept in {out_dir})",

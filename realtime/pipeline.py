@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,12 +49,18 @@ class PoseSource(Protocol):
 
 
 class ModelPoses:
-    """Frames from a FrameSource, poses from the model."""
+    """Frames from a FrameSource, poses from the model.
+
+    `stop()` may be called from another thread while `read()` runs (a live session's
+    shutdown): it stops the frames first, which ends a blocked read, and closes the model
+    only once the estimate in progress has finished.
+    """
 
     def __init__(self, frames: FrameSource, estimator_factory: Callable[[], PoseEstimator]):
         self.frames = frames
         self._factory = estimator_factory
         self._estimator: PoseEstimator | None = None
+        self._busy = threading.Lock()
         self.fps = 0.0
         self.size = (0, 0)
         self.pose_ns = 0  # total time inside the model
@@ -76,17 +83,23 @@ class ModelPoses:
         frame = self.frames.read(timeout)
         if frame is None:
             return None
-        assert self._estimator is not None, "start() first"
-        t0 = now_ns()
-        sample = self._estimator.estimate(frame)
-        self.pose_ns += now_ns() - t0
+        with self._busy:
+            if self._estimator is None:  # stopped meanwhile
+                return None
+            t0 = now_ns()
+            sample = self._estimator.estimate(frame)
+            self.pose_ns += now_ns() - t0
         return frame, sample
 
     def stop(self) -> None:
         self.frames.stop()
-        if self._estimator is not None:
-            self._estimator.close()
-            self._estimator = None
+        if self._busy.acquire(timeout=5.0):  # never close the model under an estimate
+            try:
+                if self._estimator is not None:
+                    self._estimator.close()
+                    self._estimator = None
+            finally:
+                self._busy.release()
 
 
 Renderer = Callable[[np.ndarray, float], np.ndarray]
@@ -256,15 +269,14 @@ class Session:
     def summary(self, fps_processing: float, live_timing: bool = False) -> dict:
         from realtime.metrics import summarize
 
-        delays = [e.t_detected_s - e.t_s for e in self.analyzer.events if e.kind == "IC"]
-        delay = float(np.median(delays)) if delays else math.nan
         out = summarize(
             self.steps,
             frames=self.frames,
             frames_with_pose=self.frames_with_pose,
             view=self.view,
-            event_delay_s=delay,
+            event_delay_s=self.analyzer.event_delay_s,
             fps_processing=fps_processing,
+            min_confidence=self.cfg.cues.min_confidence,  # the steps the cues trust
         )
         # How fast, not what the gait was: kept apart so that re-analysing a recording
         # reproduces everything outside "processing" exactly.

@@ -16,10 +16,6 @@ from typing import Protocol, Self
 from realtime.types import Frame
 
 
-class FrameTimeout(Exception):
-    """No frame arrived within the timeout, but the source has not ended."""
-
-
 class FrameSource(Protocol):
     fps: float  # nominal frame rate
     size: tuple[int, int]  # (width, height)
@@ -39,7 +35,7 @@ class FrameSource(Protocol):
 
 
 from realtime.capture.camera import CameraSource  # noqa: E402
-from realtime.capture.latest import LatestSlot  # noqa: E402
+from realtime.capture.latest import FrameTimeout, LatestSlot  # noqa: E402
 from realtime.capture.video import VideoFileSource  # noqa: E402
 
 __all__ = ["CameraSource", "FrameSource", "FrameTimeout", "LatestSlot", "VideoFileSource"]

@@ -14,7 +14,7 @@ from typing import Any, Protocol, Self
 
 import numpy as np
 
-from realtime.capture.latest import Closed, LatestSlot
+from realtime.capture.latest import Closed, FrameTimeout, LatestSlot
 from realtime.clock import now_ns
 from realtime.config import CaptureConfig
 from realtime.errors import SourceError
@@ -87,6 +87,8 @@ class CameraSource:
     def start(self) -> Self:
         cap = self._factory(self.index)
         if cap is None or not cap.isOpened():
+            if cap is not None:
+                cap.release()
             raise SourceError(
                 f"cannot open camera {self.index}: is it connected and not used by another "
                 f"program? (try --camera N with another index, or --video FILE)"
@@ -141,8 +143,6 @@ class CameraSource:
             self._slot.close()
 
     def read(self, timeout: float | None = None) -> Frame | None:
-        from realtime.capture import FrameTimeout
-
         try:
             return self._slot.get(timeout)
         except Closed:

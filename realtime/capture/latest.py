@@ -13,6 +13,10 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+class FrameTimeout(Exception):
+    """No frame arrived within the timeout, but the source has not ended."""
+
+
 class Closed(Exception):
     """The producer closed the slot and it is empty."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Self
 
 from realtime.capture.camera import as_bgr
-from realtime.capture.latest import Closed, LatestSlot
+from realtime.capture.latest import Closed, FrameTimeout, LatestSlot
 from realtime.clock import now_ns
 from realtime.errors import SourceError
 from realtime.types import Frame
@@ -123,8 +123,6 @@ class VideoFileSource:
                         continue
 
     def read(self, timeout: float | None = None) -> Frame | None:
-        from realtime.capture import FrameTimeout
-
         if self._ended:
             return None
         try:

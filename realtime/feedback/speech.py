@@ -255,11 +255,14 @@ class Speaker:
     def close(self) -> None:
         self.stop()
 
-    def toggle_mute(self) -> None:
-        self.muted = not self.muted
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
         channel = getattr(self, "_channel", None)
-        if self.muted and channel is not None:
+        if muted and channel is not None:
             channel.stop()  # mute also cuts the phrase being spoken
+
+    def toggle_mute(self) -> None:
+        self.set_muted(not self.muted)
 
     @property
     def audible(self) -> bool:

@@ -97,6 +97,12 @@ class TonePlayer:
         else:
             self._channel.play(self._bank[idx], loops=-1)
 
+    def silence(self) -> None:
+        """Stop the continuous tone now (pause, mute): nothing else would stop its loop."""
+        if self.driver is not None:
+            self._channel.fadeout(30)
+        self.current = None
+
     def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
         if self.cfg.mode != "earcon" or self.muted or step.confidence < self.cues.min_confidence:
             return
