@@ -3,9 +3,8 @@
 A built-in synthetic runner (side view, stick figure on a treadmill) whose knee drive
 starts poor and improves goes through the real path: landmarks -> metrics
 (`GaitAnalyzer`) -> cue rules -> display, speech, tones and `cues.csv`, paced in real
-time.  With no screen it runs headless with a message and still speaks and prints its
-cues.  If the metrics stage cannot be imported the demo says so and uses the synthetic
-runner's true steps instead, so the feedback layer can still be shown.
+time, through the same live path as `realtime run` (`realtime.live.run_live`).  With no
+screen it runs headless with a message and still speaks and prints its cues.
 """
 
 from __future__ import annotations

@@ -59,9 +59,6 @@ class CueController:
 class PrintCues:
     """Headless sink: cues and a line per step on stdout, so a headless run still shows them."""
 
-    def __init__(self, verbose_steps: bool = False) -> None:
-        self.verbose_steps = verbose_steps
-
     def on_pose(self, sample: PoseSample, live: LiveState) -> None:
         pass
 

@@ -28,14 +28,12 @@ class LatestSlot(Generic[T]):
         self._has = False
         self._closed = False
         self.dropped = 0
-        self.put_count = 0
 
     def put(self, item: T) -> None:
         with self._cond:
             if self._has:
                 self.dropped += 1
             self._item, self._has = item, True
-            self.put_count += 1
             self._cond.notify()
 
     def close(self) -> None:
@@ -61,8 +59,3 @@ class LatestSlot(Generic[T]):
             item = self._item
             self._item, self._has = None, False
             return item  # type: ignore[return-value]
-
-    def peek(self) -> T | None:
-        """The newest item without taking it (for a display that redraws the last state)."""
-        with self._cond:
-            return self._item if self._has else None

@@ -4,7 +4,7 @@ Every consumer of the pipeline's output is a sink with the same three methods, s
 `realtime analyze` (CSV writer) and `realtime run` (display, speech, logs) share one path.
 
 Modules: `cues` (pure rules: `decide`, `CueState`, `phase_at`, zones shared with the
-display), `display` (pygame `Display.render(state) -> actions`, `Latest` one-slot holder),
+display), `display` (pygame `Display.render(state) -> actions`),
 `speech` (`make_speaker`, `Speaker`: the speech thread), `sessionlog` (`CueLogSink`:
 cues.csv + speaking), `tones` (`TonePlayer` sink: earcons or knee-height tone).
 """

@@ -35,8 +35,3 @@ class StepsCsvSink:
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
-
-
-def read_steps_csv(path: str | Path) -> list[dict[str, str]]:
-    with Path(path).open(newline="") as fh:
-        return list(csv.DictReader(fh))
