@@ -174,8 +174,10 @@ class LiveRun:
 
     def display_loop(self, display: Display, on_action: Callable[[object], None]) -> None:
         """Main thread: draw the newest state at the display rate until quit or the end."""
-        period = 1.0 / 60.0  # keys stay responsive even when no frame arrives
+        period = 1.0 / 60.0
+        idle_redraw_s = 0.1  # without new states: keys and the clock still answer
         last: DisplayState | None = None
+        drawn_at = -1.0
         while not self.stop.is_set():
             fresh = False
             try:
@@ -185,6 +187,9 @@ class LiveRun:
                 pass
             except Closed:
                 break
+            if not fresh and time.monotonic() - drawn_at < idle_redraw_s:
+                continue  # nothing new: a full redraw would only take CPU from the model
+            drawn_at = time.monotonic()
             actions = display.render(last)
             if fresh and last is not None and last.frame is not None:  # drawn and flipped
                 self.capture_to_display.add(now_ns() - last.frame.t_capture_ns)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from realtime.config import CUE_KINDS, CuesConfig, DrillConfig
+from realtime.metrics.summary import follows
 from realtime.types import Cue, Step
 
 Zone = Literal["good", "near", "bad", "none"]
@@ -94,7 +95,7 @@ def step_zones(step: Step, cfg: CuesConfig) -> dict[str, Zone]:
 STRIDES_FOR_CADENCE = 2  # cadence cues judge the last two strides (four steps)
 
 
-def stride_cadence(step: Step, recent: tuple[Step, ...], join_s: float = 0.002) -> float:
+def stride_cadence(step: Step, recent: tuple[Step, ...]) -> float:
     """Cadence over the last strides ending with `step` (up to 2 strides, 4 steps).
 
     One step's duration carries each leg's contact-timing error: on real video the far
@@ -108,9 +109,7 @@ def stride_cadence(step: Step, recent: tuple[Step, ...], join_s: float = 0.002) 
         return step.cadence_spm
     chain = [step]
     for prev in reversed(recent):
-        if len(chain) == 2 * STRIDES_FOR_CADENCE or not prev.cadence_spm > 0:
-            break
-        if abs(prev.t_contact_s + 60.0 / prev.cadence_spm - chain[-1].t_contact_s) > join_s:
+        if len(chain) == 2 * STRIDES_FOR_CADENCE or not follows(prev, chain[-1]):
             break
         chain.append(prev)
     if len(chain) % 2 and len(chain) > 1:

@@ -38,7 +38,16 @@ def _median(vals: Sequence[float]) -> float | None:
     return float(np.median(a)) if a.size else None
 
 
-def session_cadence_spm(steps: Sequence[Step], max_join_s: float = 0.002) -> float:
+JOIN_S = 0.002  # a step "follows" another when it starts within this of the other's end
+
+
+def follows(prev: Step, step: Step, join_s: float = JOIN_S) -> bool:
+    """True when `step` starts where `prev` ended: the same chain, no gap between them."""
+    return prev.cadence_spm > 0 and abs(
+        prev.t_contact_s + 60.0 / prev.cadence_spm - step.t_contact_s) <= join_s
+
+
+def session_cadence_spm(steps: Sequence[Step], max_join_s: float = JOIN_S) -> float:
     """The session's cadence: steps per minute from a least-squares line through the
     contact times against step number, pooled over unbroken chains of steps.
 
