@@ -831,6 +831,39 @@ def frames_update(
 
 
 @jit
+def _quad_sums(
+    tt: np.ndarray, y: np.ndarray, i0: int, i1: int, t0: float
+) -> tuple[float, float, float, float, float, float, float, float, float]:
+    """Sums of the normal equations of y = c0 + c1 u + c2 u^2, u = t - t0, over the finite
+    samples i0..i1: (s0, s1, s2, s3, s4, b0, b1, b2, max |u|).  Shared by the peak and the
+    value-at-a-time fits."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
+    b0 = 0.0
+    b1 = 0.0
+    b2 = 0.0
+    umax = 0.0
+    for i in range(i0, i1 + 1):
+        v = y[i]
+        if v != v:
+            continue
+        u = tt[i] - t0
+        umax = max(umax, abs(u))
+        s0 += 1.0
+        s1 += u
+        s2 += u * u
+        s3 += u * u * u
+        s4 += u * u * u * u
+        b0 += v
+        b1 += v * u
+        b2 += v * u * u
+    return s0, s1, s2, s3, s4, b0, b1, b2, umax
+
+
+@jit
 def quad_peak(
     tt: np.ndarray, y: np.ndarray, lo: int, hi: int, halfwin: int, sign: float
 ) -> tuple[float, float]:
@@ -850,33 +883,9 @@ def quad_peak(
     if best < 0:
         return np.nan, np.nan
     t0 = tt[best]
-    # normal equations of y = c0 + c1 u + c2 u^2
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    b0 = 0.0
-    b1 = 0.0
-    b2 = 0.0
-    m = 0
-    umax = 0.0
-    for i in range(max(best - halfwin, 0), min(best + halfwin, y.shape[0] - 1) + 1):
-        v = y[i]
-        if v != v:
-            continue
-        u = tt[i] - t0
-        umax = max(umax, abs(u))
-        s0 += 1.0
-        s1 += u
-        s2 += u * u
-        s3 += u * u * u
-        s4 += u * u * u * u
-        b0 += v
-        b1 += v * u
-        b2 += v * u * u
-        m += 1
-    if m < 3:
+    s0, s1, s2, s3, s4, b0, b1, b2, umax = _quad_sums(
+        tt, y, max(best - halfwin, 0), min(best + halfwin, y.shape[0] - 1), t0)
+    if s0 < 3.0:
         return y[best], t0
     det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2)
     if abs(det) < 1e-300:
@@ -900,27 +909,8 @@ def local_value(tt: np.ndarray, y: np.ndarray, t: float, halfwin: int) -> float:
     k = 0
     while k < n and tt[k] < t:
         k += 1
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    b0 = 0.0
-    b1 = 0.0
-    b2 = 0.0
-    for i in range(max(k - halfwin - 1, 0), min(k + halfwin, n - 1) + 1):
-        v = y[i]
-        if v != v:
-            continue
-        u = tt[i] - t
-        s0 += 1.0
-        s1 += u
-        s2 += u * u
-        s3 += u * u * u
-        s4 += u * u * u * u
-        b0 += v
-        b1 += v * u
-        b2 += v * u * u
+    s0, s1, s2, s3, s4, b0, b1, b2, _umax = _quad_sums(
+        tt, y, max(k - halfwin - 1, 0), min(k + halfwin, n - 1), t)
     if s0 < 1.0:
         return np.nan
     if s0 >= 4.0:
