@@ -65,22 +65,19 @@ class PoseConfig:
 
 @dataclass(frozen=True, slots=True)
 class MetricsConfig:
+    """Every threshold of the metrics stage, with its unit and why (metrics/README.md).
+
+    Lengths are in leg lengths (the mean image hip-to-ankle distance), so nothing depends
+    on the image size or the camera distance.  The two delays marked *calibrated* are
+    fitted against force plates by `python -m realtime.validation --calibrate`.
+    """
+
+    # ---- conditioning
     min_visibility: float = field(
         default=0.3, metadata=_rng(0.0, 1.0, "landmarks below this visibility are gaps")
     )
     max_gap_s: float = field(
-        default=0.2, metadata=_rng(0.0, 2.0, "gaps longer than this break the step chain")
-    )
-    one_euro_min_cutoff_hz: float = field(
-        default=6.0, metadata=_rng(0.01, 100.0, "One Euro cutoff at rest (tuned on mocap)")
-    )
-    one_euro_beta: float = field(default=0.5, metadata=_rng(0.0, 100.0))
-    one_euro_d_cutoff_hz: float = field(default=3.0, metadata=_rng(0.01, 100.0))
-    min_step_s: float = field(
-        default=0.2, metadata=_rng(0.05, 2.0, "shortest plausible running step")
-    )
-    max_step_s: float = field(
-        default=0.6, metadata=_rng(0.1, 5.0, "longest plausible running step")
+        default=0.2, metadata=_rng(0.0, 2.0, "gaps longer than this break the step chain, s")
     )
     swap_ratio: float = field(
         default=0.6,
@@ -89,53 +86,13 @@ class MetricsConfig:
     )
     max_swap_s: float = field(
         default=1.0,
-        metadata=_rng(0.0, 10.0, "after disagreeing this long, trust the model's L/R labels"),
-    )
-    contact_height: float = field(
-        default=0.015,
-        metadata=_rng(0.0, 0.5, "initial contact: lowest foot point within this height of "
-                      "the ground, in leg lengths"),
-    )
-    contact_detect_height: float = field(
-        default=0.03,
-        metadata=_rng(0.0, 0.5, "the smoothed foot height detects a contact below this "
-                      "(leg lengths); its time comes from the raw heights and contact_height"),
-    )
-    toe_off_height: float = field(
-        default=0.03,
-        metadata=_rng(0.0, 0.5, "toe-off: lowest foot point above this height, leg lengths"),
-    )
-    min_swing_height: float = field(
-        default=0.06,
-        metadata=_rng(0.0, 1.0, "a swing must lift the foot this high (leg lengths) "
-                      "before its contact counts"),
-    )
-    ground_decay: float = field(
-        default=0.02,
-        metadata=_rng(0.0, 1.0, "ground-level estimate rises this fast, leg lengths/s, "
-                      "so it follows a runner who moves on the belt"),
-    )
-    floor_window_s: float = field(
-        default=1.0,
-        metadata=_rng(0.0, 10.0, "each foot marker's floor is its lowest point over this "
-                      "many seconds (0: a drifting envelope, see ground_decay)"),
-    )
-    facing_tau_s: float = field(
-        default=1.0, metadata=_rng(0.05, 30.0, "time constant of the facing evidence")
-    )
-    ic_time_offset_s: float = field(
-        default=0.0,
-        metadata=_rng(-0.1, 0.1, "added to every detected contact time (calibration "
-                      "against motion capture)"),
-    )
-    peak_halfwin_s: float = field(
-        default=0.07,
-        metadata=_rng(0.0, 0.5, "half-width of the parabola fitted around a peak, s"),
+        metadata=_rng(0.0, 10.0, "after disagreeing this long (s), trust the model's L/R "
+                      "labels again"),
     )
     scale_tau_s: float = field(
         default=4.0,
         metadata=_rng(0.1, 600.0, "time constant of the mean thigh and leg lengths in "
-                      "the image (the unit of % metrics)"),
+                      "the image (the unit of % metrics), s"),
     )
     rear_leg_ratio: float = field(
         default=0.91,
@@ -143,39 +100,143 @@ class MetricsConfig:
                       "true mean leg length (the image loses the fore-aft part; 0.85-0.96 "
                       "in the motion-capture trials)"),
     )
-    side_events: str = field(
-        default="hybrid",
-        metadata=_choice("vertical", "hybrid",
-                         doc="side view: contacts from the foot height only, or also from "
-                         "the ankle's fore-aft motion (rejects height contacts in the wrong "
-                         "phase, fills strides where the far foot's height is unreliable)"),
+    facing_tau_s: float = field(
+        default=1.0, metadata=_rng(0.05, 30.0, "time constant of the facing evidence, s")
     )
-    contact_gate_frac: float = field(
-        default=0.5,
-        metadata=_rng(0.0, 1.0, "hybrid: a height contact counts only with the ankle this far "
-                      "from its backward to its forward extreme"),
+    one_euro_min_cutoff_hz: float = field(
+        default=6.0, metadata=_rng(0.01, 100.0, "display smoothing (One Euro) cutoff at "
+                                   "rest, Hz; never used for metric values")
     )
-    horizontal_hysteresis: float = field(
-        default=0.4,
-        metadata=_rng(0.0, 2.0, "hybrid: the ankle must move back (forward) this many leg "
-                      "lengths from its fore-aft extreme before the extreme counts"),
+    one_euro_beta: float = field(
+        default=0.5, metadata=_rng(0.0, 100.0, "display smoothing speed coefficient, per "
+                                   "leg length per second")
+    )
+    one_euro_d_cutoff_hz: float = field(
+        default=3.0, metadata=_rng(0.01, 100.0, "display smoothing derivative cutoff, Hz")
+    )
+    # ---- steps
+    min_step_s: float = field(
+        default=0.2, metadata=_rng(0.05, 2.0, "shortest plausible running step, s "
+                                   "(300 steps/min)")
+    )
+    max_step_s: float = field(
+        default=0.6, metadata=_rng(0.1, 5.0, "longest plausible running step, s "
+                                   "(100 steps/min); a longer one breaks the chain")
+    )
+    # ---- foot detector (foot.py): contact and toe-off from the ankle's height
+    floor_window_s: float = field(
+        default=1.5,
+        metadata=_rng(0.2, 10.0, "until a stance has been seen, the ankle's floor is its "
+                      "lowest point over this window, s"),
+    )
+    floor_min_span_s: float = field(
+        default=0.45,
+        metadata=_rng(0.05, 10.0, "no floor (no events) until this much of the stream is "
+                      "in, s (more than a step, so that a stance is included)"),
+    )
+    contact_height: float = field(
+        default=0.02,
+        metadata=_rng(0.001, 0.5, "a contact is the ankle coming down through this height "
+                      "above its floor, leg lengths"),
+    )
+    contact_delay_s: float = field(
+        default=0.0223,
+        metadata=_rng(-0.2, 0.2, "calibrated: the ankle crosses contact_height this long "
+                      "after the force onset (it sinks while the foot rolls flat), s"),
+    )
+    toe_off_height: float = field(
+        default=0.1,
+        metadata=_rng(0.001, 0.5, "a stance ends when the ankle rises through this height, "
+                      "leg lengths"),
+    )
+    toe_off_delay_s: float = field(
+        default=0.0325,
+        metadata=_rng(-0.2, 0.2, "calibrated: force ends this long after the ankle rises "
+                      "through toe_off_height (the heel lifts before the toes leave), s"),
+    )
+    swing_height: float = field(
+        default=0.06,
+        metadata=_rng(0.0, 1.0, "a swing must lift the ankle this high (leg lengths) before "
+                      "the next contact counts (noise at the floor is not a step)"),
+    )
+    crossing_halfwin_s: float = field(
+        default=0.02,
+        metadata=_rng(0.0, 0.5, "a contact's height crossing is timed by a line through the "
+                      "samples within this of it, s (below a frame: the two samples that "
+                      "straddle it; the landing curves too fast for a longer line at 30 fps)"),
+    )
+    toe_off_halfwin_s: float = field(
+        default=0.05,
+        metadata=_rng(0.0, 0.5, "a toe-off's height crossing is timed by a line through the "
+                      "samples within this of it, s (the ankle rises steadily: a longer "
+                      "line averages the noise)"),
+    )
+    # ---- body detector (body.py) and fusion (fuse.py): the hidden foot
+    body_hysteresis: float = field(
+        default=0.02,
+        metadata=_rng(0.0, 0.5, "the body's lowest point is confirmed once it has risen "
+                      "this much (leg lengths; vertical oscillation is 6-10 %)"),
+    )
+    body_halfwin_s: float = field(
+        default=0.07,
+        metadata=_rng(0.0, 0.5, "half-width of the parabola timing the body's lowest point, s"),
+    )
+    body_delay_prior: float = field(
+        default=0.326,
+        metadata=_rng(0.0, 1.0, "until a delay is learned, a contact is this share of the "
+                      "step period before the body's lowest point (0.28-0.39 in the "
+                      "motion-capture runners)"),
+    )
+    body_delay_tau_strides: float = field(
+        default=6.0,
+        metadata=_rng(1.0, 1000.0, "the contact-to-lowest-point delay is averaged over "
+                      "about this many strides"),
+    )
+    hidden_delay_tol_s: float = field(
+        default=0.03,
+        metadata=_rng(0.0, 1.0, "a leg whose contact-to-lowest-point delay spreads by more "
+                      "than this, or differs from the other leg's by more while being the "
+                      "noisier, is hidden: its contacts come from the body (s)"),
+    )
+    hidden_min_strides: float = field(
+        default=3.0,
+        metadata=_rng(1.0, 100.0, "strides each leg needs before a leg can be judged hidden"),
+    )
+    # ---- knee drive (swing.py) and per-step metrics (step.py)
+    peak_halfwin_s: float = field(
+        default=0.07,
+        metadata=_rng(0.0, 0.5, "half-width of the parabola fitted around a peak, s"),
+    )
+    knee_peak_hysteresis_deg: float = field(
+        default=2.0,
+        metadata=_rng(0.1, 45.0, "a swing's peak thigh flexion is final once the thigh is "
+                      "back this far below it (and peak_halfwin_s of samples are in), deg"),
     )
     contact_halfwin_s: float = field(
         default=0.04,
         metadata=_rng(0.0, 0.5, "half-width of the parabola giving knee flexion and "
-                      "overstride at the contact time, s"),
+                      "overstride at the contact time, s (short: the knee moves fast there)"),
     )
-    hidden_stance_ratio: float = field(
-        default=0.7,
-        metadata=_rng(0.0, 1.0, "hybrid: a foot whose stance (height contact to toe-off) "
-                      "is shorter than this fraction of the other foot's has unreliable "
-                      "heights (half hidden); its contacts come from the ankle's forward "
-                      "extreme plus the other leg's delay (0: never)"),
+    # ---- reliability (what the summary, the cues and the display may trust)
+    reliable_visibility: float = field(
+        default=0.5,
+        metadata=_rng(0.0, 1.0, "a metric is reliable only if the landmarks it is measured "
+                      "on have at least this mean visibility when it is measured"),
+    )
+    reliable_event_confidence: float = field(
+        default=0.5,
+        metadata=_rng(0.0, 1.0, "a contact timed with less confidence than this makes its "
+                      "steps' cadence and contact metrics unreliable"),
     )
     walk_min_flight_s: float = field(
         default=0.0,
-        metadata=_rng(-1.0, 1.0, "a step whose flight (next contact minus toe-off) is "
+        metadata=_rng(-1.0, 1.0, "a step whose flight (next contact minus toe-off, s) is "
                       "below this looks like walking: low confidence"),
+    )
+    cadence_window_strides: int = field(
+        default=2,
+        metadata=_rng(1, 50, "the cadence the display and the cues show: fitted over this "
+                      "many recent whole strides"),
     )
 
     def validate(self) -> None:
@@ -184,11 +245,16 @@ class MetricsConfig:
                 f"metrics.min_step_s = {self.min_step_s} must be < "
                 f"metrics.max_step_s = {self.max_step_s}"
             )
-        if self.contact_height > self.contact_detect_height:
+        if self.contact_height >= self.toe_off_height:
             raise ConfigError(
-                f"metrics.contact_height = {self.contact_height} must be <= "
-                f"metrics.contact_detect_height = {self.contact_detect_height} (a contact is "
-                "timed where the raw height crossed it, after the smoothed one did)"
+                f"metrics.contact_height = {self.contact_height} must be < "
+                f"metrics.toe_off_height = {self.toe_off_height} (the stance needs a "
+                "hysteresis between landing and leaving)"
+            )
+        if self.swing_height <= self.contact_height:
+            raise ConfigError(
+                f"metrics.swing_height = {self.swing_height} must be > "
+                f"metrics.contact_height = {self.contact_height}"
             )
 
 

@@ -125,7 +125,9 @@ class GaitEvent:
     """Initial contact ("IC") or toe-off ("TO") of one leg.
 
     `t_s` is when it happened (stream seconds, sub-frame); `t_detected_s` is the stream
-    time of the frame at which the online detector could first say so.
+    time of the frame at which the online detector could first say so.  `source` says
+    how it was timed: "foot" from the foot's own motion, "body" from the body's lowest
+    point and a learned delay (a foot the camera could not see land).
     """
 
     kind: Literal["IC", "TO"]
@@ -133,6 +135,7 @@ class GaitEvent:
     t_s: float
     t_detected_s: float
     confidence: float
+    source: Literal["foot", "body"] = "foot"
 
 
 NAN = math.nan
@@ -143,7 +146,9 @@ class Step:
     """One step: from an initial contact of `leg` to the next contact of the other foot.
 
     Field names are the columns of `steps.csv`.  A metric that the view cannot measure
-    is NaN (an empty cell), never a guess.
+    is NaN (an empty cell), never a guess.  A metric that was measured but cannot be
+    trusted (its landmarks were hidden, or its contact was timed from the body instead of
+    the foot) is named in `unreliable`: the summary, the cues and the display skip it.
     """
 
     leg: Leg
@@ -158,18 +163,43 @@ class Step:
     hip_sway_pct: float = NAN
     pelvic_drop_deg: float = NAN
     confidence: float = 0.0
+    unreliable: frozenset[str] = frozenset()
     # Not a CSV column: stream time at which the step record became available.
     t_detected_s: float = field(default=NAN, compare=False)
+
+    def reliable(self, name: str) -> bool:
+        """The metric was measured and can be trusted."""
+        v = getattr(self, name)
+        return v == v and name not in self.unreliable
 
     def __post_init__(self) -> None:
         if self.leg not in ("L", "R"):
             raise ValueError(f"Step.leg must be 'L' or 'R', got {self.leg!r}")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"Step.confidence must be in [0, 1], got {self.confidence}")
+        bad = set(self.unreliable) - set(STEP_METRICS)
+        if bad:
+            raise ValueError(f"Step.unreliable names unknown metrics: {sorted(bad)}")
 
 
 STEP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Step) if f.name != "t_detected_s")
-STEP_METRICS: tuple[str, ...] = STEP_COLUMNS[2:-1]  # the per-step metric columns
+STEP_METRICS: tuple[str, ...] = STEP_COLUMNS[2:-2]  # the per-step metric columns
+
+
+@dataclass(frozen=True, slots=True)
+class Swing:
+    """A swing's peak thigh flexion, final as soon as the thigh comes back down.
+
+    The knee-drive cue acts on this, about 0.1 s after the peak, instead of waiting for
+    the step to end; the step that holds this swing carries the same value.
+    """
+
+    leg: Leg  # the swinging leg
+    t_peak_s: float
+    knee_drive_deg: float
+    knee_height_pct: float
+    reliable: bool
+    t_detected_s: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,12 @@
-"""Measured lag of the causal smoothing filter on a running-like signal."""
+"""Measured lag of the display's smoothing filter on a running-like signal (the metrics
+themselves read unsmoothed landmarks)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from realtime.config import MetricsConfig
-from realtime.metrics import kernels as K
+from realtime.metrics.condition import one_euro_filter
 
 
 def measure_filter_lag(
@@ -20,7 +21,7 @@ def measure_filter_lag(
     t = np.arange(0.0, 12.0, 1.0 / fps)
     clean = amp_leg * leg_px * np.sin(2 * np.pi * freq_hz * t)
     x = clean + np.random.default_rng(seed).normal(0.0, noise_px, t.size) if noise_px else clean
-    y = K.one_euro_filter(np.ascontiguousarray(x), t, leg_px, cfg.one_euro_min_cutoff_hz,
+    y = one_euro_filter(np.ascontiguousarray(x), t, leg_px, cfg.one_euro_min_cutoff_hz,
                           cfg.one_euro_beta, cfg.one_euro_d_cutoff_hz, 1.0)
     keep = t > 2.0
     lags = np.arange(0.0, 0.2, 1e-4)

@@ -1,4 +1,10 @@
-"""Session outputs: steps.csv rows and the summary.json dict."""
+"""Session outputs: steps.csv rows and the summary.json dict.
+
+Medians and left/right asymmetries use reliable values only (`Step.reliable`): a value
+measured on a hidden leg, or at a contact timed from the body instead of the foot, never
+reaches a number a therapist reads as a fact.  An asymmetry needs `MIN_PER_SIDE`
+reliable values on each side.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +16,30 @@ from typing import Any
 
 import numpy as np
 
+from realtime.metrics.cadence import cadence_spm
 from realtime.types import STEP_COLUMNS, STEP_METRICS, Step, View
+
+MIN_PER_SIDE = 3  # reliable values per leg before a left/right asymmetry is reported
+VIEW_METRICS: dict[str, tuple[str, ...]] = {
+    "side": ("cadence_spm", "knee_drive_deg", "knee_height_pct", "knee_flexion_ic_deg",
+             "overstride_pct", "trunk_lean_deg", "vertical_oscillation_pct"),
+    "rear": ("cadence_spm", "hip_sway_pct", "pelvic_drop_deg"),
+}
+RELIABLE_SHARE = 0.5  # below this share of reliable steps, analyze and run say so
 
 
 def step_row(step: Step) -> list[str]:
-    """One steps.csv row: the STEP_COLUMNS in order, NaN as an empty cell."""
+    """One steps.csv row: the STEP_COLUMNS in order, NaN as an empty cell, the
+    unreliable metrics as a ';'-separated list."""
     row: list[str] = []
     for name in STEP_COLUMNS:
         v = getattr(step, name)
-        row.append(("" if math.isnan(v) else f"{v:.4f}") if isinstance(v, float) else str(v))
+        if isinstance(v, float):
+            row.append("" if math.isnan(v) else f"{v:.4f}")
+        elif isinstance(v, frozenset):
+            row.append(";".join(m for m in STEP_METRICS if m in v))
+        else:
+            row.append(str(v))
     return row
 
 
@@ -38,89 +59,82 @@ def _median(vals: Sequence[float]) -> float | None:
     return float(np.median(a)) if a.size else None
 
 
-JOIN_S = 0.002  # a step "follows" another when it starts within this of the other's end
+def step_is_reliable(step: Step, view: View) -> bool:
+    """Every metric this view measures was measured and can be trusted."""
+    return all(step.reliable(m) for m in VIEW_METRICS[view])
 
 
-def follows(prev: Step, step: Step, join_s: float = JOIN_S) -> bool:
-    """True when `step` starts where `prev` ended: the same chain, no gap between them."""
-    return prev.cadence_spm > 0 and abs(
-        prev.t_contact_s + 60.0 / prev.cadence_spm - step.t_contact_s) <= join_s
-
-
-def session_cadence_spm(steps: Sequence[Step], max_join_s: float = JOIN_S) -> float:
-    """The session's cadence: steps per minute from a least-squares line through the
-    contact times against step number, pooled over unbroken chains of steps.
-
-    Why not the median of per-step cadence: when one leg's contacts are timed a few ms
-    later than the other's, step durations alternate long/short and the median lands on
-    one side (1-3 % at 30 fps on the motion-capture validation).  The fitted slope uses
-    every contact, the offset cancels, and jitter averages out.  A chain breaks where a
-    step does not start at the previous step's end (a gap, a rejected step); each chain
-    keeps its own intercept.  Falls back to the per-step median with no chain of 3.
-    """
-    chains: list[list[float]] = []
-    prev_end = math.nan
-    for st in steps:
-        if not math.isfinite(st.cadence_spm) or st.cadence_spm <= 0:
-            prev_end = math.nan
-            continue
-        if not (abs(st.t_contact_s - prev_end) <= max_join_s):
-            chains.append([st.t_contact_s])
-        prev_end = st.t_contact_s + 60.0 / st.cadence_spm
-        chains[-1].append(prev_end)  # the step's end is the next contact
-    sxy = sxx = 0.0
-    for ch in chains:
-        if len(ch) < 3:
-            continue
-        t = np.asarray(ch)
-        i = np.arange(t.size, dtype=float)
-        i -= i.mean()
-        sxy += float(i @ (t - t.mean()))
-        sxx += float(i @ i)
-    if sxx > 0 and sxy > 0:
-        return 60.0 * sxx / sxy
-    med = _median([s.cadence_spm for s in steps])
-    return math.nan if med is None else med
+def gait_kind(steps: Sequence[Step], toe_offs: Sequence[tuple[str, float]]) -> str:
+    """'running', 'walking' or 'unknown', from the flight phase: running steps have the
+    stance foot leave before the other lands; walking steps have double support."""
+    to = {"L": sorted(t for leg, t in toe_offs if leg == "L"),
+          "R": sorted(t for leg, t in toe_offs if leg == "R")}
+    flights = []
+    for s in steps:
+        t_next = s.t_contact_s + 60.0 / s.cadence_spm if s.cadence_spm > 0 else math.nan
+        mine = [t for t in to[s.leg] if s.t_contact_s < t < t_next + 0.3]
+        if mine and t_next == t_next:
+            flights.append(t_next - mine[0])
+    if len(flights) < 4:
+        return "unknown"
+    walking = sum(f < 0 for f in flights) / len(flights)
+    if walking > 0.5:
+        return "walking"
+    return "running" if walking < 0.2 else "unknown"
 
 
 def summarize(
     steps: Sequence[Step], *, frames: int, frames_with_pose: int, view: View,
-    event_delay_s: float, fps_processing: float, min_confidence: float = 0.5,
+    event_delay_s: float, fps_processing: float,
+    toe_offs: Sequence[tuple[str, float]] = (), hidden_legs: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """summary.json content.  `cadence_spm` is the session cadence fitted to all contact
-    times (`session_cadence_spm`); `metrics.cadence_spm` keeps the per-step medians.
-    Medians use the steps with confidence >= min_confidence
-    (all steps if none qualifies, flagged by `confident_steps` = 0); asymmetry is
-    (L - R) / mean(|L|, |R|) in %, None when a side has no value.  JSON-safe: no NaN."""
-    good = [s for s in steps if s.confidence >= min_confidence]
-    use = good or list(steps)
+    """summary.json content.  `cadence_spm` is the session cadence (metrics.cadence);
+    `metrics.<name>` holds median, per-leg medians, asymmetry (L - R) / mean(|L|, |R|) in
+    % and the number of reliable values.  JSON-safe: no NaN."""
     metrics: dict[str, Any] = {}
     for name in STEP_METRICS:
-        allv = _median([getattr(s, name) for s in use])
-        lv = _median([getattr(s, name) for s in use if s.leg == "L"])
-        rv = _median([getattr(s, name) for s in use if s.leg == "R"])
+        ok = [s for s in steps if s.reliable(name)]
+        lv = [getattr(s, name) for s in ok if s.leg == "L"]
+        rv = [getattr(s, name) for s in ok if s.leg == "R"]
+        ml, mr = _median(lv), _median(rv)
         asym = None
-        if lv is not None and rv is not None:
-            mean = 0.5 * (abs(lv) + abs(rv))
-            asym = 100.0 * (lv - rv) / mean if mean > 1e-9 else 0.0
-        metrics[name] = {"median": allv, "L": lv, "R": rv, "asymmetry_pct": asym}
+        if ml is not None and mr is not None and min(len(lv), len(rv)) >= MIN_PER_SIDE:
+            mean = 0.5 * (abs(ml) + abs(mr))
+            asym = 100.0 * (ml - mr) / mean if mean > 1e-9 else 0.0
+        measured = sum(1 for s in steps if getattr(s, name) == getattr(s, name))
+        metrics[name] = {"median": _median([getattr(s, name) for s in ok]), "L": ml, "R": mr,
+                         "asymmetry_pct": asym, "reliable": len(ok), "measured": measured}
 
     def fin(x: float) -> float | None:
         return float(x) if x == x and math.isfinite(x) else None
 
+    reliable = sum(1 for s in steps if step_is_reliable(s, view))
     return {
         "view": view,
         "frames": int(frames),
         "frames_with_pose": int(frames_with_pose),
         "steps": len(steps),
-        "confident_steps": len(good),
+        "reliable_steps": reliable,
         "steps_L": sum(1 for s in steps if s.leg == "L"),
         "steps_R": sum(1 for s in steps if s.leg == "R"),
-        # every step's contacts: a low-confidence step breaks no chain (a slightly mistimed
-        # contact barely moves the fitted line, a broken chain loses all its strides)
-        "cadence_spm": fin(session_cadence_spm(steps)),
+        "gait": gait_kind(steps, toe_offs),
+        "hidden_legs": list(hidden_legs),
+        "cadence_spm": fin(cadence_spm(steps)),
         "mean_confidence": _median([s.confidence for s in steps]),
         "metrics": metrics,
         "event_delay_s": fin(event_delay_s),
         "fps_processing": fin(fps_processing),
     }
+
+
+def warnings(summary: dict[str, Any]) -> list[str]:
+    """One-line messages a user should see at the end of a session or an analysis."""
+    out = []
+    if summary.get("gait") == "walking":
+        out.append("this looks like walking, not running: the running metrics and cues do "
+                   "not apply")
+    n = summary.get("steps", 0)
+    if n and summary.get("reliable_steps", 0) < RELIABLE_SHARE * n:
+        out.append(f"only {summary['reliable_steps']} of {n} steps were reliably measured "
+                   "(camera placement, light, or the runner partly out of view)")
+    return out

@@ -38,7 +38,7 @@ class JointTrack:
     """
 
     name: str
-    t: np.ndarray  # float64 [T] s, starting at 0
+    t: np.ndarray  # float64 [T] s, the marker file's own clock (the force files share it)
     rate_hz: float
     joints: Mapping[str, np.ndarray]  # name -> float64 [T, 3] mm
     forward: np.ndarray
@@ -287,7 +287,7 @@ def hamner_joints(run_path: str | Path, static_path: str | Path) -> JointTrack:
         joints[f"shoulder_{s}"] = run.marker(f"{s}ACR")
     fwd, right = _frame_axes(joints, _mid(run, "LASI", "RASI"), _mid(run, "LPSI", "RPSI"), False)
     return JointTrack(
-        Path(run_path).stem, run.t - run.t[0], run.rate_hz, joints, fwd, right, False,
+        Path(run_path).stem, run.t, run.rate_hz, joints, fwd, right, False,
         residuals, ("hip centres: L/RHJC of the static trial as shipped by the authors, made "
                     "mirror-symmetric in the pelvis frame, carried by the pelvis markers",),
     )
@@ -329,7 +329,7 @@ def dorn_joints(run_path: str | Path, static_path: str | Path) -> JointTrack:
         joints[f"shoulder_{s}"] = run.marker(f"{s}SH")
     fwd, right = _frame_axes(joints, _mid(run, "LASI", "RASI"), run.marker("SACR"), True)
     return JointTrack(
-        Path(run_path).stem, run.t - run.t[0], run.rate_hz, joints, fwd, right, True,
+        Path(run_path).stem, run.t, run.rate_hz, joints, fwd, right, True,
         residuals, ("hip centres: Harrington 2007 regression (RASI, LASI, SACR as mid-PSIS)",
                     "knee/ankle centres: static epicondyle/malleolus midpoints carried by the "
                     "thigh/shank clusters"),

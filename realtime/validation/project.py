@@ -106,7 +106,9 @@ def project_body(
 
 @dataclass(frozen=True, slots=True)
 class SyntheticStream:
-    """A projected stream plus its truth, both in stream time (first frame at t = 0)."""
+    """A projected stream plus its truth, both on the motion capture's own clock (the
+    stream's `t` is the mocap time of each frame, so detected events compare directly
+    with the force events)."""
 
     stream: PoseStream
     steps: tuple[Step, ...]
@@ -117,12 +119,11 @@ class SyntheticStream:
 def synthesize(
     truth: Truth, cam: Camera, fps: float, noise_px: float, rng: np.random.Generator
 ) -> SyntheticStream:
-    """Resample at `fps` from a random sub-frame start, project, and shift the truth."""
+    """Resample at `fps` from a random sub-frame start and project."""
     body = truth.body
-    phase = float(rng.uniform(0.0, 1.0 / fps))
-    n = int(np.floor((body.t[-1] - phase) * fps)) + 1
-    times = phase + np.arange(n) / fps
+    start = float(body.t[0] + rng.uniform(0.0, 1.0 / fps))
+    n = int(np.floor((body.t[-1] - start) * fps)) + 1
+    times = start + np.arange(n) / fps
     lm = project_body(body, cam, times, noise_px, rng)
-    stream = PoseStream(np.arange(n) / fps, lm, cam.image_size, cam.view, float(fps))
-    shifted = truth.shifted(phase)
-    return SyntheticStream(stream, shifted.steps, shifted.events, phase)
+    stream = PoseStream(times, lm, cam.image_size, cam.view, float(fps))
+    return SyntheticStream(stream, truth.steps, truth.events, start)

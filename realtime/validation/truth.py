@@ -1,4 +1,4 @@
-"""True gait events and per-step metrics from marker motion capture.
+"""True gait events and per-step metrics from motion capture and force.
 
 Everything is computed in a runner-aligned frame: u forward (running direction), v up,
 w to the runner's right, millimetres.  Overground trials (Dorn) move the whole body, so
@@ -6,32 +6,33 @@ their u is taken relative to a straight-line fit of the mid-hip's forward travel
 camera panning at the mean running speed): the stride-to-stride speed fluctuation stays,
 the 12 m of travel goes, and the trial looks like a treadmill trial.
 
-Event definition (the reference the metrics stage is scored against):
-    per foot, the heel and toe markers' heights are taken relative to their own lowest
-    height during that contact (marker and shoe offsets cancel).  IC is the sub-sample
-    instant the lower of the two first comes within `IC_BAND_MM` (18 mm) of its floor,
-    TO the instant it last leaves `TO_BAND_MM` (7 mm); both linearly interpolated
-    between samples.  The bands were calibrated against the force plates of the Dorn
-    trial (JA1Gait21.c3d, 8 plates, 1500 Hz, Fz > 30 N): mean IC error +1 ms (range
-    -7..+7 ms), mean TO error +1 ms (range -3..+8 ms) over the 5 plate contacts.  The Hamner trials
-    carry no force data here; the same bands are used.
+Events (the reference the metrics stage is scored against) come from force
+(`realtime.validation.grf`): contact while the foot's vertical force is above 50 N.
+Metrics taken at an event (knee flexion and overstride at contact, pelvic drop over the
+stance, hip sway over the stride) are taken at the force events.
+
+`marker_contacts` (heel/toe marker heights within a band of their floor) are kept only
+as a diagnostic: the virtual camera turns the same markers into the heel/toe landmarks,
+so a detector scored against them would share the truth's definition.  On the Hamner
+trials they fire 20-40 ms before the force onset.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import minimum_filter1d
 
 from realtime.types import GaitEvent, Leg, Step
+from realtime.validation.grf import ForceContact
 from realtime.validation.joints import JOINTS, UP, JointTrack
 
-# Bands above the floor (mm) calibrated on the Dorn trial's force plates (Fz > 30 N,
-# 5 contacts): IC at 18 mm is within 7 ms of force onset, TO at 7 mm within 8 ms.  The
-# IC band is wider because the shoe's sole compresses after first touch.
+# Diagnostic marker events: bands above the floor (mm), once calibrated on the 5 Dorn
+# plate contacts (IC at 18 mm within 7 ms of force onset there; 20-40 ms early on Hamner).
 IC_BAND_MM = 18.0
 TO_BAND_MM = 7.0
 COARSE_MM = 40.0  # band for finding contacts before refining
@@ -121,10 +122,11 @@ def _cross(t: np.ndarray, r: np.ndarray, i0: int, i1: int, level: float) -> floa
     return float(t[i0] + min(max(f, 0.0), 1.0) * (t[i1] - t[i0]))
 
 
-def foot_contacts(
+def marker_contacts(
     body: Body, leg: Leg, ic_band_mm: float = IC_BAND_MM, to_band_mm: float = TO_BAND_MM
 ) -> list[Contact]:
-    """Contacts of one foot from its heel and toe marker heights (see module doc)."""
+    """Diagnostic contacts of one foot from its heel and toe marker heights (not the
+    truth: see the module doc)."""
     h = np.stack([body.p[f"heel_{leg}"][:, 1], body.p[f"toe_{leg}"][:, 1]], axis=1)
     # Floor per marker: its lowest height within about a stride either side.  A running
     # minimum, not a trial-wide one, because markers slip on the shoe (subject04 Run_3's
@@ -166,6 +168,7 @@ class Truth:
     contacts: tuple[Contact, ...]  # both feet, by IC time (cut ICs last)
     steps: tuple[Step, ...]
     events: tuple[GaitEvent, ...] = field(default=())
+    marker_contacts: tuple[Contact, ...] = ()  # diagnostic only (see the module doc)
 
     def shifted(self, dt: float) -> Truth:
         """The same truth with every time moved by -dt (a stream starting at t = dt)."""
@@ -175,7 +178,8 @@ class Truth:
             for e in self.events
         )
         contacts = tuple(Contact(c.leg, c.t_ic - dt, c.t_to - dt) for c in self.contacts)
-        return Truth(self.body, contacts, steps, events)
+        markers = tuple(Contact(c.leg, c.t_ic - dt, c.t_to - dt) for c in self.marker_contacts)
+        return Truth(self.body, contacts, steps, events, markers)
 
 
 def _shift_step(s: Step, dt: float) -> Step:
@@ -254,7 +258,7 @@ def floor_tilt(track: JointTrack, body: Body) -> float:
     """
     rows, ys = [], []
     for leg in ("L", "R"):
-        for c in foot_contacts(body, leg):
+        for c in marker_contacts(body, leg):
             if not (np.isfinite(c.t_ic) and np.isfinite(c.t_to)):
                 continue
             sl = (track.t >= c.t_ic) & (track.t <= c.t_to)
@@ -273,23 +277,27 @@ def floor_tilt(track: JointTrack, body: Body) -> float:
     return float(np.arctan(slope))
 
 
-def truth_from_track(track: JointTrack) -> Truth:
-    """Truth of a trial; overground trials are levelled first (see `floor_tilt`)."""
+def truth_from_track(track: JointTrack, contacts: Sequence[ForceContact]) -> Truth:
+    """Truth of a trial from its force contacts; overground trials are levelled first
+    (see `floor_tilt`)."""
     body = body_frame(track)
     if track.overground:
         body = body_frame(track, floor_tilt(track, body))
-    return truth_from_body(body)
+    return truth_from_body(body, [Contact(c.leg, c.t_ic, c.t_to) for c in contacts])
 
 
-def truth_from_body(body: Body) -> Truth:
-    """Contacts, events and per-step truth of one trial."""
-    contacts = foot_contacts(body, "L") + foot_contacts(body, "R")
+def truth_from_body(body: Body, contacts: Sequence[Contact] | None = None) -> Truth:
+    """Events and per-step truth of one trial from its contacts (force contacts; the
+    diagnostic marker contacts when none are given)."""
+    markers = marker_contacts(body, "L") + marker_contacts(body, "R")
+    if contacts is None:
+        contacts = markers
     seen = sorted((c for c in contacts if np.isfinite(c.t_ic)), key=lambda c: c.t_ic)
     for a, b in itertools.pairwise(seen):
         if a.leg == b.leg:
             raise ValueError(
                 f"{body.name}: two {a.leg} contacts in a row at {a.t_ic:.3f} and "
-                f"{b.t_ic:.3f} s: the event detector missed a contact"
+                f"{b.t_ic:.3f} s: a contact is missing"
             )
     events: list[GaitEvent] = []
     for c in contacts:
@@ -305,4 +313,5 @@ def truth_from_body(body: Body) -> Truth:
         m = step_metrics(body, c.leg, c.t_ic, nxt.t_ic, t_prev, c.t_to)
         steps.append(Step(c.leg, c.t_ic, confidence=1.0, t_detected_s=nxt.t_ic, **m))
     cut = [c for c in contacts if not np.isfinite(c.t_ic)]
-    return Truth(body, tuple(seen + cut), tuple(steps), tuple(events))
+    markers.sort(key=lambda c: c.t_ic if np.isfinite(c.t_ic) else math.inf)
+    return Truth(body, tuple(seen + cut), tuple(steps), tuple(events), tuple(markers))

@@ -1,0 +1,419 @@
+"""Stage 1 of the metrics kernel: condition one frame of landmarks.
+
+Landmarks below `min_visibility` become gaps; a frame without hips or an ankle is not
+usable; a gap longer than `max_gap_s` breaks the step chain.  BlazePose sometimes
+exchanges the left and right leg for a few frames: each leg point is compared with a
+constant-velocity prediction of our own tracks, as labelled and exchanged, and the legs
+are swapped back when the exchanged labelling fits better than `swap_ratio` times the
+labelled one (for at most `max_swap_s`: disagreeing longer means our track was wrong).
+The body scale (mean image hip-to-ankle length, the unit of every % metric and height
+threshold) and the running direction (side view) are kept up to date here, and the
+frame goes into the ring that the detectors and the step metrics read back.
+
+State (`cs`, `C_*` slots) is this stage's alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from realtime.metrics._jit import jit
+from realtime.metrics.layout import (
+    ANKLE,
+    HEEL,
+    HIP,
+    KNEE,
+    LM_NOSE,
+    N_LEG_PTS,
+    N_PTS,
+    P_FACING_TAU,
+    P_H,
+    P_IS_SIDE,
+    P_MAX_SWAP_S,
+    P_MAXGAP,
+    P_MINVIS,
+    P_OE_BETA,
+    P_OE_DCUT,
+    P_OE_MINCUT,
+    P_REAR_RATIO,
+    P_SCALE_TAU,
+    P_SWAP_RATIO,
+    P_W,
+    R_BODY,
+    R_FACING,
+    R_T,
+    R_VALID,
+    R_VIS,
+    R_XY,
+    SHOULDER,
+    TOE,
+)
+
+C_N = 0  # frames written to the ring
+C_T_LAST = 1  # time of the last usable frame
+C_T_USABLE = 2  # same, for the gap check
+C_GAPFLAG = 3  # 1 while inside a long gap (the break was reported)
+C_T_FIRST = 4  # time of the first frame
+C_FACING = 5  # +1 runner faces image-right, -1 left, 0 unknown (always 0 in rear view)
+C_NOSE_EW = 6  # facing evidence: nose ahead of the ears (EW mean, leg lengths)
+C_FOOT_EW = 7  # facing evidence: cov(foot fore-aft velocity, foot height)
+C_SWAP_RUN = 8  # consecutive frames repaired as swapped
+C_NSWAPS = 9  # frames repaired so far
+C_LEGLEN = 10  # leg length: mean image hip-to-ankle distance (/ rear_leg_ratio), px
+C_LEG_2D = 11  # the image hip-to-ankle mean itself
+C_THIGH = 12  # 2: mean thigh length per leg, px
+C_SHANK = 14  # 2: mean shank length per leg, px
+C_SCALE_N = 16  # usable frames seen (the running means start cumulative)
+C_HIST_T1 = 17  # time of the previous usable frame (swap prediction)
+C_HIST_T2 = 18  # and the one before
+C_HIST_N = 19  # frames in the swap history
+C_HAS_POSE = 20  # this frame had a pose
+C_FOOT_YMEAN = 21  # 2: mean lowest-foot y per leg (facing evidence)
+C_FOOT_FXPREV = 23  # 2: previous foot fore-aft position per leg (facing evidence)
+C_BODY_MEAN = 25  # 5: running mean y of hips L/R, shoulders L/R, nose (body bounce)
+C_HIST1 = 30  # 24: previous repaired positions
+C_HIST2 = 54  # 24: the ones before
+C_OE_X = 78  # 24: One Euro estimate (display only)
+C_OE_DX = 102  # 24: One Euro derivative estimate
+C_OE_T = 126  # 24: time of the last sample of each coordinate
+N_COND = 150
+
+BODY_TAU_S = 1.5  # time constant of the per-point means the body signal is relative to
+
+
+@jit
+def new_condition_state() -> np.ndarray:
+    cs = np.full(N_COND, np.nan)
+    for i in (C_N, C_GAPFLAG, C_FACING, C_NOSE_EW, C_FOOT_EW, C_SWAP_RUN, C_NSWAPS,
+              C_SCALE_N, C_HIST_N, C_HAS_POSE):
+        cs[i] = 0.0
+    return cs
+
+
+@jit
+def one_euro_alpha(cutoff_hz: float, dt: float) -> float:
+    """Smoothing factor of a first-order low-pass at `cutoff_hz` (Casiez et al. 2012)."""
+    tau = 1.0 / (2.0 * math.pi * cutoff_hz)
+    return 1.0 / (1.0 + tau / dt)
+
+
+@jit
+def one_euro_step(
+    x: float, t: float, st: np.ndarray, i: int, stride: int, scale: float,
+    min_cutoff: float, beta: float, d_cutoff: float, max_gap: float,
+) -> float:
+    """One sample of a One Euro filter whose state is st[i], st[i+stride], st[i+2*stride].
+
+    `scale` (pixels per leg length) makes `beta` unit-free: cutoff = min_cutoff +
+    beta * |speed in leg lengths per second|.  A NaN sample leaves the state alone; a
+    sample after a gap longer than `max_gap` restarts the filter.
+    """
+    if x != x:
+        return np.nan
+    di = i + stride
+    ti = i + 2 * stride
+    tp = st[ti]
+    if tp != tp or t - tp > max_gap or t <= tp:
+        st[i] = x
+        st[di] = 0.0
+        st[ti] = t
+        return x
+    dt = t - tp
+    dx = (x - st[i]) / dt
+    ad = one_euro_alpha(d_cutoff, dt)
+    dxh = ad * dx + (1.0 - ad) * st[di]
+    a = one_euro_alpha(min_cutoff + beta * abs(dxh) / scale, dt)
+    xh = a * x + (1.0 - a) * st[i]
+    st[i] = xh
+    st[di] = dxh
+    st[ti] = t
+    return xh
+
+
+@jit
+def one_euro_filter(
+    x: np.ndarray, t: np.ndarray, scale: float, min_cutoff: float, beta: float,
+    d_cutoff: float, max_gap: float,
+) -> np.ndarray:
+    """A whole signal through `one_euro_step` (tests and the lag measurement use it)."""
+    st = np.full(3, np.nan)
+    out = np.empty(x.shape[0])
+    for k in range(x.shape[0]):
+        y = one_euro_step(x[k], t[k], st, 0, 1, scale, min_cutoff, beta, d_cutoff, max_gap)
+        out[k] = y if y == y else st[0]
+    return out
+
+
+@jit
+def dist(ax: float, ay: float, bx: float, by: float) -> float:
+    return math.sqrt((ax - bx) ** 2 + (ay - by) ** 2)
+
+
+@jit
+def swap_costs(pts: np.ndarray, cs: np.ndarray, t: float) -> tuple[float, float, int]:
+    """Distance of the observed legs from constant-velocity predictions of our tracks,
+    as labelled and with L/R exchanged (knee, ankle, heel, toe)."""
+    t1 = cs[C_HIST_T1]
+    t2 = cs[C_HIST_T2]
+    r = (t - t1) / (t1 - t2) if t1 > t2 else 1.0
+    keep = 0.0
+    swap = 0.0
+    m = 0
+    for k in range(1, 5):
+        pl = 2 * k
+        pr = 2 * k + 1
+        plx = cs[C_HIST1 + 2 * pl] + (cs[C_HIST1 + 2 * pl] - cs[C_HIST2 + 2 * pl]) * r
+        ply = cs[C_HIST1 + 2 * pl + 1] + (cs[C_HIST1 + 2 * pl + 1] - cs[C_HIST2 + 2 * pl + 1]) * r
+        prx = cs[C_HIST1 + 2 * pr] + (cs[C_HIST1 + 2 * pr] - cs[C_HIST2 + 2 * pr]) * r
+        pry = cs[C_HIST1 + 2 * pr + 1] + (cs[C_HIST1 + 2 * pr + 1] - cs[C_HIST2 + 2 * pr + 1]) * r
+        olx = pts[2 * pl]
+        oly = pts[2 * pl + 1]
+        orx = pts[2 * pr]
+        ory = pts[2 * pr + 1]
+        if (plx == plx and ply == ply and prx == prx and pry == pry and olx == olx
+                and oly == oly and orx == orx and ory == ory):
+            keep += dist(olx, oly, plx, ply) + dist(orx, ory, prx, pry)
+            swap += dist(orx, ory, plx, ply) + dist(olx, oly, prx, pry)
+            m += 1
+    return keep, swap, m
+
+
+@jit
+def running_mean(cs: np.ndarray, i: int, d: float, a: float) -> None:
+    """Mean of a body length over the recent gait cycles (cumulative at first, then
+    exponential with weight `a`); a jump beyond 1.6x the mean (a mislabelled point)
+    is ignored.  The validation's leg length is the mean hip-to-ankle distance."""
+    if d != d or d <= 0.0:
+        return
+    e = cs[i]
+    if e != e:
+        cs[i] = d
+    elif d < 1.6 * e:
+        cs[i] = e + a * (d - e)
+
+
+@jit
+def foot_low(pts: np.ndarray, leg: int) -> float:
+    """Lowest image point of the foot (max y of heel and toe; NaN if neither is seen)."""
+    hy = pts[2 * (HEEL + leg) + 1]
+    ty = pts[2 * (TOE + leg) + 1]
+    if hy != hy:
+        return ty
+    if ty != ty:
+        return hy
+    return max(hy, ty)
+
+
+@jit
+def mid(pts: np.ndarray, part: int, c: int) -> float:
+    """Mean coordinate c (0 x, 1 y) of the L/R points of a part, or the one seen."""
+    a = pts[2 * part + c]
+    b = pts[2 * (part + 1) + c]
+    if a == a and b == b:
+        return 0.5 * (a + b)
+    return a if a == a else b
+
+
+@jit
+def condition(
+    lm: np.ndarray, t: float, cs: np.ndarray, ring: np.ndarray, prm: np.ndarray,
+    lm_index: np.ndarray, pts: np.ndarray,
+) -> tuple[bool, bool]:
+    """Gate, repair and scale one frame; write it to the ring row C_N % rows.
+
+    `pts` receives the repaired pixel coordinates (24, NaN where gated out).  Returns
+    (usable, gap): whether the detectors should run on this frame, and whether a gap
+    longer than `max_gap_s` ended before it (the caller reports a chain break).
+    """
+    w = prm[P_W]
+    h = prm[P_H]
+    minvis = prm[P_MINVIS]
+    maxgap = prm[P_MAXGAP]
+    rows = ring.shape[0]
+    n = int(cs[C_N])
+    row = n % rows
+    cs[C_N] = n + 1
+    if cs[C_T_FIRST] != cs[C_T_FIRST]:
+        cs[C_T_FIRST] = t
+
+    has_pose = lm[LM_NOSE, 0] == lm[LM_NOSE, 0]
+    for p in range(N_PTS):
+        j = lm_index[p]
+        x = lm[j, 0]
+        y = lm[j, 1]
+        v = lm[j, 3]
+        if x == x:
+            has_pose = True
+        if x == x and y == y and v >= minvis:
+            pts[2 * p] = x * w
+            pts[2 * p + 1] = y * h
+            ring[row, R_VIS + p] = v
+        else:
+            pts[2 * p] = np.nan
+            pts[2 * p + 1] = np.nan
+            ring[row, R_VIS + p] = 0.0
+    cs[C_HAS_POSE] = 1.0 if has_pose else 0.0
+    hip_ok = pts[2 * HIP] == pts[2 * HIP] or pts[2 * (HIP + 1)] == pts[2 * (HIP + 1)]
+    foot_ok = pts[2 * ANKLE] == pts[2 * ANKLE] or pts[2 * (ANKLE + 1)] == pts[2 * (ANKLE + 1)]
+    usable = has_pose and hip_ok and foot_ok
+
+    ring[row, R_T] = t
+    gap = False
+    tu = cs[C_T_USABLE]
+    if tu == tu and t - tu > maxgap and cs[C_GAPFLAG] == 0.0:
+        cs[C_GAPFLAG] = 1.0
+        cs[C_HIST_N] = 0.0
+        gap = True
+    if not usable:
+        for c in range(2 * N_PTS):
+            ring[row, R_XY + c] = np.nan
+        ring[row, R_VALID] = 0.0
+        ring[row, R_BODY] = np.nan
+        ring[row, R_FACING] = cs[C_FACING]
+        return False, gap
+    cs[C_GAPFLAG] = 0.0
+    cs[C_T_USABLE] = t
+
+    # ---- left/right swap repair against our own tracks' predictions
+    swapped = False
+    if cs[C_HIST_N] >= 2.0:
+        keep, swap, m = swap_costs(pts, cs, t)
+        if m >= 1 and swap < prm[P_SWAP_RATIO] * keep:
+            swapped = True
+    if swapped:
+        cs[C_SWAP_RUN] += 1.0
+        if cs[C_SWAP_RUN] * (t - cs[C_HIST_T1]) > prm[P_MAX_SWAP_S]:
+            swapped = False  # disagreeing for too long: trust the labels again
+            cs[C_SWAP_RUN] = 0.0
+    else:
+        cs[C_SWAP_RUN] = 0.0
+    if swapped:
+        cs[C_NSWAPS] += 1.0
+        for k in range(N_LEG_PTS // 2):
+            a = 2 * (2 * k)
+            b = 2 * (2 * k + 1)
+            for c in range(2):
+                tmp = pts[a + c]
+                pts[a + c] = pts[b + c]
+                pts[b + c] = tmp
+            va = ring[row, R_VIS + 2 * k]
+            ring[row, R_VIS + 2 * k] = ring[row, R_VIS + 2 * k + 1]
+            ring[row, R_VIS + 2 * k + 1] = va
+    t1 = cs[C_HIST_T1]
+    t2 = cs[C_HIST_T2]
+    r = (t - t1) / (t1 - t2) if (cs[C_HIST_N] >= 2.0 and t1 > t2) else 0.0
+    for c in range(2 * N_PTS):
+        h1 = cs[C_HIST1 + c]
+        nv = pts[c]
+        if nv != nv and cs[C_HIST_N] >= 2.0:
+            nv = h1 + (h1 - cs[C_HIST2 + c]) * r  # a missing point continues its track
+        cs[C_HIST2 + c] = h1
+        cs[C_HIST1 + c] = nv
+    cs[C_HIST_T2] = t1
+    cs[C_HIST_T1] = t
+    cs[C_HIST_N] += 1.0
+
+    for c in range(2 * N_PTS):
+        ring[row, R_XY + c] = pts[c]
+    ring[row, R_VALID] = 1.0
+
+    # ---- body scale: mean thigh and hip-to-ankle lengths over recent cycles
+    tl = cs[C_T_LAST]
+    dt = t - tl if tl == tl else 0.0
+    cs[C_T_LAST] = t
+    cnt = cs[C_SCALE_N] + 1.0
+    cs[C_SCALE_N] = cnt
+    a_sc = max(1.0 / cnt, dt / prm[P_SCALE_TAU])
+    hip_ankle = 0.0
+    nha = 0
+    for leg in range(2):
+        hx, hy = pts[2 * (HIP + leg)], pts[2 * (HIP + leg) + 1]
+        kx, ky = pts[2 * (KNEE + leg)], pts[2 * (KNEE + leg) + 1]
+        ax, ay = pts[2 * (ANKLE + leg)], pts[2 * (ANKLE + leg) + 1]
+        running_mean(cs, C_THIGH + leg, dist(hx, hy, kx, ky), a_sc)
+        running_mean(cs, C_SHANK + leg, dist(kx, ky, ax, ay), a_sc)
+        d = dist(hx, hy, ax, ay)
+        if d == d:
+            hip_ankle += d
+            nha += 1
+    is_side = prm[P_IS_SIDE] > 0.5
+    if nha > 0:
+        running_mean(cs, C_LEG_2D, hip_ankle / nha, a_sc)
+        # the rear image loses the fore-aft part of the leg
+        cs[C_LEGLEN] = cs[C_LEG_2D] / (1.0 if is_side else prm[P_REAR_RATIO])
+    leg_len = cs[C_LEGLEN]
+    if leg_len != leg_len:
+        leg_len = 0.4 * h
+
+    # ---- smoothed copy for the live display (never used for metric values)
+    for c in range(2 * N_PTS):
+        one_euro_step(pts[c], t, cs, C_OE_X + c, 24, leg_len, prm[P_OE_MINCUT],
+                      prm[P_OE_BETA], prm[P_OE_DCUT], maxgap)
+
+    # ---- body bounce: mean vertical offset of hips, shoulders and nose from their own
+    # running means (so that a point dropping out does not move the signal)
+    a_b = min(1.0, max(1.0 / cnt, dt / BODY_TAU_S))
+    acc = 0.0
+    nb = 0
+    for k in range(5):
+        if k < 4:
+            p = HIP + k if k < 2 else SHOULDER + k - 2
+            y = pts[2 * p + 1]
+        else:
+            y = lm[LM_NOSE, 1] * h if lm[LM_NOSE, 3] >= minvis else np.nan
+        if y != y:
+            continue
+        mu = cs[C_BODY_MEAN + k]
+        if mu != mu:
+            mu = y
+        mu += a_b * (y - mu)
+        cs[C_BODY_MEAN + k] = mu
+        acc += y - mu
+        nb += 1
+    ring[row, R_BODY] = acc / nb if nb > 0 else np.nan
+
+    # ---- facing (side view): nose ahead of the ears, and the stance foot moves backward
+    if is_side and dt > 0.0:
+        _facing(lm, pts, cs, prm, dt, leg_len, w)
+    ring[row, R_FACING] = cs[C_FACING]
+    return True, gap
+
+
+@jit
+def _facing(lm: np.ndarray, pts: np.ndarray, cs: np.ndarray, prm: np.ndarray, dt: float,
+            leg_len: float, w: float) -> None:
+    """Running direction from two kinds of evidence: the nose ahead of the ears, and on
+    a treadmill the foot moving backward while it is low (stance)."""
+    minvis = prm[P_MINVIS]
+    a = min(1.0, dt / prm[P_FACING_TAU])
+    nx = lm[LM_NOSE, 0] * w
+    ex = 0.0
+    ec = 0
+    for j in (7, 8):
+        if lm[j, 0] == lm[j, 0] and lm[j, 3] >= minvis:
+            ex += lm[j, 0] * w
+            ec += 1
+    if nx == nx and lm[LM_NOSE, 3] >= minvis and ec > 0:
+        d = min(0.3, max(-0.3, (nx - ex / ec) / leg_len))
+        cs[C_NOSE_EW] += a * (d - cs[C_NOSE_EW])
+    mhx = mid(pts, HIP, 0)
+    for leg in range(2):
+        fx = pts[2 * (ANKLE + leg)] - mhx
+        fy = foot_low(pts, leg)
+        if fx == fx and fy == fy:
+            ym = cs[C_FOOT_YMEAN + leg]
+            if ym != ym:
+                ym = fy
+            cs[C_FOOT_YMEAN + leg] = ym + a * (fy - ym)
+            fp = cs[C_FOOT_FXPREV + leg]
+            if fp == fp:
+                vx = (fx - fp) / dt / leg_len
+                cs[C_FOOT_EW] += 0.5 * a * (vx * (fy - ym) / leg_len - cs[C_FOOT_EW])
+        cs[C_FOOT_FXPREV + leg] = fx
+    score = cs[C_NOSE_EW] - 3.0 * cs[C_FOOT_EW]
+    if score > 0.005:
+        cs[C_FACING] = 1.0
+    elif score < -0.005:
+        cs[C_FACING] = -1.0

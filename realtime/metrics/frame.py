@@ -1,0 +1,173 @@
+"""One frame through the metrics kernel: condition -> detectors -> fusion, one numba call.
+
+    condition.py   gate, repair L/R swaps, scale, facing; write the ring row
+    foot.py        per leg: contact and toe-off candidates from the ankle's height
+    body.py        the body's lowest point in each stance
+    swing.py       per leg: each swing's peak thigh flexion (knee drive), side view
+    fuse.py        candidates -> reported contacts (the hidden foot, fill-ins)
+
+`State` bundles each stage's own state array; `frame_update` is everything that runs per
+frame, so the Python cost per frame is one dispatch.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from realtime.metrics._jit import jit
+from realtime.metrics.body import body_update, new_body_state
+from realtime.metrics.condition import (
+    C_LEGLEN,
+    C_N,
+    C_T_LAST,
+    C_THIGH,
+    condition,
+    new_condition_state,
+)
+from realtime.metrics.foot import foot_update, new_foot_state
+from realtime.metrics.fuse import fuse_body, fuse_contact, new_fuse_state
+from realtime.metrics.layout import (
+    EV_BODY,
+    EV_BREAK,
+    EV_IC,
+    EV_KNEE,
+    MAX_EVENTS,
+    N_EV_COLS,
+    N_PTS,
+    P_H,
+    P_IS_SIDE,
+    R_T,
+    R_VIS,
+    SRC_BODY,
+    SRC_FOOT,
+)
+from realtime.metrics.swing import new_swing_state, swing_update
+
+F_DT = 0  # frame-level scratch: median frame interval estimate, s
+N_FRAME = 1
+
+
+class State(NamedTuple):
+    """Each stage's state (numba passes a tuple of arrays as one argument)."""
+
+    cond: np.ndarray  # condition.py, C_*
+    foot: np.ndarray  # foot.py, [2, F_*]
+    body: np.ndarray  # body.py, B_*
+    swing: np.ndarray  # swing.py, [2, W_*]
+    fuse_leg: np.ndarray  # fuse.py, [2, U_*]
+    fuse: np.ndarray  # fuse.py, G_*
+    frame: np.ndarray  # F_DT
+
+
+def new_state() -> State:
+    us, gs = new_fuse_state()
+    return State(new_condition_state(), new_foot_state(), new_body_state(), new_swing_state(),
+                 us, gs, np.full(N_FRAME, np.nan))
+
+
+@jit
+def _put(ev: np.ndarray, n_ev: int, kind: float, leg: float, t: float, conf: float,
+         src: float, v1: float, v2: float) -> int:
+    if n_ev >= ev.shape[0]:
+        return n_ev
+    ev[n_ev, 0] = kind
+    ev[n_ev, 1] = leg
+    ev[n_ev, 2] = t
+    ev[n_ev, 3] = conf
+    ev[n_ev, 4] = src
+    ev[n_ev, 5] = v1
+    ev[n_ev, 6] = v2
+    return n_ev + 1
+
+
+@jit
+def frame_update(
+    lm: np.ndarray, t: float, st: State, ring: np.ndarray, prm: np.ndarray,
+    ev: np.ndarray, lm_index: np.ndarray,
+) -> int:
+    """Process one frame of landmarks (float32 [33, 4]) at stream time t; write the
+    events of this frame to `ev` (rows: kind, leg, time, confidence, source, value,
+    value2; see layout.py) and return their count."""
+    cs = st.cond
+    t_prev = cs[C_T_LAST]
+    pts = np.empty(2 * N_PTS)
+    usable, gap = condition(lm, t, cs, ring, prm, lm_index, pts)
+    n_ev = 0
+    if gap:
+        n_ev = _put(ev, n_ev, EV_BREAK, 0.0, t, 0.0, SRC_FOOT, np.nan, np.nan)
+    if not usable:
+        return n_ev
+    # frame interval: an EW mean of the intervals between usable frames
+    if t_prev == t_prev and t > t_prev:
+        d = t - t_prev
+        m = st.frame[F_DT]
+        st.frame[F_DT] = d if m != m else m + 0.05 * (min(d, 3.0 * m) - m)
+    dt_frame = st.frame[F_DT]
+    if dt_frame != dt_frame:
+        return n_ev
+    n = int(cs[C_N])
+    leg_len = cs[C_LEGLEN]
+    if leg_len != leg_len:
+        leg_len = 0.4 * prm[P_H]
+
+    cand = np.empty((MAX_EVENTS, N_EV_COLS))
+    nc = 0
+    for leg in range(2):
+        nc = foot_update(st.foot, leg, t, ring, n, prm, leg_len, dt_frame, cand, nc)
+    for i in range(nc):
+        leg = int(cand[i, 1])
+        if cand[i, 0] == EV_IC:
+            n_ev = fuse_contact(st.fuse_leg, st.fuse, leg, cand[i, 2], cand[i, 3], ev, n_ev)
+        else:
+            n_ev = _put(ev, n_ev, cand[i, 0], leg, cand[i, 2], cand[i, 3], SRC_FOOT, np.nan,
+                        np.nan)
+
+    t_min = body_update(st.body, ring, n, prm, leg_len, dt_frame)
+    if t_min == t_min:
+        row = (n - 1) % ring.shape[0]
+        vis = 0.25 * (ring[row, R_VIS + 0] + ring[row, R_VIS + 1] + ring[row, R_VIS + 10]
+                      + ring[row, R_VIS + 11])
+        n_ev = _put(ev, n_ev, EV_BODY, -1.0, t_min, vis, SRC_BODY, np.nan, np.nan)
+        n_ev = fuse_body(st.fuse_leg, st.fuse, t_min, vis, prm, ev, n_ev)
+
+    if prm[P_IS_SIDE] > 0.5:
+        out = np.empty(4)
+        for leg in range(2):
+            thigh = cs[C_THIGH + leg]
+            if thigh == thigh and swing_update(st.swing, leg, ring, n, prm, thigh, dt_frame,
+                                               out):
+                n_ev = _put(ev, n_ev, EV_KNEE, leg, out[1], out[3], SRC_FOOT, out[0], out[2])
+    return n_ev
+
+
+@jit
+def frames_update(
+    lms: np.ndarray, ts: np.ndarray, st: State, ring: np.ndarray, prm: np.ndarray,
+    lm_index: np.ndarray, out_ev: np.ndarray, out_frame: np.ndarray,
+) -> int:
+    """`frame_update` over a whole stream in one call (batch re-analysis).
+
+    `ring` must hold every frame, so that the step metrics can later read it exactly as
+    it was at each event.  `out_frame[m]` gets the frame index of event m, and
+    `out_frame[m, 1:]` the body scale at that frame (leg length, thigh L, thigh R).
+    Returns the number of events written.
+    """
+    ev = np.empty((MAX_EVENTS, N_EV_COLS))
+    m = 0
+    cs = st.cond
+    for i in range(ts.shape[0]):
+        k = frame_update(lms[i], ts[i], st, ring, prm, ev, lm_index)
+        for e in range(k):
+            if m < out_ev.shape[0]:
+                out_ev[m] = ev[e]
+                out_frame[m, 0] = i
+                out_frame[m, 1] = cs[C_LEGLEN]
+                out_frame[m, 2] = cs[C_THIGH]
+                out_frame[m, 3] = cs[C_THIGH + 1]
+                m += 1
+    return m
+
+
+__all__ = ["R_T", "State", "frame_update", "frames_update", "new_state"]

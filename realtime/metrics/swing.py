@@ -1,0 +1,136 @@
+"""Stage 2c: the knee-drive detector (side view): each swing's peak thigh flexion.
+
+A knee-drive cue is only useful while the runner still feels the swing it is about:
+waiting for the step to end (the next contact is detected ~100-150 ms after the peak)
+makes the cue late.  So each leg's thigh flexion (hip-to-knee angle from straight down,
+forward positive) is tracked on its own: a peak is final once the thigh has come back
+`knee_peak_hysteresis_deg` below it and `peak_halfwin_s` of samples after it are in;
+its value and time come from the same least-squares parabola the step metrics use, so
+the step's knee drive is exactly this value.
+
+State: `ws[leg, W_*]`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from realtime.metrics._jit import jit
+from realtime.metrics.fit import quad_peak
+from realtime.metrics.layout import (
+    HIP,
+    KNEE,
+    P_KNEE_HYST,
+    P_PEAK_HW,
+    R_FACING,
+    R_T,
+    R_VIS,
+    R_XY,
+)
+
+W_PHASE = 0  # 0 unknown, 1 rising (looking for the peak), 2 falling (looking for the low)
+W_EXT = 1  # current extreme, degrees
+W_EXT_N = 2  # its ring position
+W_DUE = 3  # 1 once the peak is past the hysteresis, waiting for its samples
+N_SWING = 4
+
+
+@jit
+def new_swing_state() -> np.ndarray:
+    ws = np.full((2, N_SWING), np.nan)
+    for leg in range(2):
+        ws[leg, W_PHASE] = 0.0
+        ws[leg, W_DUE] = 0.0
+    return ws
+
+
+@jit
+def thigh_flexion(ring: np.ndarray, r: int, leg: int, facing: float) -> float:
+    """Thigh angle from straight down, forward positive, degrees (NaN if unseen)."""
+    hx = ring[r, R_XY + 2 * (HIP + leg)]
+    hy = ring[r, R_XY + 2 * (HIP + leg) + 1]
+    kx = ring[r, R_XY + 2 * (KNEE + leg)]
+    ky = ring[r, R_XY + 2 * (KNEE + leg) + 1]
+    return math.degrees(math.atan2(facing * (kx - hx), ky - hy))
+
+
+@jit
+def knee_height(ring: np.ndarray, r: int, leg: int, thigh: float) -> float:
+    """Knee height above the hip, % of thigh length (negative below the hip)."""
+    return (ring[r, R_XY + 2 * (HIP + leg) + 1] - ring[r, R_XY + 2 * (KNEE + leg) + 1]) / thigh * 100.0
+
+
+@jit
+def swing_peak(ring: np.ndarray, n_lo: int, n_hi: int, leg: int, facing: float, thigh: float,
+               k: int) -> tuple[float, float, float, float]:
+    """(peak thigh flexion, its time, peak knee height, mean hip+knee visibility) over
+    ring positions n_lo..n_hi, each peak refined by a parabola through 2k+1 samples."""
+    rows = ring.shape[0]
+    m = n_hi - n_lo + 1
+    tt = np.empty(m)
+    th = np.empty(m)
+    kh = np.empty(m)
+    vis = 0.0
+    for i in range(m):
+        r = (n_lo + i) % rows
+        tt[i] = ring[r, R_T]
+        th[i] = thigh_flexion(ring, r, leg, facing)
+        kh[i] = knee_height(ring, r, leg, thigh)
+        vis += 0.5 * (ring[r, R_VIS + HIP + leg] + ring[r, R_VIS + KNEE + leg])
+    v, tp = quad_peak(tt, th, 0, m - 1, k, 1.0)
+    hv = quad_peak(tt, kh, 0, m - 1, k, 1.0)[0]
+    return v, tp, hv, vis / m
+
+
+@jit
+def swing_update(ws: np.ndarray, leg: int, ring: np.ndarray, n: int, prm: np.ndarray,
+                 thigh: float, dt_frame: float, out: np.ndarray) -> bool:
+    """Advance leg `leg` by the frame at ring position n-1; True when a swing's peak is
+    final, with (value deg, time, knee height %, visibility) in `out`."""
+    rows = ring.shape[0]
+    r = (n - 1) % rows
+    facing = ring[r, R_FACING]
+    if facing == 0.0 or facing != facing:
+        return False
+    th = thigh_flexion(ring, r, leg, facing)
+    if th != th:
+        return False
+    k = max(1, int(round(prm[P_PEAK_HW] / dt_frame))) if dt_frame > 0 else 1
+    hyst = prm[P_KNEE_HYST]
+    ph = ws[leg, W_PHASE]
+    if ph == 0.0:
+        ws[leg, W_PHASE] = 1.0
+        ws[leg, W_EXT] = th
+        ws[leg, W_EXT_N] = n - 1
+        return False
+    if ph == 1.0:
+        if th > ws[leg, W_EXT] and ws[leg, W_DUE] == 0.0:
+            ws[leg, W_EXT] = th
+            ws[leg, W_EXT_N] = n - 1
+            return False
+        if ws[leg, W_EXT] - th > hyst:
+            ws[leg, W_DUE] = 1.0
+        nb = int(ws[leg, W_EXT_N])
+        if ws[leg, W_DUE] == 1.0 and n - 1 >= nb + k:
+            lo = max(nb - k, n - rows, 0)
+            v, tp, hv, vis = swing_peak(ring, lo, n - 1, leg, facing, thigh, k)
+            out[0] = v
+            out[1] = tp
+            out[2] = hv
+            out[3] = vis
+            ws[leg, W_PHASE] = 2.0
+            ws[leg, W_DUE] = 0.0
+            ws[leg, W_EXT] = th
+            ws[leg, W_EXT_N] = n - 1
+            return True
+        return False
+    if th < ws[leg, W_EXT]:
+        ws[leg, W_EXT] = th
+        ws[leg, W_EXT_N] = n - 1
+    elif th - ws[leg, W_EXT] > hyst:
+        ws[leg, W_PHASE] = 1.0
+        ws[leg, W_EXT] = th
+        ws[leg, W_EXT_N] = n - 1
+    return False
