@@ -187,10 +187,15 @@ class MetricsConfig:
                       "step period before the body's lowest point (0.28-0.39 in the "
                       "motion-capture runners)"),
     )
-    body_delay_tau_strides: float = field(
-        default=6.0,
-        metadata=_rng(1.0, 1000.0, "the contact-to-lowest-point delay is averaged over "
-                      "about this many strides"),
+    body_delay_min: float = field(
+        default=0.2,
+        metadata=_rng(-1.0, 1.0, "a foot's contact-to-lowest-point delay below this share of "
+                      "the step period is implausible: the foot's timing is not trusted "
+                      "(0.28-0.39 in the motion-capture runners, 0.24 on the real clip)"),
+    )
+    body_delay_max: float = field(
+        default=0.45,
+        metadata=_rng(0.0, 2.0, "... and above this share"),
     )
     hidden_delay_tol_s: float = field(
         default=0.03,
@@ -223,6 +228,22 @@ class MetricsConfig:
         metadata=_rng(0.0, 1.0, "a metric is reliable only if the landmarks it is measured "
                       "on have at least this mean visibility when it is measured"),
     )
+    trusted_visibility: float = field(
+        default=0.8,
+        metadata=_rng(0.0, 1.0, "a swing seen at least this well is trusted as measured; "
+                      "between reliable_visibility and this (a far leg, half hidden) only "
+                      "if it agrees with the leg's own recent swings"),
+    )
+    outlier_mads: float = field(
+        default=3.0,
+        metadata=_rng(0.5, 100.0, "a half-hidden leg's knee drive further than this many "
+                      "robust SDs (and outlier_min_deg) from its recent median is a landmark "
+                      "error, not a change of gait"),
+    )
+    outlier_min_deg: float = field(
+        default=5.0,
+        metadata=_rng(0.0, 90.0, "... and at least this far, deg"),
+    )
     reliable_event_confidence: float = field(
         default=0.5,
         metadata=_rng(0.0, 1.0, "a contact timed with less confidence than this makes its "
@@ -250,6 +271,11 @@ class MetricsConfig:
                 f"metrics.contact_height = {self.contact_height} must be < "
                 f"metrics.toe_off_height = {self.toe_off_height} (the stance needs a "
                 "hysteresis between landing and leaving)"
+            )
+        if self.body_delay_min >= self.body_delay_max:
+            raise ConfigError(
+                f"metrics.body_delay_min = {self.body_delay_min} must be < "
+                f"metrics.body_delay_max = {self.body_delay_max}"
             )
         if self.swing_height <= self.contact_height:
             raise ConfigError(

@@ -38,6 +38,7 @@ from realtime.pose.stream import PoseStream
 from realtime.types import N_LANDMARKS, GaitEvent, Leg, LiveState, Step, Swing, View
 
 LEGS: tuple[Leg, Leg] = ("L", "R")
+SWING_HISTORY = 8  # a half-hidden leg's swing is judged against this many recent ones
 RING_ROWS = 1024  # about 17 s at 60 fps: far more than a stride plus the fit margins
 SIDE_ONLY = ("knee_drive_deg", "knee_height_pct", "knee_flexion_ic_deg", "overstride_pct",
              "trunk_lean_deg", "vertical_oscillation_pct")
@@ -89,6 +90,7 @@ class GaitAnalyzer:
         self._last_to = [math.nan, math.nan]
         self._durs: list[float] = []  # durations of the chain's steps, newest last
         self._swing: list[tuple[float, float, float, bool, float] | None] = [None, None]
+        self._swing_hist: list[list[float]] = [[], []]  # recent knee drives per leg
         self._events: list[GaitEvent] = []
         self._steps: list[Step] = []
         self._swings: list[Swing] = []
@@ -145,7 +147,7 @@ class GaitAnalyzer:
             elif kind == EV_BODY:
                 self.body_minima.append(float(te))
             elif kind == EV_KNEE:
-                ok = c >= self.cfg.reliable_visibility
+                ok = self._swing_reliable(leg, float(v1), c)
                 sw = Swing(LEGS[leg], float(te), float(v1), float(v2), ok, t_now)
                 self._swing[leg] = (float(te), float(v1), float(v2), ok, t_now)
                 self._swings.append(sw)
@@ -159,6 +161,20 @@ class GaitAnalyzer:
                     out.append(step)
         self._steps.extend(out)
         return out
+
+    def _swing_reliable(self, leg: int, value: float, vis: float) -> bool:
+        """A swing seen well is trusted; one seen partly (a far leg behind the near one)
+        only if it agrees with the leg's own recent swings; one barely seen never."""
+        cfg = self.cfg
+        hist = self._swing_hist[leg]
+        ok = vis >= cfg.trusted_visibility
+        if not ok and vis >= cfg.reliable_visibility and len(hist) >= 3:
+            med = float(np.median(hist))
+            mad = 1.4826 * float(np.median(np.abs(np.asarray(hist) - med)))
+            ok = abs(value - med) <= max(cfg.outlier_mads * mad, cfg.outlier_min_deg)
+        hist.append(value)
+        del hist[:-SWING_HISTORY]
+        return ok
 
     def _contact(self, new: _Contact, t_now: float, scale: _Scale) -> Step | None:
         chain = self._chain

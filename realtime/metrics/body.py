@@ -3,8 +3,9 @@
 Hips, shoulders and head bottom out once in every stance, whichever foot is on the
 ground and whether or not that foot can be seen (a treadmill console hides the far
 foot's landing from a side camera).  The signal is the mean vertical offset of those
-points (condition.py); a lowest point is confirmed once the body has risen
-`body_hysteresis` leg lengths above it, and timed by a parabola through the samples
+points from their own running means (condition.py); a lowest point (below the mean
+level) is confirmed once the body has risen `body_hysteresis` leg lengths above it, and
+timed by a parabola through the samples
 within `body_halfwin_s` of the lowest sample.  The fusion stage turns these into
 contacts of a foot it cannot see, using the delay from contact to lowest point that it
 learns on the foot it can see.
@@ -48,7 +49,7 @@ def body_update(bs: np.ndarray, ring: np.ndarray, n: int, prm: np.ndarray, leg_l
     hyst = prm[P_BODY_HYST] * leg_len
     ph = bs[B_PHASE]
     if ph == 0.0:
-        bs[B_PHASE] = 1.0
+        bs[B_PHASE] = 2.0  # a highest point first: the first lowest point must follow one
         bs[B_EXT] = y
         bs[B_EXT_N] = n - 1
         return np.nan
@@ -58,6 +59,13 @@ def body_update(bs: np.ndarray, ring: np.ndarray, n: int, prm: np.ndarray, leg_l
             bs[B_EXT_N] = n - 1
             return np.nan
         if bs[B_EXT] - y <= hyst:
+            return np.nan
+        if bs[B_EXT] <= 0.0:
+            # a wobble in the upper half (the signal is relative to the body's mean
+            # level, and a stance's lowest point lies below it): rising again
+            bs[B_PHASE] = 2.0
+            bs[B_EXT] = y
+            bs[B_EXT_N] = n - 1
             return np.nan
         t_min = _vertex(ring, int(bs[B_EXT_N]), n, prm[P_BODY_HW], dt_frame)
         bs[B_PHASE] = 2.0
@@ -69,8 +77,8 @@ def body_update(bs: np.ndarray, ring: np.ndarray, n: int, prm: np.ndarray, leg_l
     if y < bs[B_EXT]:
         bs[B_EXT] = y
         bs[B_EXT_N] = n - 1
-    elif y - bs[B_EXT] > hyst:
-        bs[B_PHASE] = 1.0
+    elif y - bs[B_EXT] > hyst and bs[B_EXT] < 0.0:
+        bs[B_PHASE] = 1.0  # past a highest point (above the mean level): descending
         bs[B_EXT] = y
         bs[B_EXT_N] = n - 1
     return np.nan

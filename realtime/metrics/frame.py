@@ -35,16 +35,23 @@ from realtime.metrics.layout import (
     EV_KNEE,
     MAX_EVENTS,
     N_EV_COLS,
+    ANKLE,
+    HIP,
     N_PTS,
     P_H,
     P_IS_SIDE,
+    R_FACING,
     R_T,
     R_VIS,
+    R_XY,
     SRC_BODY,
     SRC_FOOT,
 )
 from realtime.metrics.swing import new_swing_state, swing_update
 
+STANCE_AHEAD = 0.15  # see stance_leg: leg lengths behind the hips, stance foot
+SWING_BEHIND = 0.3  # ... swing foot
+REAR_LIFT = 0.08  # rear view: the swing ankle is at least this much higher, leg lengths
 F_DT = 0  # frame-level scratch: median frame interval estimate, s
 N_FRAME = 1
 
@@ -80,6 +87,57 @@ def _put(ev: np.ndarray, n_ev: int, kind: float, leg: float, t: float, conf: flo
     ev[n_ev, 5] = v1
     ev[n_ev, 6] = v2
     return n_ev + 1
+
+
+@jit
+def stance_leg(ring: np.ndarray, n: int, t: float, leg_len: float, facing: float) -> int:
+    """Which foot is on the ground at time t, the body's lowest point (-1 if unclear).
+
+    Side view: at that moment (about 40 % into the stance) the stance foot is under the
+    hips, while the other foot left the belt 0.1-0.15 s earlier and is still far behind
+    them.  Only the better-seen leg is asked (a far foot passing behind the near leg in
+    mid-stance is often mislocated onto it): its ankle less than `STANCE_AHEAD` leg
+    lengths behind the hips is down, more than `SWING_BEHIND` behind is up.  Rear view:
+    the stance ankle is lower than the swinging one by `REAR_LIFT` leg lengths.
+    """
+    rows = ring.shape[0]
+    vis = np.zeros(2)
+    fa = np.zeros(2)
+    nf = np.zeros(2)
+    dy = 0.0
+    ny = 0
+    for k in range(min(n, rows)):
+        r = (n - 1 - k) % rows
+        tk = ring[r, R_T]
+        if tk < t - 0.05:
+            break
+        if tk > t + 0.05:
+            continue
+        hx = 0.5 * (ring[r, R_XY + 2 * HIP] + ring[r, R_XY + 2 * (HIP + 1)])
+        for g in range(2):
+            vis[g] += ring[r, R_VIS + ANKLE + g]
+            f = facing * (ring[r, R_XY + 2 * (ANKLE + g)] - hx) / leg_len
+            if f == f:
+                fa[g] += f
+                nf[g] += 1.0
+        yl = ring[r, R_XY + 2 * ANKLE + 1]
+        yr = ring[r, R_XY + 2 * (ANKLE + 1) + 1]
+        if yl == yl and yr == yr:
+            dy += (yl - yr) / leg_len
+            ny += 1
+    if facing != 0.0:
+        g = 0 if vis[0] >= vis[1] else 1
+        if nf[g] == 0.0:
+            return -1
+        f = fa[g] / nf[g]
+        if f > -STANCE_AHEAD:
+            return g
+        if f < -SWING_BEHIND:
+            return 1 - g
+        return -1
+    if ny == 0 or abs(dy / ny) < REAR_LIFT:
+        return -1
+    return 0 if dy > 0 else 1
 
 
 @jit
@@ -119,7 +177,8 @@ def frame_update(
     for i in range(nc):
         leg = int(cand[i, 1])
         if cand[i, 0] == EV_IC:
-            n_ev = fuse_contact(st.fuse_leg, st.fuse, leg, cand[i, 2], cand[i, 3], ev, n_ev)
+            n_ev = fuse_contact(st.fuse_leg, st.fuse, leg, cand[i, 2], cand[i, 3], t, prm,
+                                ev, n_ev)
         else:
             n_ev = _put(ev, n_ev, cand[i, 0], leg, cand[i, 2], cand[i, 3], SRC_FOOT, np.nan,
                         np.nan)
@@ -129,8 +188,10 @@ def frame_update(
         row = (n - 1) % ring.shape[0]
         vis = 0.25 * (ring[row, R_VIS + 0] + ring[row, R_VIS + 1] + ring[row, R_VIS + 10]
                       + ring[row, R_VIS + 11])
-        n_ev = _put(ev, n_ev, EV_BODY, -1.0, t_min, vis, SRC_BODY, np.nan, np.nan)
-        n_ev = fuse_body(st.fuse_leg, st.fuse, t_min, vis, prm, ev, n_ev)
+        facing = ring[row, R_FACING] if prm[P_IS_SIDE] > 0.5 else 0.0
+        stance = stance_leg(ring, n, t_min, leg_len, facing if facing == facing else 0.0)
+        n_ev = _put(ev, n_ev, EV_BODY, stance, t_min, vis, SRC_BODY, np.nan, np.nan)
+        n_ev = fuse_body(st.fuse_leg, st.fuse, t_min, vis, stance, prm, ev, n_ev)
 
     if prm[P_IS_SIDE] > 0.5:
         out = np.empty(4)

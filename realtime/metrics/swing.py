@@ -4,7 +4,10 @@ A knee-drive cue is only useful while the runner still feels the swing it is abo
 waiting for the step to end (the next contact is detected ~100-150 ms after the peak)
 makes the cue late.  So each leg's thigh flexion (hip-to-knee angle from straight down,
 forward positive) is tracked on its own: a peak is final once the thigh has come back
-`knee_peak_hysteresis_deg` below it and `peak_halfwin_s` of samples after it are in;
+`knee_peak_hysteresis_deg` below it and `peak_halfwin_s` of samples after it are in
+(a second peak of the same leg within two shortest steps is the thigh wobbling at
+landing, not a swing; a peak must lie in the upper part of the thigh's oscillation and
+follow a low in its lower part, so that landmark jitter is not a swing);
 its value and time come from the same least-squares parabola the step metrics use, so
 the step's knee drive is exactly this value.
 
@@ -23,6 +26,7 @@ from realtime.metrics.layout import (
     HIP,
     KNEE,
     P_KNEE_HYST,
+    P_MIN_STEP,
     P_PEAK_HW,
     R_FACING,
     R_T,
@@ -34,7 +38,11 @@ W_PHASE = 0  # 0 unknown, 1 rising (looking for the peak), 2 falling (looking fo
 W_EXT = 1  # current extreme, degrees
 W_EXT_N = 2  # its ring position
 W_DUE = 3  # 1 once the peak is past the hysteresis, waiting for its samples
-N_SWING = 4
+W_LAST_T = 4  # time of the last reported peak
+W_MEAN = 5  # running mean of the thigh angle, deg
+W_SPREAD = 6  # running mean of |angle - mean|, deg
+N_SWING = 7
+MEAN_TAU_S = 1.5  # time constant of those running means (two strides)
 
 
 @jit
@@ -99,37 +107,59 @@ def swing_update(ws: np.ndarray, leg: int, ring: np.ndarray, n: int, prm: np.nda
         return False
     k = max(1, int(round(prm[P_PEAK_HW] / dt_frame))) if dt_frame > 0 else 1
     hyst = prm[P_KNEE_HYST]
+    # the swing's peak lies in the upper part of the thigh's oscillation, its lowest
+    # point (extension at toe-off) in the lower part: wobbles elsewhere are not swings
+    a = min(1.0, dt_frame / MEAN_TAU_S)
+    mu = ws[leg, W_MEAN]
+    if mu != mu:
+        ws[leg, W_MEAN] = th
+        ws[leg, W_SPREAD] = 0.0
+        mu = th
+    else:
+        ws[leg, W_MEAN] = mu + a * (th - mu)
+        ws[leg, W_SPREAD] += a * (abs(th - mu) - ws[leg, W_SPREAD])
+    upper = mu + 0.5 * ws[leg, W_SPREAD]
     ph = ws[leg, W_PHASE]
     if ph == 0.0:
-        ws[leg, W_PHASE] = 1.0
+        ws[leg, W_PHASE] = 2.0
         ws[leg, W_EXT] = th
         ws[leg, W_EXT_N] = n - 1
         return False
     if ph == 1.0:
-        if th > ws[leg, W_EXT] and ws[leg, W_DUE] == 0.0:
+        if th > ws[leg, W_EXT]:
             ws[leg, W_EXT] = th
             ws[leg, W_EXT_N] = n - 1
+            ws[leg, W_DUE] = 0.0
             return False
         if ws[leg, W_EXT] - th > hyst:
+            if ws[leg, W_EXT] < upper:
+                ws[leg, W_PHASE] = 2.0  # a wobble below the upper part: not a peak
+                ws[leg, W_EXT] = th
+                ws[leg, W_EXT_N] = n - 1
+                return False
             ws[leg, W_DUE] = 1.0
         nb = int(ws[leg, W_EXT_N])
         if ws[leg, W_DUE] == 1.0 and n - 1 >= nb + k:
             lo = max(nb - k, n - rows, 0)
             v, tp, hv, vis = swing_peak(ring, lo, n - 1, leg, facing, thigh, k)
-            out[0] = v
-            out[1] = tp
-            out[2] = hv
-            out[3] = vis
             ws[leg, W_PHASE] = 2.0
             ws[leg, W_DUE] = 0.0
             ws[leg, W_EXT] = th
             ws[leg, W_EXT_N] = n - 1
+            last = ws[leg, W_LAST_T]
+            if last == last and tp - last < 2.0 * prm[P_MIN_STEP]:
+                return False  # a bump of the same swing (the thigh wobbles at landing)
+            ws[leg, W_LAST_T] = tp
+            out[0] = v
+            out[1] = tp
+            out[2] = hv
+            out[3] = vis
             return True
         return False
     if th < ws[leg, W_EXT]:
         ws[leg, W_EXT] = th
         ws[leg, W_EXT_N] = n - 1
-    elif th - ws[leg, W_EXT] > hyst:
+    elif th - ws[leg, W_EXT] > hyst and ws[leg, W_EXT] < mu:
         ws[leg, W_PHASE] = 1.0
         ws[leg, W_EXT] = th
         ws[leg, W_EXT_N] = n - 1
