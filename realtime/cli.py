@@ -140,6 +140,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
           f"{res.frames_with_pose} ({pct:.1f} %); {res.steps} steps; cadence {cad_txt}")
     print(f"wrote {res.out_dir}/steps.csv, summary.json"
           + (", pose.npz" if (res.out_dir / "pose.npz").exists() else ""))
+    from realtime.metrics import warnings
+
+    for line in warnings(res.summary):
+        print(f"note: {line}")
     return 0
 
 

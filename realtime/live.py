@@ -14,6 +14,7 @@ happen, pose.npz and summary.json at the end) is kept even when a stage fails.
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -28,11 +29,11 @@ from realtime.clock import now_ns
 from realtime.config import Config, CuesConfig, as_dict
 from realtime.errors import UserError
 from realtime.feedback import FeedbackSink
-from realtime.feedback.cues import CueState, decide, phase_at
+from realtime.feedback.cues import CueState, decide, decide_swing, phase_at
 from realtime.feedback.display import Display, Mute, Pause, Quit, ThresholdChange
 from realtime.feedback.steps_csv import StepsCsvSink
 from realtime.pipeline import Latency, ModelPoses, PoseSource, Session, write_json
-from realtime.types import Cue, DisplayState, LiveState, PoseSample, Step, View
+from realtime.types import Cue, DisplayState, LiveState, PoseSample, Step, Swing, View
 
 HISTORY_STEPS = 60
 
@@ -50,9 +51,15 @@ class CueController:
         self.drill_cfg = cfg.drill
         self.state = CueState()
 
-    def __call__(self, step: Step, t_s: float) -> list[Cue]:
+    def step(self, step: Step, t_s: float, cadence_spm: float) -> list[Cue]:
         silent = phase_at(t_s, self.drill_cfg).silent
-        self.state, cues = decide(self.state, step, t_s, self.cues_cfg, silent=silent)
+        self.state, cues = decide(self.state, step, t_s, self.cues_cfg, silent=silent,
+                                  cadence_spm=cadence_spm)
+        return cues
+
+    def swing(self, swing: Swing, t_s: float) -> list[Cue]:
+        silent = phase_at(t_s, self.drill_cfg).silent
+        self.state, cues = decide_swing(self.state, swing, t_s, self.cues_cfg, silent=silent)
         return cues
 
 
@@ -65,6 +72,10 @@ class PrintCues:
     def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
         for cue in cues:
             print(f"[{step.t_detected_s:7.2f} s] cue: {cue.text}", flush=True)
+
+    def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:
+        for cue in cues:
+            print(f"[{swing.t_detected_s:7.2f} s] cue: {cue.text}", flush=True)
 
     def close(self) -> None:
         pass
@@ -101,6 +112,7 @@ class LiveRun:
         self.capture_to_display = Latency("capture->display")
         self._history: deque[Step] = deque(maxlen=HISTORY_STEPS)
         self._last_cue: Cue | None = None
+        self._knee = math.nan  # the newest trusted swing's knee drive
         self._worker: threading.Thread | None = None
         self._t_start = 0.0
         self._opened = False
@@ -149,10 +161,15 @@ class LiveRun:
                 phase = phase_at(live.t_s, self.cues.drill_cfg)
                 label = phase.text
                 dt = (now_ns() - t0_wall) * 1e-9
+                for sw in reversed(session.swings[-2:]):
+                    if sw.reliable:
+                        self._knee = sw.knee_drive_deg
+                        break
                 self.states.put(DisplayState(
                     t_s=live.t_s, frame=frame, pose=sample, live=live,
                     steps=tuple(self._history), cue=self._last_cue, phase=label,
                     fps=session.frames / dt if dt > 0 else 0.0, dropped=self.source.dropped,
+                    cadence_spm=session.analyzer.current_cadence_spm, knee_drive_deg=self._knee,
                 ))
                 if self.seconds is not None and live.t_s >= self.seconds:
                     break
@@ -438,3 +455,7 @@ def _print_summary(summary: dict, out_dir: Path) -> None:
     print(f"session: {summary.get('frames', 0)} frames, {summary.get('steps', 0)} steps, "
           f"cadence {cad_txt}, {summary.get('cues', 0)} cues, "
           f"{dropped} stale frames dropped; saved in {out_dir}")
+    from realtime.metrics import warnings
+
+    for line in warnings(summary):
+        print(f"note: {line}")

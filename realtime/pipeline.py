@@ -26,7 +26,7 @@ from realtime.config import Config
 from realtime.feedback import FeedbackSink
 from realtime.pose import PoseEstimator
 from realtime.pose.stream import PoseStream, PoseStreamRecorder
-from realtime.types import Cue, Frame, LiveState, PoseSample, Step, View
+from realtime.types import Cue, Frame, LiveState, PoseSample, Step, Swing, View
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 
@@ -150,7 +150,7 @@ class RecordedPoses:
                 time.sleep(wait)
         lm = self.stream.landmarks[i]
         frame = None if self.render is None else Frame(i, t_ns, self.render(lm, t_s))
-        return frame, PoseSample(i, t_ns, t_ns, lm, None, self.size)
+        return frame, PoseSample(i, t_ns, t_ns, lm, None, self.size, t_source_s=t_s)
 
     def stop(self) -> None:
         self._i = len(self.stream)
@@ -184,14 +184,20 @@ class Latency:
 # --------------------------------------------------------------------------- session
 
 
-CueDecider = Callable[[Step, float], Sequence[Cue]]
+class CueDecider(Protocol):
+    """The cue rules as the session calls them (live.CueController)."""
+
+    def step(self, step: Step, t_s: float, cadence_spm: float) -> Sequence[Cue]: ...
+    def swing(self, swing: Swing, t_s: float) -> Sequence[Cue]: ...
 
 
 class Session:
     """Pose samples in, live state + steps + cues out, to every sink.
 
-    `t_s` is stream time: seconds since the first sample.  The same float is recorded in
-    the pose stream, so re-analysing the recorded file reproduces the steps exactly.
+    `t_s` is the input's own clock: a pose stream's `t` as recorded (so results line up
+    with the instrument that made it), a video's or camera's seconds since its first
+    frame.  The same float is recorded in the pose stream, so re-analysing the recorded
+    file reproduces the steps exactly.
     """
 
     def __init__(
@@ -214,6 +220,7 @@ class Session:
         self.decide_cues = decide_cues
         self.recorder = PoseStreamRecorder(view, fps, spill_dir) if record else None
         self.steps: list[Step] = []
+        self.swings: list[Swing] = []
         self.cues: list[Cue] = []
         self.frames = 0
         self.frames_with_pose = 0
@@ -225,30 +232,48 @@ class Session:
     def process(self, sample: PoseSample) -> tuple[LiveState, list[Step], list[Cue]]:
         if self._t0_ns is None:
             self._t0_ns = sample.t_capture_ns
-        t_s = (sample.t_capture_ns - self._t0_ns) * 1e-9
+        t_s = sample.t_source_s
+        if not math.isfinite(t_s):
+            t_s = (sample.t_capture_ns - self._t0_ns) * 1e-9
         self.frames += 1
         if sample.has_pose:
             self.frames_with_pose += 1
         if self.recorder is not None:
-            self.recorder.add(sample)
+            self.recorder.add(sample, t_s)
         self.capture_to_pose.add(sample.t_pose_ns - sample.t_capture_ns)
         t0 = now_ns()
         steps = self.analyzer.update(t_s, sample.landmarks)
+        swings = self.analyzer.pop_swings()
         self.metrics_ns += now_ns() - t0
         live = self.analyzer.live
         for sink in self.sinks:
             sink.on_pose(sample, live)
         cues: list[Cue] = []
+        for swing in swings:
+            self._emit_swing(swing, cues)
         for step in steps:
             self._emit(step, cues)
         return live, steps, cues
+
+    def _emit_swing(self, swing: Swing, cues_out: list[Cue]) -> None:
+        self.swings.append(swing)
+        cues: Sequence[Cue] = ()
+        if self.decide_cues is not None:
+            t0 = now_ns()
+            cues = self.decide_cues.swing(swing, swing.t_detected_s)
+            self.step_to_cue.add(now_ns() - t0)
+        self.cues.extend(cues)
+        cues_out.extend(cues)
+        for sink in self.sinks:
+            sink.on_swing(swing, cues)
 
     def _emit(self, step: Step, cues_out: list[Cue]) -> None:
         self.steps.append(step)
         cues: Sequence[Cue] = ()
         if self.decide_cues is not None:
             t0 = now_ns()
-            cues = self.decide_cues(step, step.t_detected_s)
+            cues = self.decide_cues.step(step, step.t_detected_s,
+                                         self.analyzer.current_cadence_spm)
             self.step_to_cue.add(now_ns() - t0)
         self.cues.extend(cues)
         cues_out.extend(cues)
@@ -269,15 +294,20 @@ class Session:
     def summary(self, fps_processing: float, live_timing: bool = False) -> dict:
         from realtime.metrics import summarize
 
+        ga = self.analyzer
         out = summarize(
             self.steps,
             frames=self.frames,
             frames_with_pose=self.frames_with_pose,
             view=self.view,
-            event_delay_s=self.analyzer.event_delay_s,
+            event_delay_s=ga.event_delay_s,
             fps_processing=fps_processing,
-            min_confidence=self.cfg.cues.min_confidence,  # the steps the cues trust
+            contacts=[(e.leg, e.t_s) for e in ga.events if e.kind == "IC"],
+            toe_offs=[(e.leg, e.t_s) for e in ga.events if e.kind == "TO"],
+            body_minima=ga.body_minima,
+            hidden_legs=ga.hidden_legs,
         )
+        out["swings"] = len(self.swings)
         # How fast, not what the gait was: kept apart so that re-analysing a recording
         # reproduces everything outside "processing" exactly.
         out.pop("fps_processing", None)

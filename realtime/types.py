@@ -91,6 +91,9 @@ class PoseSample:
     landmarks: np.ndarray
     world: np.ndarray | None = None
     image_size: tuple[int, int] = (0, 0)
+    # seconds on the input's own clock when it has one (a recorded pose stream's `t`);
+    # NaN for a camera or video, whose time counts from the first frame
+    t_source_s: float = math.nan
 
     def __post_init__(self) -> None:
         lm = self.landmarks
@@ -241,3 +244,5 @@ class DisplayState:
     phase: str = ""  # drill phase, e.g. "warm-up", "drill 2/4"
     fps: float = 0.0  # processing rate
     dropped: int = 0  # stale camera frames dropped so far
+    cadence_spm: float = NAN  # the current cadence (metrics stage, last whole strides)
+    knee_drive_deg: float = NAN  # the newest trusted swing's knee drive

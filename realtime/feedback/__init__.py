@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from realtime.types import Cue, LiveState, PoseSample, Step
+from realtime.types import Cue, LiveState, PoseSample, Step, Swing
 
 
 class FeedbackSink(Protocol):
@@ -23,6 +23,9 @@ class FeedbackSink(Protocol):
 
     def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
         """Called once per completed step with the cues decided for it."""
+
+    def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:
+        """Called once per swing whose knee drive became final, with its cues."""
 
     def close(self) -> None:
         """Flush and release resources; called once at the end of a session."""

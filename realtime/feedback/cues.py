@@ -6,11 +6,18 @@ tested as tables.  Usage (worker thread)::
 
     state = CueState()
     for step in analyzer.update(t_s, landmarks):
-        state, cues = decide(state, step, t_s, cfg.cues, silent=phase_at(t_s, cfg.drill).silent)
+        state, cues = decide(state, step, t_s, cfg.cues, silent=..., cadence_spm=analyzer_cadence)
+    for swing in analyzer.pop_swings():
+        state, cues = decide_swing(state, swing, t_s, cfg.cues, silent=...)
 
 Why each rule exists:
-- confidence gating: a NaN metric or a low-confidence step never produces a cue (saying
-  nothing beats a wrong cue); it does not count towards hysteresis either.
+- confidence gating: a NaN or unreliable metric (`Step.unreliable`, `Swing.reliable`) or
+  a low-confidence step never produces a cue (saying nothing beats a wrong cue); it does
+  not count towards hysteresis either.
+- knee drive is judged per swing (`decide_swing`), as soon as the swing's peak is final
+  (~0.1 s after it), not when the step ends; the other faults per step (`decide`).
+- cadence is the metrics stage's current cadence (the last whole strides; one
+  definition, `realtime.metrics.cadence`), passed in by the caller.
 - hysteresis (N of the last M reliable steps): one odd step must not trigger a cue.
 - per-kind cooldown: the runner needs time to act on a cue before hearing it again.
 - global rate limit: a step lasts ~0.35 s and a phrase ~0.8 s, so at most one cue per
@@ -29,8 +36,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from realtime.config import CUE_KINDS, CuesConfig, DrillConfig
-from realtime.metrics.summary import follows
-from realtime.types import Cue, Step
+from realtime.types import Cue, Step, Swing
 
 Zone = Literal["good", "near", "bad", "none"]
 
@@ -77,58 +83,56 @@ def _worst(*zones: Zone) -> Zone:
     return "none"
 
 
+def _value(step: Step, name: str) -> float:
+    """The metric if it was measured and can be trusted, else NaN (zone 'none')."""
+    return getattr(step, name) if step.reliable(name) else math.nan
+
+
 def step_zones(step: Step, cfg: CuesConfig) -> dict[str, Zone]:
-    """The zone of each corrective kind for one step (also used by the history strip)."""
+    """The zone of each corrective kind for one step (also used by the history strip);
+    an unreliable metric is in zone 'none'."""
     return {
-        "knee_drive": knee_zone(step.knee_drive_deg, cfg),
+        "knee_drive": knee_zone(_value(step, "knee_drive_deg"), cfg),
         "level_hips": _worst(
-            sway_zone(step.hip_sway_pct, cfg),
-            zone(step.pelvic_drop_deg, cfg.pelvic_drop_limit_deg, cfg.pelvic_drop_band_deg, False),
+            sway_zone(_value(step, "hip_sway_pct"), cfg),
+            zone(_value(step, "pelvic_drop_deg"), cfg.pelvic_drop_limit_deg,
+                 cfg.pelvic_drop_band_deg, False),
         ),
         "overstride": zone(
-            step.overstride_pct, cfg.overstride_limit_pct, cfg.overstride_band_pct, False
+            _value(step, "overstride_pct"), cfg.overstride_limit_pct, cfg.overstride_band_pct,
+            False,
         ),
-        "cadence": cadence_zone(step.cadence_spm, cfg),
+        "cadence": cadence_zone(_value(step, "cadence_spm"), cfg),
     }
 
 
-STRIDES_FOR_CADENCE = 2  # cadence cues judge the last two strides (four steps)
+KNEE_KINDS = ("knee_drive", "good_knee")  # judged per swing, not per step
 
 
-def stride_cadence(step: Step, recent: tuple[Step, ...]) -> float:
-    """Cadence over the last strides ending with `step` (up to 2 strides, 4 steps).
-
-    One step's duration carries each leg's contact-timing error: on real video the far
-    leg's contacts are often early or late by tens of ms, so step cadences alternate
-    (e.g. 150/190 for a true 169) and half the steps would look "slow".  Whole strides
-    hold one step of each leg, so that error cancels, and two of them halve the rest of
-    the jitter.  Only steps that follow each other without a gap are used; with none
-    before `step`, its own cadence counts.
-    """
-    if not step.cadence_spm > 0:
-        return step.cadence_spm
-    chain = [step]
-    for prev in reversed(recent):
-        if len(chain) == 2 * STRIDES_FOR_CADENCE or not follows(prev, chain[-1]):
-            break
-        chain.append(prev)
-    if len(chain) % 2 and len(chain) > 1:
-        chain.pop()  # whole strides only: an odd step would bring back one leg's error
-    return 60.0 * len(chain) / sum(60.0 / s.cadence_spm for s in chain)
-
-
-def _verdicts(step: Step, cfg: CuesConfig, recent: tuple[Step, ...] = ()
-              ) -> dict[str, bool | None]:
-    """kind -> True (fault / for praise: target met), False, or None (not measured)."""
+def _verdicts(step: Step, cfg: CuesConfig, cadence_spm: float) -> dict[str, bool | None]:
+    """kind -> True (fault), False, or None (not measured or not trusted); knee kinds are
+    None here (decide_swing judges them)."""
     bad_zones = ("bad",) if cfg.schedule == "bandwidth" else ("bad", "near")
     out: dict[str, bool | None] = {}
     zones = step_zones(step, cfg)
-    zones["cadence"] = cadence_zone(stride_cadence(step, recent), cfg)
+    zones["cadence"] = cadence_zone(cadence_spm, cfg)
     for kind in CORRECTIVE:
         z = zones[kind]
-        out[kind] = None if z == "none" else z in bad_zones
-    kz = zones["knee_drive"]
-    out[POSITIVE] = None if kz == "none" else kz == "good"
+        out[kind] = None if z == "none" or kind in KNEE_KINDS else z in bad_zones
+    out[POSITIVE] = None
+    return out
+
+
+def _swing_verdicts(swing: Swing, cfg: CuesConfig) -> dict[str, bool | None]:
+    """knee_drive: fault?  good_knee: target met?  (None if the swing is not trusted)."""
+    out: dict[str, bool | None] = dict.fromkeys(CUE_KINDS)
+    if not swing.reliable:
+        return out
+    bad_zones = ("bad",) if cfg.schedule == "bandwidth" else ("bad", "near")
+    z = knee_zone(swing.knee_drive_deg, cfg)
+    if z != "none":
+        out["knee_drive"] = z in bad_zones
+        out[POSITIVE] = z == "good"
     return out
 
 
@@ -145,7 +149,6 @@ class CueState:
     last_step_s: float = _NEVER
     fade_credit: float = 0.0
     withheld: int = 0  # faded schedule: cues decided but deliberately not given
-    recent: tuple[Step, ...] = ()  # the last reliable steps (cadence over strides)
 
 
 def fade_keep(t_s: float, cfg: CuesConfig) -> float:
@@ -157,27 +160,46 @@ def fade_keep(t_s: float, cfg: CuesConfig) -> float:
 
 
 def decide(
-    state: CueState, step: Step, t_s: float, cfg: CuesConfig, *, silent: bool = False
+    state: CueState, step: Step, t_s: float, cfg: CuesConfig, *, silent: bool = False,
+    cadence_spm: float = math.nan,
 ) -> tuple[CueState, list[Cue]]:
     """Update the rules with one completed step; return the new state and 0 or 1 cue.
 
     `t_s` is the stream time at which the step became known (its t_detected_s in a live
-    run); the cue's `t_ns` is that time in ns.  `silent` (a recovery or cool-down phase)
-    keeps the history up to date but says nothing.
+    run); the cue's `t_ns` is that time in ns.  `cadence_spm` is the runner's current
+    cadence (the metrics stage's `current_cadence_spm`).  `silent` (a recovery or
+    cool-down phase) keeps the history up to date but says nothing.
     """
-    history = list(state.history)
-    if t_s - state.last_step_s > cfg.reset_after_s:
-        history = [() for _ in CUE_KINDS]  # the runner left or tracking broke: start afresh
     if not (step.confidence >= cfg.min_confidence):
-        return dataclasses.replace(state, history=tuple(history)), []
+        return _age(state, t_s, cfg), []
+    return _observe(state, _verdicts(step, cfg, cadence_spm), t_s, cfg, silent)
+
+
+def decide_swing(
+    state: CueState, swing: Swing, t_s: float, cfg: CuesConfig, *, silent: bool = False
+) -> tuple[CueState, list[Cue]]:
+    """Update the knee-drive rules with one swing whose peak just became final."""
+    return _observe(state, _swing_verdicts(swing, cfg), t_s, cfg, silent)
+
+
+def _age(state: CueState, t_s: float, cfg: CuesConfig) -> CueState:
+    if t_s - state.last_step_s > cfg.reset_after_s:
+        # the runner left or tracking broke: start afresh
+        return dataclasses.replace(state, history=tuple(() for _ in CUE_KINDS))
+    return state
+
+
+def _observe(state: CueState, verdicts: dict[str, bool | None], t_s: float, cfg: CuesConfig,
+             silent: bool) -> tuple[CueState, list[Cue]]:
+    """Hysteresis, cooldowns, rate limit and schedule over one observation's verdicts."""
+    state = _age(state, t_s, cfg)
+    history = list(state.history)
     m = cfg.window_steps
-    verdicts = _verdicts(step, cfg, state.recent)
     for i, kind in enumerate(CUE_KINDS):
         v = verdicts[kind]
         if v is not None:
             history[i] = (*history[i], v)[-m:]
-    state = dataclasses.replace(state, history=tuple(history), last_step_s=t_s,
-                                recent=(*state.recent, step)[-2 * STRIDES_FOR_CADENCE:])
+    state = dataclasses.replace(state, history=tuple(history), last_step_s=t_s)
     if silent:
         return state, []
 

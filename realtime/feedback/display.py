@@ -42,7 +42,6 @@ from realtime.feedback.cues import (
     step_zones,
     sway_zone,
 )
-from realtime.metrics.summary import session_cadence_spm
 from realtime.types import SKELETON_EDGES, DisplayState, PoseSample, Step
 
 BG = (18, 20, 24)
@@ -58,7 +57,6 @@ ZONE_RGB: dict[str, tuple[int, int, int]] = {
 BONE = (0, 230, 255)
 JOINT = (255, 255, 255)
 MIN_VISIBILITY = 0.3
-RECENT_STEPS = 12  # the cadence shown is fitted to the last 12 steps (~4 s)
 
 
 # --------------------------------------------------------------------------- actions
@@ -97,11 +95,11 @@ def _fmt_time(t_s: float) -> str:
     return f"{t // 60:d}:{t % 60:02d}"
 
 
-def _last_finite(steps: tuple[Step, ...], name: str) -> float:
+def _last_reliable(steps: tuple[Step, ...], name: str) -> float:
+    """The newest trusted value of a metric (NaN if none)."""
     for s in reversed(steps):
-        v = getattr(s, name)
-        if math.isfinite(v):
-            return float(v)
+        if s.reliable(name):
+            return float(getattr(s, name))
     return math.nan
 
 
@@ -262,10 +260,9 @@ class Display:
         x = self._blit_text(phase, px, TEXT, (int(16 * u), cy), "midleft").right
         self._blit_text(f"session {_fmt_time(state.t_s)}", int(36 * u), DIM,
                         (x + int(28 * u), cy), "midleft")
-        # One step's cadence jumps with every mistimed contact (the far leg behind a
-        # treadmill console); the runner needs the cadence of the last few strides.
-        cad = (session_cadence_spm(state.steps[-RECENT_STEPS:]) if state.live.has_pose
-               else math.nan)
+        # the metrics stage's current cadence: fitted over the last whole strides (one
+        # step's cadence jumps with every mistimed contact)
+        cad = state.cadence_spm if state.live.has_pose else math.nan
         z: Zone = "none" if math.isnan(cad) else self._cad_zone(cad)
         cad_txt = "--- spm" if math.isnan(cad) else f"{cad:.0f} spm"
         cad_rect = self._blit_text(cad_txt, px, ZONE_RGB[z] if z != "none" else DIM,
@@ -341,8 +338,13 @@ class Display:
         pygame.draw.rect(self.screen, PANEL, r)
         no_pose = state is None or not state.live.has_pose
         self._no_pose = no_pose
-        knee = math.nan if no_pose else _last_finite(steps, "knee_drive_deg")
-        sway = math.nan if no_pose else _last_finite(steps, "hip_sway_pct")
+        knee = math.nan
+        if not no_pose and state is not None:
+            # the newest trusted swing (final ~0.1 s after its peak), else the last step
+            knee = state.knee_drive_deg
+            if math.isnan(knee):
+                knee = _last_reliable(steps, "knee_drive_deg")
+        sway = math.nan if no_pose else _last_reliable(steps, "hip_sway_pct")
         c = self.cues
         half = r.height // 2
         self._gauge(pygame.Rect(r.x, r.y, r.width, half), "KNEE DRIVE", knee, "°",
@@ -414,7 +416,7 @@ class Display:
                 bw = max(1, int(slot) - max(1, int(3 * u)))
                 zones = step_zones(s, c)
                 kz = zones["knee_drive"]
-                if math.isfinite(s.knee_drive_deg):
+                if s.reliable("knee_drive_deg"):
                     frac = (s.knee_drive_deg - lo_deg) / span
                     hgt = int(area.height * min(1.0, max(0.06, frac)))
                 else:

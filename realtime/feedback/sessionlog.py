@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from realtime.feedback.speech import Speaker
-from realtime.types import Cue, LiveState, PoseSample, Step
+from realtime.types import Cue, LiveState, PoseSample, Step, Swing
 
 CUE_COLUMNS = ("t_s", "kind", "text", "priority", "spoken")
 
@@ -46,7 +46,8 @@ class CueLog:
 
 
 class CueLogSink:
-    """FeedbackSink: hands the first cue of each step to the speaker and logs every cue.
+    """FeedbackSink: hands the first cue of each step or swing to the speaker and logs
+    every cue.
 
     `spoken` in the log is the cue's real fate, reported by the speech thread (0 when
     muted, replaced by a newer cue, stale, stopped, or with no audible output); without a
@@ -71,6 +72,12 @@ class CueLogSink:
         pass
 
     def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
+        self._say(cues)
+
+    def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:
+        self._say(cues)
+
+    def _say(self, cues: Sequence[Cue]) -> None:
         for i, cue in enumerate(cues):
             if i == 0 and self.speaker is not None:
                 self.speaker.say(cue)

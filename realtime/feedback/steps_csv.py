@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from realtime.metrics.summary import step_row
-from realtime.types import STEP_COLUMNS, Cue, LiveState, PoseSample, Step
+from realtime.types import STEP_COLUMNS, Cue, LiveState, PoseSample, Step, Swing
 
 
 class StepsCsvSink:
@@ -31,6 +31,9 @@ class StepsCsvSink:
     def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
         self._w.writerow(step_row(step))
         self._fh.flush()
+
+    def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:
+        pass
 
     def close(self) -> None:
         if not self._fh.closed:

@@ -18,7 +18,7 @@ import numpy as np
 from realtime.config import CuesConfig, TonesConfig
 from realtime.feedback.cues import knee_zone
 from realtime.feedback.speech import init_mixer
-from realtime.types import Cue, LiveState, PoseSample, Step
+from realtime.types import Cue, LiveState, PoseSample, Step, Swing
 
 
 def earcon(freq_hz: float, dur_ms: float, rate: int, volume: float) -> np.ndarray:
@@ -104,9 +104,13 @@ class TonePlayer:
         self.current = None
 
     def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
-        if self.cfg.mode != "earcon" or self.muted or step.confidence < self.cues.min_confidence:
+        pass
+
+    def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:
+        """Earcon mode: a blip per trusted swing, as soon as its knee drive is final."""
+        if self.cfg.mode != "earcon" or self.muted or not swing.reliable:
             return
-        z = knee_zone(step.knee_drive_deg, self.cues)
+        z = knee_zone(swing.knee_drive_deg, self.cues)
         if z in ("good", "bad"):
             self.played.append(z)
             if self.driver is not None:

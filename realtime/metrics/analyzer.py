@@ -19,6 +19,7 @@ import numpy as np
 from realtime.config import MetricsConfig
 from realtime.metrics import frame as F
 from realtime.metrics import step as S
+from realtime.metrics.cadence import recent_cadence_spm
 from realtime.metrics.condition import C_FACING, C_HAS_POSE, C_LEGLEN, C_NSWAPS, C_OE_X, C_THIGH
 from realtime.metrics.fuse import U_HIDDEN
 from realtime.metrics.layout import (
@@ -309,6 +310,13 @@ class GaitAnalyzer:
     @property
     def swings(self) -> list[Swing]:
         return self._swings
+
+    @property
+    def current_cadence_spm(self) -> float:
+        """The runner's cadence now: `cadence_spm` over the last `cadence_window_strides`
+        whole strides of the current chain (one definition for the cues and the display)."""
+        w = self.cfg.cadence_window_strides
+        return recent_cadence_spm(self._steps[-(2 * w + 2):], w)
 
     @property
     def facing(self) -> int:

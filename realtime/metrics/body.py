@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from realtime.metrics._jit import jit
-from realtime.metrics.fit import quad_peak
+from realtime.metrics.fit import frames_in, quad_peak
 from realtime.metrics.layout import P_BODY_HW, P_BODY_HYST, R_BODY, R_T
 
 B_PHASE = 0  # 0 unknown, 1 descending (looking for the lowest point), 2 rising
@@ -90,7 +90,7 @@ def _vertex(ring: np.ndarray, n_best: int, n: int, halfwin_s: float, dt_frame: f
     """Time of the parabola vertex through the samples around ring position n_best (only
     positions below n: causal)."""
     rows = ring.shape[0]
-    k = max(1, int(round(halfwin_s / dt_frame))) if dt_frame > 0 else 1
+    k = frames_in(halfwin_s, dt_frame)
     lo = max(n_best - k, n - rows, 0)
     hi = min(n_best + k, n - 1)
     m = hi - lo + 1

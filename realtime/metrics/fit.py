@@ -15,6 +15,15 @@ from realtime.metrics._jit import jit
 
 
 @jit
+def frames_in(seconds: float, dt_frame: float) -> int:
+    """How many frame intervals make `seconds` (at least 1): a window given in seconds
+    covers the same time at any frame rate."""
+    if not dt_frame > 0.0:
+        return 1
+    return max(1, math.floor(seconds / dt_frame + 0.5))
+
+
+@jit
 def quad_sums(
     tt: np.ndarray, y: np.ndarray, i0: int, i1: int, t0: float
 ) -> tuple[float, float, float, float, float, float, float, float, float]:
@@ -148,6 +157,6 @@ def quantile(x: np.ndarray, m: int, q: float) -> float:
         return np.nan
     s = np.sort(v[:k])
     pos = q * (k - 1)
-    lo = int(math.floor(pos))
+    lo = math.floor(pos)
     hi = min(lo + 1, k - 1)
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from realtime.metrics._jit import jit
-from realtime.metrics.fit import line_crossing, quad_peak
+from realtime.metrics.fit import frames_in, line_crossing, quad_peak
 from realtime.metrics.layout import (
     ANKLE,
     EV_IC,
@@ -192,9 +192,9 @@ def foot_update(
     rows = ring.shape[0]
     row = (n - 1) % rows
     y = ring[row, R_XY + 2 * (ANKLE + leg) + 1]
-    k = max(1, int(round(prm[P_CROSS_HW] / dt_frame))) if dt_frame > 0 else 1
+    k = frames_in(prm[P_CROSS_HW], dt_frame)
     if y == y:
-        kp = max(1, int(round(prm[P_PEAK_HW] / dt_frame))) if dt_frame > 0 else 1
+        kp = frames_in(prm[P_PEAK_HW], dt_frame)
         _valley(fs, leg, ring, n, y, prm[P_SWING_H] * leg_len, kp)
     floor = fs[leg, F_FLOOR]
     if fs[leg, F_V_N] == 0.0:
@@ -212,7 +212,7 @@ def foot_update(
     # a crossing whose fit has all its samples
     pend = fs[leg, F_PEND]
     if pend == 2.0:
-        k = max(1, int(round(prm[P_TO_HW] / dt_frame))) if dt_frame > 0 else 1
+        k = frames_in(prm[P_TO_HW], dt_frame)
     if pend != 0.0 and n - 1 >= fs[leg, F_PEND_N] + k - 1:
         n_first = int(fs[leg, F_PEND_N])
         fs[leg, F_PEND] = 0.0

@@ -29,14 +29,14 @@ from realtime.metrics.condition import (
 from realtime.metrics.foot import foot_update, new_foot_state
 from realtime.metrics.fuse import fuse_body, fuse_contact, new_fuse_state
 from realtime.metrics.layout import (
+    ANKLE,
     EV_BODY,
     EV_BREAK,
     EV_IC,
     EV_KNEE,
+    HIP,
     MAX_EVENTS,
     N_EV_COLS,
-    ANKLE,
-    HIP,
     N_PTS,
     P_H,
     P_IS_SIDE,

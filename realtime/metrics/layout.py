@@ -49,17 +49,17 @@ SRC_BODY = 1.0  # timed from the body's lowest point and the learned delay (hidd
 _FIELDS = (
     "min_visibility", "max_gap_s", "one_euro_min_cutoff_hz", "one_euro_beta",
     "one_euro_d_cutoff_hz", "swap_ratio", "max_swap_s", "facing_tau_s", "scale_tau_s",
-    "rear_leg_ratio", "min_step_s", "max_step_s", "floor_window_s",
-    "floor_min_span_s", "contact_height", "contact_delay_s", "toe_off_height",
-    "toe_off_delay_s", "swing_height", "crossing_halfwin_s", "toe_off_halfwin_s", "body_hysteresis",
-    "body_halfwin_s", "body_delay_prior", "body_delay_min", "body_delay_max", "hidden_delay_tol_s",
-    "hidden_min_strides", "peak_halfwin_s", "knee_peak_hysteresis_deg",
+    "rear_leg_ratio", "min_step_s", "max_step_s", "floor_window_s", "floor_min_span_s",
+    "contact_height", "contact_delay_s", "toe_off_height", "toe_off_delay_s",
+    "swing_height", "crossing_halfwin_s", "toe_off_halfwin_s", "body_hysteresis",
+    "body_halfwin_s", "body_delay_prior", "body_delay_min", "body_delay_max",
+    "hidden_delay_tol_s", "hidden_min_strides", "peak_halfwin_s", "knee_peak_hysteresis_deg",
 )  # fmt: skip
 (
     P_MINVIS, P_MAXGAP, P_OE_MINCUT, P_OE_BETA, P_OE_DCUT, P_SWAP_RATIO, P_MAX_SWAP_S,
     P_FACING_TAU, P_SCALE_TAU, P_REAR_RATIO, P_MIN_STEP, P_MAX_STEP, P_FLOOR_WIN,
-    P_FLOOR_SPAN, P_IC_H, P_IC_DELAY, P_TO_H, P_TO_DELAY, P_SWING_H,
-    P_CROSS_HW, P_TO_HW, P_BODY_HYST, P_BODY_HW, P_BODY_PRIOR, P_DELAY_MIN, P_DELAY_MAX, P_HIDDEN_TOL,
+    P_FLOOR_SPAN, P_IC_H, P_IC_DELAY, P_TO_H, P_TO_DELAY, P_SWING_H, P_CROSS_HW, P_TO_HW,
+    P_BODY_HYST, P_BODY_HW, P_BODY_PRIOR, P_DELAY_MIN, P_DELAY_MAX, P_HIDDEN_TOL,
     P_HIDDEN_MIN, P_PEAK_HW, P_KNEE_HYST,
 ) = range(len(_FIELDS))
 P_W = len(_FIELDS)  # image width, px

@@ -16,12 +16,11 @@ import math
 import numpy as np
 
 from realtime.metrics._jit import jit
-from realtime.metrics.fit import local_value, quad_peak
+from realtime.metrics.fit import frames_in, local_value, quad_peak
 from realtime.metrics.layout import (
     ANKLE,
     HIP,
     KNEE,
-    N_PTS,
     R_T,
     R_VALID,
     R_VIS,
@@ -114,8 +113,8 @@ def step_metrics(
     if m < 3:
         return
     dtf = (tt[m - 1] - tt[0]) / (m - 1)
-    halfwin = max(1, round(halfwin_s / dtf)) if dtf > 0 else 1
-    chw = max(1, round(contact_halfwin_s / dtf)) if dtf > 0 else 1
+    halfwin = frames_in(halfwin_s, dtf)
+    chw = frames_in(contact_halfwin_s, dtf)
     lo = 0
     while lo < m and tt[lo] < t_a:
         lo += 1
@@ -166,7 +165,8 @@ def step_metrics(
             over[i] = facing * (ax[i] - mhx[i]) / leg_len * 100.0
         out[O_FLEX_IC] = local_value(tt, flex, t_a, chw)
         out[O_OVERSTRIDE] = local_value(tt, over, t_a, chw)
-        sx = 0.5 * (_col(ring, idx, R_XY + 2 * SHOULDER) + _col(ring, idx, R_XY + 2 * (SHOULDER + 1)))
+        sx = 0.5 * (_col(ring, idx, R_XY + 2 * SHOULDER)
+                    + _col(ring, idx, R_XY + 2 * (SHOULDER + 1)))
         sy = 0.5 * (_col(ring, idx, R_XY + 2 * SHOULDER + 1)
                     + _col(ring, idx, R_XY + 2 * (SHOULDER + 1) + 1))
         lean = 0.0
@@ -223,4 +223,5 @@ def _sway(tt: np.ndarray, x: np.ndarray, lo: int, hi: int, t0: float, halfwin: i
     res = np.empty(tt.shape[0])
     for i in range(tt.shape[0]):
         res[i] = x[i] - (c0 + c1 * (tt[i] - t0))
-    return quad_peak(tt, res, lo, hi, halfwin, 1.0)[0] - quad_peak(tt, res, lo, hi, halfwin, -1.0)[0]
+    top = quad_peak(tt, res, lo, hi, halfwin, 1.0)[0]
+    return top - quad_peak(tt, res, lo, hi, halfwin, -1.0)[0]

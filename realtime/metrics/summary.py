@@ -9,6 +9,7 @@ reliable values on each side.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,22 +60,36 @@ def _median(vals: Sequence[float]) -> float | None:
     return float(np.median(a)) if a.size else None
 
 
+PRIMARY = {"side": "knee_drive_deg", "rear": "hip_sway_pct"}  # what a session is for
+
+
 def step_is_reliable(step: Step, view: View) -> bool:
-    """Every metric this view measures was measured and can be trusted."""
-    return all(step.reliable(m) for m in VIEW_METRICS[view])
+    """The step's timing and the view's main metric were measured and can be trusted."""
+    return step.reliable("cadence_spm") and step.reliable(PRIMARY[view])
 
 
-def gait_kind(steps: Sequence[Step], toe_offs: Sequence[tuple[str, float]]) -> str:
-    """'running', 'walking' or 'unknown', from the flight phase: running steps have the
-    stance foot leave before the other lands; walking steps have double support."""
-    to = {"L": sorted(t for leg, t in toe_offs if leg == "L"),
-          "R": sorted(t for leg, t in toe_offs if leg == "R")}
+WALK_STEP_S = 0.46  # steps longer than this (under 130 steps/min) are walking, not running
+
+
+def gait_kind(contacts: Sequence[tuple[str, float]], toe_offs: Sequence[tuple[str, float]],
+              body_minima: Sequence[float] = ()) -> str:
+    """'running', 'walking' or 'unknown'.  The body bottoms out once per step whatever the
+    feet do, so long intervals between its lowest points (over WALK_STEP_S) mean walking;
+    so does double support: in running the stance foot leaves the ground before the other
+    lands (a flight), in walking both are down together."""
+    gaps = [b - a for a, b in itertools.pairwise(body_minima) if 0.2 < b - a < 1.5]
+    if len(gaps) >= 4 and float(np.median(gaps)) > WALK_STEP_S:
+        return "walking"
+    ics = sorted((t, leg) for leg, t in contacts)
+    tos = {"L": sorted(t for leg, t in toe_offs if leg == "L"),
+           "R": sorted(t for leg, t in toe_offs if leg == "R")}
     flights = []
-    for s in steps:
-        t_next = s.t_contact_s + 60.0 / s.cadence_spm if s.cadence_spm > 0 else math.nan
-        mine = [t for t in to[s.leg] if s.t_contact_s < t < t_next + 0.3]
-        if mine and t_next == t_next:
-            flights.append(t_next - mine[0])
+    for (ta, la), (tb, lb) in itertools.pairwise(ics):
+        if la == lb or tb - ta > 1.2:
+            continue
+        mine = [t for t in tos[la] if ta < t < tb + 0.4]
+        if mine:
+            flights.append(tb - mine[0])
     if len(flights) < 4:
         return "unknown"
     walking = sum(f < 0 for f in flights) / len(flights)
@@ -86,7 +101,8 @@ def gait_kind(steps: Sequence[Step], toe_offs: Sequence[tuple[str, float]]) -> s
 def summarize(
     steps: Sequence[Step], *, frames: int, frames_with_pose: int, view: View,
     event_delay_s: float, fps_processing: float,
-    toe_offs: Sequence[tuple[str, float]] = (), hidden_legs: Sequence[str] = (),
+    contacts: Sequence[tuple[str, float]] = (), toe_offs: Sequence[tuple[str, float]] = (),
+    body_minima: Sequence[float] = (), hidden_legs: Sequence[str] = (),
 ) -> dict[str, Any]:
     """summary.json content.  `cadence_spm` is the session cadence (metrics.cadence);
     `metrics.<name>` holds median, per-leg medians, asymmetry (L - R) / mean(|L|, |R|) in
@@ -117,7 +133,7 @@ def summarize(
         "reliable_steps": reliable,
         "steps_L": sum(1 for s in steps if s.leg == "L"),
         "steps_R": sum(1 for s in steps if s.leg == "R"),
-        "gait": gait_kind(steps, toe_offs),
+        "gait": gait_kind(contacts, toe_offs, body_minima),
         "hidden_legs": list(hidden_legs),
         "cadence_spm": fin(cadence_spm(steps)),
         "mean_confidence": _median([s.confidence for s in steps]),
@@ -134,7 +150,16 @@ def warnings(summary: dict[str, Any]) -> list[str]:
         out.append("this looks like walking, not running: the running metrics and cues do "
                    "not apply")
     n = summary.get("steps", 0)
+    if not n and summary.get("frames_with_pose", 0) > 60:
+        out.append("no running steps were found (is the runner in view, on the treadmill, "
+                   "and running?)")
     if n and summary.get("reliable_steps", 0) < RELIABLE_SHARE * n:
         out.append(f"only {summary['reliable_steps']} of {n} steps were reliably measured "
                    "(camera placement, light, or the runner partly out of view)")
+    poor = [name for name, m in summary.get("metrics", {}).items()
+            if m.get("measured") and m.get("reliable", 0) < RELIABLE_SHARE * m["measured"]]
+    if n and poor:
+        out.append("not trusted in most steps (left out of medians, asymmetries and cues): "
+                   + ", ".join(poor) + ("; the feet were not seen landing clearly, so "
+                   "contacts were timed from the body" if summary.get("hidden_legs") else ""))
     return out

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from realtime.metrics._jit import jit
-from realtime.metrics.fit import quad_peak
+from realtime.metrics.fit import frames_in, quad_peak
 from realtime.metrics.layout import (
     HIP,
     KNEE,
@@ -67,7 +67,8 @@ def thigh_flexion(ring: np.ndarray, r: int, leg: int, facing: float) -> float:
 @jit
 def knee_height(ring: np.ndarray, r: int, leg: int, thigh: float) -> float:
     """Knee height above the hip, % of thigh length (negative below the hip)."""
-    return (ring[r, R_XY + 2 * (HIP + leg) + 1] - ring[r, R_XY + 2 * (KNEE + leg) + 1]) / thigh * 100.0
+    hy = ring[r, R_XY + 2 * (HIP + leg) + 1]
+    return (hy - ring[r, R_XY + 2 * (KNEE + leg) + 1]) / thigh * 100.0
 
 
 @jit
@@ -105,7 +106,7 @@ def swing_update(ws: np.ndarray, leg: int, ring: np.ndarray, n: int, prm: np.nda
     th = thigh_flexion(ring, r, leg, facing)
     if th != th:
         return False
-    k = max(1, int(round(prm[P_PEAK_HW] / dt_frame))) if dt_frame > 0 else 1
+    k = frames_in(prm[P_PEAK_HW], dt_frame)
     hyst = prm[P_KNEE_HYST]
     # the swing's peak lies in the upper part of the thigh's oscillation, its lowest
     # point (extension at toe-off) in the lower part: wobbles elsewhere are not swings

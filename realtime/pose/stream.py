@@ -47,7 +47,8 @@ class PoseStream:
         """The stream as pose samples, with times in integer nanoseconds."""
         for i in range(len(self)):
             t_ns = round(float(self.t[i]) * 1e9)
-            yield PoseSample(i, t_ns, t_ns, self.landmarks[i], None, self.image_size)
+            yield PoseSample(i, t_ns, t_ns, self.landmarks[i], None, self.image_size,
+                             t_source_s=float(self.t[i]))
 
 
 def validate(
@@ -131,7 +132,8 @@ SPILL_META = "pose.partial.json"
 class PoseStreamRecorder:
     """Collects pose samples during a run and writes them as one pose-stream file.
 
-    Times are stored relative to the first sample, so a live session's file starts at 0.
+    Times are the session's stream times (`Session.process`), so re-analysing the file
+    reproduces the session; a live session's file starts at 0.
     With `spill_dir`, each sample is also appended to `pose.partial.bin` (536 bytes, the
     OS flushes it; we flush about once a second), deleted once pose.npz is written.
     """
@@ -147,12 +149,12 @@ class PoseStreamRecorder:
         self._spill = None
         self._last_flush = 0.0
 
-    def add(self, sample: PoseSample) -> None:
+    def add(self, sample: PoseSample, t: float) -> None:
+        """Record one sample at stream time t (seconds)."""
         if self._t0 is None:
             self._t0 = sample.t_capture_ns
             self._size = sample.image_size
             self._open_spill()
-        t = (sample.t_capture_ns - self._t0) * 1e-9
         self._t.append(t)
         self._lm.append(sample.landmarks)
         if self._spill is not None:
