@@ -74,12 +74,12 @@ WALK_STEP_S = 0.46  # steps longer than this (under 130 steps/min) are walking, 
 def gait_kind(contacts: Sequence[tuple[str, float]], toe_offs: Sequence[tuple[str, float]],
               body_minima: Sequence[float] = ()) -> str:
     """'running', 'walking' or 'unknown'.  The body bottoms out once per step whatever the
-    feet do, so long intervals between its lowest points (over WALK_STEP_S) mean walking;
-    so does double support: in running the stance foot leaves the ground before the other
-    lands (a flight), in walking both are down together."""
+    feet do, so the intervals between its lowest points decide: over WALK_STEP_S is
+    walking.  Without them, double support decides: in running the stance foot leaves the
+    ground before the other lands (a flight), in walking both are down together."""
     gaps = [b - a for a, b in itertools.pairwise(body_minima) if 0.2 < b - a < 1.5]
-    if len(gaps) >= 4 and float(np.median(gaps)) > WALK_STEP_S:
-        return "walking"
+    if len(gaps) >= 4:
+        return "walking" if float(np.median(gaps)) > WALK_STEP_S else "running"
     ics = sorted((t, leg) for leg, t in contacts)
     tos = {"L": sorted(t for leg, t in toe_offs if leg == "L"),
            "R": sorted(t for leg, t in toe_offs if leg == "R")}
