@@ -37,7 +37,7 @@ SHOULDER_HALF = 0.18
 HEEL = (-0.06, -0.07)  # (forward, up) from the ankle, foot level
 TOE = (0.18, -0.07)
 G = 9.81
-STANCE_DIP_M = 0.07  # how far the hip sinks below the contact-to-toe-off line in stance
+STANCE_DIP_M = 0.05  # how far the hip sinks below the contact-to-toe-off line in stance
 DIP_SKEW = 0.1 / (0.4 * 0.6)  # u + k u (1 - u) = 0.5 at u = 0.4: deepest at 40 % of stance
 
 Schedule = float | Callable[[float], float]

@@ -9,7 +9,7 @@ import pytest
 
 from realtime.config import CuesConfig, TonesConfig
 from realtime.feedback.tones import TonePlayer, earcon, pitch_hz, pitch_index, tone_loop
-from realtime.types import LiveState, PoseSample, Step
+from realtime.types import LiveState, PoseSample, Step, Swing
 
 RATE = 22050
 
@@ -49,11 +49,12 @@ def test_pitch_follows_knee_height() -> None:
     assert pitch_hz(6, cfg) == pytest.approx(math.sqrt(cfg.low_hz * cfg.high_hz))
 
 
-def test_earcon_mode_marks_good_and_bad_steps_only() -> None:
+def test_earcon_mode_marks_good_and_bad_swings_only() -> None:
     player = TonePlayer(TonesConfig(mode="earcon"), CuesConfig(knee_drive_target_deg=55.0))
     for knee in (40.0, 52.0, 60.0, math.nan):
-        player.on_step(Step("L", 0.0, knee_drive_deg=knee, confidence=0.9), [])
-    player.on_step(Step("L", 0.0, knee_drive_deg=40.0, confidence=0.1), [])  # unsure: silent
+        player.on_swing(Swing("L", 0.0, knee, math.nan, True, 0.1), [])
+    player.on_swing(Swing("L", 0.0, 40.0, math.nan, False, 0.1), [])  # not trusted: silent
+    player.on_step(Step("L", 0.0, knee_drive_deg=40.0, confidence=0.9), [])  # steps: silent
     assert player.played == ["bad", "good"]
     player.close()
 

@@ -1,4 +1,9 @@
-"""The analyzer on synthetic runners whose answers are known by construction."""
+"""The analyzer on synthetic runners whose answers are known by construction.
+
+The synthetic runner is kinematic, not a real runner: its ankle settles onto the belt
+differently from the force-plate runners', so its event delays are fitted here the way
+`realtime.validation.calibrate` fits them on force (the median of detected minus true),
+on a stream of its own; these tests check mechanics, never accuracy claims."""
 
 from __future__ import annotations
 
@@ -13,7 +18,24 @@ from realtime.metrics import GaitAnalyzer, analyze_stream, summarize, write_step
 from realtime.synthetic import synthetic_run
 from realtime.types import STEP_COLUMNS, Step
 
-CFG = MetricsConfig()
+def _fitted_config() -> MetricsConfig:
+    """The shipped config with the contact and toe-off delays fitted to the synthetic
+    runner's touch-down and lift-off (the calibration's method, on a separate seed)."""
+    from dataclasses import replace
+
+    base = replace(MetricsConfig(), contact_delay_s=0.0, toe_off_delay_s=0.0)
+    ps, truth = synthetic_run(30.0, 30.0, noise_px=1.0, seed=99)
+    _, ga = analyze_stream(ps, base)
+    tt = np.array([t.t_contact_s for t in truth])
+    ics = [e.t_s for e in ga.events if e.kind == "IC" and e.source == "foot"]
+    d_ic = float(np.median([t - tt[np.argmin(np.abs(tt - t))] for t in ics]))
+    to_true = tt + 0.36 * 2 * 60.0 / 170.0  # duty factor x stride after each contact
+    tos = [e.t_s for e in ga.events if e.kind == "TO"]
+    d_to = float(np.median([t - to_true[np.argmin(np.abs(to_true - t))] for t in tos]))
+    return replace(MetricsConfig(), contact_delay_s=d_ic, toe_off_delay_s=-d_to)
+
+
+CFG = _fitted_config()
 
 
 def _match(steps: list[Step], truth: list[Step], tol: float = 0.05) -> list[tuple[Step, Step]]:
@@ -41,15 +63,14 @@ def test_side_view_constructed_answers(facing: int) -> None:
     assert len(pairs) >= 0.95 * len(truth)
     assert len(steps) - len(pairs) <= 1  # at most a start-up step before floors settle
     ic = [s.t_contact_s - t.t_contact_s for s, t in pairs]
-    # the synthetic foot settles gently, so the detector's lower contact height
-    # (1.5 % leg vs the truth's 18 mm band) fires ~10 ms later than the truth
-    assert np.mean(np.abs(ic)) < 0.015
+    assert np.mean(np.abs(ic)) < 0.012
     assert np.median([s.cadence_spm for s in steps]) == pytest.approx(170.0, rel=0.005)
     assert _err(pairs, "knee_drive_deg") < 2.0
     assert _err(pairs, "knee_height_pct") < 3.0
-    assert _err(pairs, "knee_flexion_ic_deg") < 3.0
-    # the ankle still moves back fast at the synthetic contact: ~3 % per 10 ms late
-    assert _err(pairs, "overstride_pct") < 4.5
+    # the synthetic knee starts to bend abruptly at touch-down: a kink that the contact
+    # parabola rounds off (the motion-capture knees bend smoothly: 1.4 deg there)
+    assert _err(pairs, "knee_flexion_ic_deg") < 4.0
+    assert _err(pairs, "overstride_pct") < 3.0
     assert _err(pairs, "trunk_lean_deg") < 1.0
     assert _err(pairs, "vertical_oscillation_pct") < 2.0
     for s, _ in pairs:
@@ -148,12 +169,17 @@ def test_live_state_and_outputs(tmp_path) -> None:
     assert tuple(rows[0]) == STEP_COLUMNS and len(rows) == len(steps) + 1
     assert rows[1][STEP_COLUMNS.index("hip_sway_pct")] == ""  # NaN -> empty
     summ = summarize(steps, frames=len(ps), frames_with_pose=ps.frames_with_pose, view="side",
-                     event_delay_s=ga.event_delay_s, fps_processing=1000.0)
+                     event_delay_s=ga.event_delay_s, fps_processing=1000.0,
+                     contacts=[(e.leg, e.t_s) for e in ga.events if e.kind == "IC"],
+                     toe_offs=[(e.leg, e.t_s) for e in ga.events if e.kind == "TO"],
+                     body_minima=ga.body_minima)
     assert summ["steps"] == len(steps) and summ["frames"] == len(ps)
     assert summ["cadence_spm"] == pytest.approx(170.0, rel=0.01)
     assert summ["metrics"]["knee_drive_deg"]["L"] is not None
     assert summ["metrics"]["hip_sway_pct"]["median"] is None
-    assert 0.0 < summ["event_delay_s"] < 0.1
+    # a contact is reported at its stance's lowest point of the body (0.1-0.25 s later)
+    assert 0.0 < summ["event_delay_s"] < 0.3
+    assert summ["gait"] == "running" and summ["reliable_steps"] >= 0.9 * len(steps)
 
 
 def test_bad_input_is_rejected() -> None:
@@ -167,19 +193,25 @@ def test_bad_input_is_rejected() -> None:
     assert ga.update(0.0, lm) == []
 
 
-def test_hybrid_side_events_survive_an_unreliable_far_foot() -> None:
-    """The far foot's heel/toe heights jitter (hidden by a treadmill console): the
-    fore-aft tracker rejects contacts in the wrong phase and fills the missed ones."""
+def test_a_far_foot_with_unreliable_heights_is_timed_from_the_body() -> None:
+    """The far ankle's height jitters (hidden behind a treadmill console): its foot
+    timing disagrees with the body's rhythm, so that leg is judged hidden and its
+    contacts come from the body's lowest point minus the near leg's delay."""
     from dataclasses import replace
 
     ps, truth = synthetic_run(30.0, 30.0, noise_px=1.0, facing=-1, seed=4)
     lm = ps.landmarks.copy()
-    jitter = np.random.default_rng(0).normal(0.0, 25.0 / ps.image_size[1], (len(ps), 2))
-    lm[:, [30, 32], 1] += jitter.astype(np.float32)  # the right (far) heel and toe
+    jitter = np.random.default_rng(0).normal(0.0, 40.0 / ps.image_size[1], len(ps))
+    lm[:, 28, 1] += jitter.astype(np.float32)  # the right (far) ankle
     bad = replace(ps, landmarks=lm)
-    found = {}
-    for mode in ("vertical", "hybrid"):
-        steps, _ = analyze_stream(bad, MetricsConfig(side_events=mode))
-        found[mode] = len(_match(steps, truth))
-    assert found["hybrid"] > found["vertical"]
-    assert found["hybrid"] >= 0.65 * len(truth)
+    steps, ga = analyze_stream(bad, CFG)
+    assert ga.hidden_legs == ("R",)
+    pairs = _match(steps, truth)
+    assert len(pairs) >= 0.95 * len(truth)
+    late = [(s, t) for s, t in pairs if s.t_contact_s > 6.0]  # once the leg is judged
+    ic_r = [s.t_contact_s - t.t_contact_s for s, t in late if s.leg == "R"]
+    assert np.mean(np.abs(ic_r)) < 0.015
+    # its contact metrics are marked, the near leg's are not
+    assert all({"knee_flexion_ic_deg", "overstride_pct"} <= s.unreliable
+               for s, _ in late if s.leg == "R")
+    assert not any(s.unreliable for s, _ in late if s.leg == "L")

@@ -105,7 +105,7 @@ def test_recorder_spills_as_it_goes_and_recover_drops_a_torn_record(tmp_path) ->
     rec = ps.PoseStreamRecorder("side", 30.0, spill_dir=tmp_path)
     lm = np.random.default_rng(1).random((33, 4)).astype(np.float32)
     for i in range(10):
-        rec.add(PoseSample(i, 5_000_000_000 + i * 33_333_333, 0, lm, None, (640, 480)))
+        rec.add(PoseSample(i, 5_000_000_000 + i * 33_333_333, 0, lm, None, (640, 480)), i / 30)
     rec._spill.flush()  # what the OS would hold after a crash
     spill = tmp_path / ps.SPILL_BIN
     assert spill.stat().st_size == 10 * ps.SPILL_DTYPE.itemsize
@@ -123,8 +123,8 @@ def test_recorder_spills_as_it_goes_and_recover_drops_a_torn_record(tmp_path) ->
 
 def test_recorder_removes_its_spill_once_the_file_is_written(tmp_path) -> None:
     rec = ps.PoseStreamRecorder("rear", 30.0, spill_dir=tmp_path)
-    rec.add(PoseSample.no_pose(0, 0, 0, (10, 10)))
-    rec.add(PoseSample.no_pose(1, 33_333_333, 0, (10, 10)))
+    rec.add(PoseSample.no_pose(0, 0, 0, (10, 10)), 0.0)
+    rec.add(PoseSample.no_pose(1, 33_333_333, 0, (10, 10)), 1 / 30)
     rec.save(tmp_path / "pose.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pose.npz"]
     assert ps.load(tmp_path / "pose.npz").frames_with_pose == 0
