@@ -140,7 +140,7 @@ class MetricsConfig:
                       "above its floor, leg lengths"),
     )
     contact_delay_s: float = field(
-        default=0.0223,
+        default=0.0218,
         metadata=_rng(-0.2, 0.2, "calibrated: the ankle crosses contact_height this long "
                       "after the force onset (it sinks while the foot rolls flat), s"),
     )

@@ -1,19 +1,29 @@
-"""The analyzer on real BlazePose streams of the shared recordings."""
+"""The analyzer on real BlazePose streams of the shared recordings, against contacts
+labelled by hand from the frames (tests/fixtures/treadmill_side_male_contacts.json)."""
 
 from __future__ import annotations
+
+import csv
+import difflib
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from realtime.config import MetricsConfig
-from realtime.metrics import analyze_stream
+from realtime.metrics import analyze_stream, summarize
+from realtime.metrics.summary import step_row
 from realtime.pose.stream import PoseStream
+from realtime.types import STEP_COLUMNS, Step
 from tests.conftest import data_file
 
-# Counted once by eye from a plot of both ankles' fore-aft position (forward extremes)
-# in treadmill_side_male.mp4: 34 contacts between 0.2 s and 11.8 s, so 33 steps.
-MALE_SIDE_STEPS_BY_EYE = 33
-MALE_SIDE_CADENCE = 168.9  # treadmill_side_male.groundtruth.json
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN = Path(__file__).parent / "golden"
+MALE_SIDE_CADENCE = 168.9  # treadmill_side_male.groundtruth.json (raw pixels, no pose)
+WARMUP_S, EDGE_S = 0.5, 0.25  # as in the motion-capture validation
 
 
 def _blazepose(rel: str, view: str) -> PoseStream:
@@ -47,46 +57,98 @@ def male_side() -> PoseStream:
     return _blazepose("videos/treadmill_side_male.mp4", "side")
 
 
-def test_treadmill_side_cadence_and_steps(male_side: PoseStream) -> None:
+def _labels() -> dict:
+    return json.loads((FIXTURES / "treadmill_side_male_contacts.json").read_text())
+
+
+def contact_errors(stream: PoseStream, ga) -> tuple[np.ndarray, int]:
+    """Per judged hand-labelled contact: reported contact of the same leg minus the label
+    (NaN when none within 0.18 s), and the number of labels judged."""
+    t0, t1 = float(stream.t[0]), float(stream.t[-1])
+    ics = [e for e in ga.events if e.kind == "IC"]
+    errs = []
+    for c in _labels()["contacts"]:
+        if not (t0 + WARMUP_S <= c["t_s"] <= t1 - EDGE_S):
+            continue
+        d = [e.t_s - c["t_s"] for e in ics if e.leg == c["leg"] and abs(e.t_s - c["t_s"]) < 0.18]
+        errs.append(min(d, key=abs) if d else np.nan)
+    return np.asarray(errs), len(errs)
+
+
+def test_treadmill_side_contacts_against_hand_labels(male_side: PoseStream) -> None:
     steps, ga = analyze_stream(male_side, MetricsConfig())
     assert ga.facing == -1  # the runner faces image-left
-    cad = float(np.median([s.cadence_spm for s in steps]))
-    assert cad == pytest.approx(MALE_SIDE_CADENCE, rel=0.01)
-    # >= 95 % (32 of 33: the very first contact, at 0.2 s, comes before the side-view
-    # tracker has learned anything and is still missed)
-    assert len(steps) >= 0.95 * MALE_SIDE_STEPS_BY_EYE
-    assert len(steps) <= MALE_SIDE_STEPS_BY_EYE
-    # both legs' contacts on one rhythm: the far (right) foot, half hidden by the console,
-    # touches its floor only briefly and late (its height-based stance is about half the
-    # near foot's), so its contacts come from the ankle's forward extreme plus the near
-    # leg's delay (hidden_stance_ratio); with its height contacts the median left step
-    # was 1.39x the median right step
-    dur = {g: float(np.median([60.0 / s.cadence_spm for s in steps if s.leg == g]))
-           for g in "LR"}
-    assert 0.9 < dur["L"] / dur["R"] < 1.1
-    # real running steps are confident (the feedback layer filters on confidence)
-    assert float(np.median([s.confidence for s in steps])) > 0.6
-    # the first ~1.3 s (model mixing the legs, far foot's floor not yet learned): the
-    # contacts filled in from a delay learned on one stride are reported, but marked
-    # uncertain, so the cue engine (>= 0.5) does not act on them
-    early = [s for s in steps if s.t_contact_s < 1.0]
-    assert len(early) == 2
-    assert all(s.confidence < 0.5 for s in early)
-    # no step is reported on a frame without a pose
-    has_pose = ~np.isnan(male_side.landmarks[:, :, 0]).all(axis=1)
-    for s in steps:
-        i = int(np.argmin(np.abs(male_side.t - s.t_detected_s)))
-        assert has_pose[i]
+    err, n = contact_errors(male_side, ga)
+    assert n == 32  # 34 labels; the first (0.21 s) is in the warm-up, the last at the end
+    within = np.abs(err) <= 0.060
+    assert within.mean() >= 0.95
+    # the issue's target is 30 ms; measured 30.2 ms (2026-12-01): every contact is timed
+    # from the body (BlazePose puts this runner's heel on the belt ~60 ms before the pixels
+    # do, so the foot's own timing is not trusted), with the force-calibrated delay, which
+    # for this runner is ~30 ms too long.  Kept as a regression bound, not as "met".
+    assert np.nanmean(np.abs(err)) <= 0.032
+    # step times vary as running does (the labels' own CV is 2.4 %)
+    dur = np.array([60.0 / s.cadence_spm for s in steps])
+    assert dur.std() / dur.mean() <= 0.05
+    summ = summarize(steps, frames=len(male_side), frames_with_pose=male_side.frames_with_pose,
+                     view="side", event_delay_s=ga.event_delay_s, fps_processing=0.0,
+                     body_minima=ga.body_minima)
+    assert summ["cadence_spm"] == pytest.approx(MALE_SIDE_CADENCE, rel=0.005)
+    assert summ["gait"] == "running"
 
 
-def test_treadmill_side_vertical_only_is_worse(male_side: PoseStream) -> None:
-    """Why the side view also tracks the ankle's fore-aft motion: with foot heights
-    alone the half-hidden far foot gives wrong contacts and the cadence drifts."""
-    hybrid, _ = analyze_stream(male_side, MetricsConfig())
-    vertical, _ = analyze_stream(male_side, MetricsConfig(side_events="vertical"))
-    err = [abs(float(np.median([s.cadence_spm for s in x])) / MALE_SIDE_CADENCE - 1)
-           for x in (hybrid, vertical)]
-    assert err[0] < err[1]
+def test_no_asymmetry_is_reported_from_unreliable_values(male_side: PoseStream) -> None:
+    """Every reported left/right median and asymmetry comes from trusted values only."""
+    steps, ga = analyze_stream(male_side, MetricsConfig())
+    summ = summarize(steps, frames=len(male_side), frames_with_pose=male_side.frames_with_pose,
+                     view="side", event_delay_s=ga.event_delay_s, fps_processing=0.0)
+    assert any(s.unreliable for s in steps)  # there is something to leave out here
+    for name, m in summ["metrics"].items():
+        for leg in "LR":
+            vals = [getattr(s, name) for s in steps if s.leg == leg and s.reliable(name)]
+            if m[leg] is not None:
+                assert m[leg] == pytest.approx(float(np.median(vals)))
+        if m["asymmetry_pct"] is not None:
+            assert min(sum(1 for s in steps if s.leg == g and s.reliable(name)) for g in "LR") >= 3
+
+
+def test_a_stream_on_another_clock_reports_on_that_clock(male_side: PoseStream) -> None:
+    """A pose stream whose t starts at 100 s (another instrument's clock) gives the same
+    steps, at times after 100 s."""
+    steps, _ = analyze_stream(male_side, MetricsConfig())
+    later = replace(male_side, t=male_side.t + 100.0)
+    steps100, ga = analyze_stream(later, MetricsConfig())
+    assert len(steps100) == len(steps) > 20
+    assert all(s.t_contact_s > 100.0 for s in steps100)
+    np.testing.assert_allclose([s.t_contact_s - 100.0 for s in steps100],
+                               [s.t_contact_s for s in steps], atol=1e-6)
+    assert all(e.t_s > 100.0 for e in ga.events)
+
+
+def _rows(steps: list[Step]) -> list[list[str]]:
+    return [list(STEP_COLUMNS), *(step_row(s) for s in steps)]
+
+
+def test_golden_steps_of_the_shared_clip(male_side: PoseStream) -> None:
+    """Any change to the clip's steps shows as a diff against tests/golden (rewrite it with
+    REALTIME_UPDATE_GOLDEN=1 after checking the change is wanted)."""
+    steps, _ = analyze_stream(male_side, MetricsConfig())
+    path = GOLDEN / "treadmill_side_male_steps.csv"
+    rows = _rows(steps)
+    if os.environ.get("REALTIME_UPDATE_GOLDEN") == "1":
+        with path.open("w", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+    want = list(csv.reader(path.open()))
+    if len(want) == len(rows) and all(
+        a[0] == b[0] and a[-1] == b[-1] and np.allclose(
+            [float(x) if x else np.nan for x in a[1:-1]],
+            [float(x) if x else np.nan for x in b[1:-1]], atol=0.02, equal_nan=True)
+        for a, b in zip(want[1:], rows[1:], strict=True)
+    ):
+        return  # BlazePose on another CPU may differ in the last digits
+    diff = difflib.unified_diff([",".join(r) for r in want], [",".join(r) for r in rows],
+                                "golden", "now", lineterm="")
+    pytest.fail("steps of treadmill_side_male.mp4 changed:\n" + "\n".join(diff))
 
 
 @pytest.mark.parametrize("clip,view", [
@@ -96,7 +158,11 @@ def test_treadmill_side_vertical_only_is_worse(male_side: PoseStream) -> None:
 ])
 def test_walking_is_not_confident_running(clip: str, view: str) -> None:
     ps = _blazepose(clip, view)
-    steps, _ = analyze_stream(ps, MetricsConfig())
+    steps, ga = analyze_stream(ps, MetricsConfig())
     conf = [s.confidence for s in steps]
     assert sum(c >= 0.9 for c in conf) == 0
     assert not conf or float(np.median(conf)) < 0.6
+    summ = summarize(steps, frames=len(ps), frames_with_pose=ps.frames_with_pose, view=view,
+                     event_delay_s=ga.event_delay_s, fps_processing=0.0,
+                     body_minima=ga.body_minima)
+    assert summ["gait"] in ("walking", "unknown") if view == "rear" else summ["gait"] == "walking"

@@ -165,16 +165,21 @@ class GaitAnalyzer:
 
     def _swing_reliable(self, leg: int, value: float, vis: float) -> bool:
         """A swing seen well is trusted; one seen partly (a far leg behind the near one)
-        only if it agrees with the leg's own recent swings; one barely seen never."""
+        only if it agrees with the leg's own recent swings (both legs' while it has fewer
+        than three; with fewer than two to compare, it is not trusted yet); one barely
+        seen never."""
         cfg = self.cfg
         hist = self._swing_hist[leg]
+        if len(hist) < 3:  # too few of its own yet: judge against both legs' swings
+            hist = self._swing_hist[1 - leg][-SWING_HISTORY:] + hist
         ok = vis >= cfg.trusted_visibility
-        if not ok and vis >= cfg.reliable_visibility and len(hist) >= 3:
+        if not ok and vis >= cfg.reliable_visibility and len(hist) >= 2:
             med = float(np.median(hist))
             mad = 1.4826 * float(np.median(np.abs(np.asarray(hist) - med)))
             ok = abs(value - med) <= max(cfg.outlier_mads * mad, cfg.outlier_min_deg)
-        hist.append(value)
-        del hist[:-SWING_HISTORY]
+        own = self._swing_hist[leg]
+        own.append(value)
+        del own[:-SWING_HISTORY]
         return ok
 
     def _contact(self, new: _Contact, t_now: float, scale: _Scale) -> Step | None:

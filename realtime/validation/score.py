@@ -52,6 +52,7 @@ TARGETS: dict[str, float] = {
 TARGETS_60: dict[str, float] = {"ic_mae_ms": 15.0, "ic_abs_bias_ms": 5.0}
 TARGET_FPS, TARGET_NOISE_PX = 30.0, 2.0
 AT_LEAST = ("found_share",)
+MAX_MISSING = 0.02  # share of matched steps whose metric may be left out as unreliable
 WARMUP_S = 0.5  # true contacts this early in a stream are not judged
 EDGE_S = 0.25  # nor those this close to its end (no frames yet show the landing)
 
@@ -128,8 +129,8 @@ def match_events(
 
 def _contacts(truth_steps: Sequence[Step], truth_events: Sequence[GaitEvent]
               ) -> list[tuple[Leg, float]]:
-    ics = {(s.leg, round(s.t_contact_s, 9)) for s in truth_steps}
-    ics |= {(e.leg, round(e.t_s, 9)) for e in truth_events if e.kind == "IC"}
+    ics = {(s.leg, s.t_contact_s) for s in truth_steps}
+    ics |= {(e.leg, e.t_s) for e in truth_events if e.kind == "IC"}
     return sorted(ics, key=lambda x: x[1])
 
 
@@ -146,7 +147,12 @@ def evaluate(
     stream ends on.  Detections matched to unjudged contacts, or outside the span of the
     judged ones, are neither found nor false.
     """
-    true_ic = _contacts(truth_steps, truth_events)
+    if detected_events is None:
+        # contacts only as the starts of steps: a contact that starts no true step (the
+        # trial's last) cannot be detected that way
+        true_ic = sorted({(s.leg, s.t_contact_s) for s in truth_steps}, key=lambda x: x[1])
+    else:
+        true_ic = _contacts(truth_steps, truth_events)
     durations = [60.0 / s.cadence_spm for s in truth_steps]
     tol = 0.5 * float(np.median(durations)) if durations else 0.2
     lo_t, hi_t = t0 + warmup_s, t_end - EDGE_S
@@ -176,7 +182,7 @@ def evaluate(
         n_found_to = len(tp)
 
     # steps: a detected step whose contact matched a judged true step's contact
-    step_of = {(s.leg, round(s.t_contact_s, 9)): s for s in truth_steps}
+    step_of = {(s.leg, s.t_contact_s): s for s in truth_steps}
     by_contact = {(det_ic[i][0], det_ic[i][1]): true_ic[k] for i, k in found}
     spairs: list[tuple[Step, Step]] = []
     for d in detected:
@@ -288,9 +294,11 @@ def verdict(summary: dict[str, Any], targets: dict[str, float] | None = None
             ok = v >= lim if key in AT_LEAST else v <= lim
             res[key] = bool(v is not None and math.isfinite(v) and ok)
         elif key in summary["metrics"]:
-            v = summary["metrics"][key]["mae"]
-            res[key] = bool(math.isfinite(v) and v <= lim
-                            and summary["metrics"][key]["n_missing"] == 0)
+            m = summary["metrics"][key]
+            # a value the analyzer marks unreliable is not an error, but too many of them
+            # would hide one: at most MAX_MISSING of the matched steps
+            missing_ok = m["n_missing"] <= MAX_MISSING * (m["n"] + m["n_missing"])
+            res[key] = bool(math.isfinite(m["mae"]) and m["mae"] <= lim and missing_ok)
     return res
 
 
