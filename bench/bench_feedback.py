@@ -11,7 +11,7 @@
   * live pyttsx3: its espeak driver synthesises the whole phrase, then runs `aplay`; an
     `aplay` stand-in on PATH stamps its own start through a FIFO.  That is a lower bound
     (a real aplay still opens the ALSA device) and the audio cannot start earlier.
-- Cue rules: `decide()` per step (the IC -> step delay belongs to the metrics stage).
+- Cue rules: `decide_swing()` + `decide()` per step (event delays: bench_cue_delay.py).
 Prints figures only; nothing here asserts on time.
 """
 
@@ -195,7 +195,10 @@ def bench_live(trials: int) -> None:
 
 
 def bench_decide(n: int) -> None:
-    from realtime.feedback.cues import CueState, decide
+    import math
+
+    from realtime.feedback.cues import CueState, decide, decide_swing
+    from realtime.types import Swing
 
     cfg = CuesConfig()
     rng = np.random.default_rng(2)
@@ -208,11 +211,13 @@ def bench_decide(n: int) -> None:
     n_cues = 0
     for i, s in enumerate(steps):
         t0 = now_ns()
-        state, cues = decide(state, s, i * 0.35, cfg)
+        sw = Swing(s.leg, i * 0.35, s.knee_drive_deg, math.nan, True, i * 0.35)
+        state, cues = decide_swing(state, sw, i * 0.35, cfg)
+        state, more = decide(state, s, i * 0.35, cfg, cadence_spm=s.cadence_spm)
         times.append((now_ns() - t0) / 1e3)
-        n_cues += len(cues)
-    print(f"cue rules decide(): p50 {pct(times, 50):.1f} µs, p99 {pct(times, 99):.1f} µs per "
-          f"step ({n} steps, {n_cues} cues)")
+        n_cues += len(cues) + len(more)
+    print(f"cue rules decide_swing() + decide(): p50 {pct(times, 50):.1f} µs, p99 "
+          f"{pct(times, 99):.1f} µs per step ({n} steps, {n_cues} cues)")
 
 
 def main() -> None:

@@ -130,9 +130,10 @@ def turning_points(y, rise, low_ok=lambda v: True, high_ok=lambda v: True):
     """Alternating highest and lowest points of a series with reversals larger than
     `rise` (a zig-zag), starting with a highest point: [(index, 'low'|'high', index at
     which the reversal was confirmed)].  Image sense: y grows downward, so a 'low'
-    point is a maximum of y and a 'high' point a minimum.  A lowest point that fails `low_ok` is not one:
-    the search turns round there to look for a highest point; a highest point that fails
-    `high_ok` is not one either, and the search goes on for a higher one."""
+    point is a maximum of y and a 'high' point a minimum.  A lowest point that fails
+    `low_ok` is not one: the search turns round there to look for a highest point; a
+    highest point that fails `high_ok` is not one either, and the search goes on for a
+    higher one."""
     out = []
     looking = "high"
     ext = None
@@ -162,7 +163,8 @@ def body_lowest_points(t, body, hyst, halfwin):
     y, relative to its mean level) that lies below the mean (y > 0), after a highest
     point above it (y < 0), timed by the parabola through `halfwin` samples either side
     among those already in when it was confirmed.  [(time, confirmed at index)]"""
-    pts = turning_points(body, hyst, low_ok=lambda v: v > 0, high_ok=lambda v: v < 0)
+    pts = turning_points(body, hyst, low_ok=lambda v: v > 0,
+                         high_ok=lambda v: v < 0)
     out = []
     for i, kind, at in pts:
         if kind != "low":

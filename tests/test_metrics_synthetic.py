@@ -18,6 +18,7 @@ from realtime.metrics import GaitAnalyzer, analyze_stream, summarize, write_step
 from realtime.synthetic import synthetic_run
 from realtime.types import STEP_COLUMNS, Step
 
+
 def _fitted_config() -> MetricsConfig:
     """The shipped config with the contact and toe-off delays fitted to the synthetic
     runner's touch-down and lift-off (the calibration's method, on a separate seed)."""

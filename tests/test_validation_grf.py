@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_contacts_alternate_and_a_landing_across_both_belts_is_one_contact() -> 
     data_file(f"{HAMNER}/subject03_Run_2_grf.mot")
     truth = cat.load_truth("subject03_Run_2")
     seen = [c for c in truth.contacts if math.isfinite(c.t_ic)]
-    assert all(a.leg != b.leg for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a.leg != b.leg for a, b in itertools.pairwise(seen))
     runs = plate_runs(cat.load_forces("subject03_Run_2"))
     assert len(runs) > len(truth.contacts)  # some contacts are on both belts
     stance = [c.t_to - c.t_ic for c in seen if math.isfinite(c.t_to)]

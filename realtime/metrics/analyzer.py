@@ -288,7 +288,7 @@ class GaitAnalyzer:
         # running has a flight phase; walking has double support
         if to_a == to_a:
             flight = b.t - to_a
-            gait = float(np.clip(1.0 + (flight - cfg.walk_min_flight_s) / 0.05, 0.15, 1.0))
+            gait = min(1.0, max(0.15, 1.0 + (flight - cfg.walk_min_flight_s) / 0.05))
         else:
             gait = 0.7  # its toe-off was not seen
         recent = [*self._durs[-2:], dur]
@@ -301,7 +301,7 @@ class GaitAnalyzer:
             gait *= 0.6
         side_ok = 1.0 if (not self._is_side or scale.facing != 0.0) else 0.5
         conf = min(vis, 1.0) * frac * gait * side_ok * min(a.conf, b.conf) ** 0.5
-        return float(np.clip(conf, 0.0, 1.0))
+        return min(1.0, max(0.0, float(conf)))
 
     # ------------------------------------------------------------------ state
     @property

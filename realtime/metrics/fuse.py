@@ -22,9 +22,10 @@ So each contact is decided at its stance's lowest point:
    (source foot); else the body-timed estimate, lowest point minus a delay - the leg's own
    if trusted, else the other leg's, else `body_delay_prior` x the step period
    (calibrated on the force plates) - marked source body.
-
-The cost is latency: a contact is reported when its lowest point is confirmed, about
-0.15-0.25 s after the landing (the knee-drive cue does not wait for it: swing.py).
+5. Latency: a trusted leg's contact that agrees with where the rhythm predicts this
+   stance (the last lowest point + one step period - the leg's delay) is reported at
+   once, 0.02-0.06 s after the landing; every other contact waits for its stance's
+   lowest point, 0.15-0.25 s (the knee-drive cue waits for neither: swing.py).
 
 State: `us[leg, U_*]` and `gs[G_*]`.
 """
@@ -56,7 +57,8 @@ U_DIRECT = 1  # its last foot-timed contact not yet decided (NaN: none)
 U_CONF = 2  # that contact's confidence
 U_N = 3  # delays seen (all time)
 U_HIDDEN = 4  # 1: this leg's contacts come from the body (see module doc)
-U_D = 5  # DELAY_STRIDES slots: recent delays, s (circular)
+U_SENT = 5  # 1 if the held contact was already reported (predicted to agree)
+U_D = 6  # DELAY_STRIDES slots: recent delays, s (circular)
 N_FUSE_LEG = U_D + DELAY_STRIDES
 
 G_PERIOD = 0  # recent step period, s (EW over the intervals between lowest points)
@@ -73,6 +75,7 @@ def new_fuse_state() -> tuple[np.ndarray, np.ndarray]:
     for leg in range(2):
         us[leg, U_N] = 0.0
         us[leg, U_HIDDEN] = 0.0
+        us[leg, U_SENT] = 0.0
     gs = np.full(N_FUSE, np.nan)
     gs[G_K] = 0.0
     gs[G_EV:] = -1.0
@@ -126,15 +129,28 @@ def _report(us: np.ndarray, gs: np.ndarray, leg: int, t: float, conf: float, src
 @jit
 def fuse_contact(us: np.ndarray, gs: np.ndarray, leg: int, t: float, conf: float,
                  t_now: float, prm: np.ndarray, ev: np.ndarray, n_ev: int) -> int:
-    """A foot-timed contact candidate of `leg`: held until its stance's lowest point."""
+    """A foot-timed contact candidate of `leg`.  A trusted leg's contact that agrees with
+    where the body's rhythm puts this stance (the next lowest point, one step period after
+    the last, minus the leg's delay) is reported at once; any other is held until its
+    stance's lowest point decides."""
     for g in range(2):
         held = us[g, U_DIRECT]
         if held == held and t_now - held > prm[P_MAX_STEP]:
             # no lowest point came for it (the body's rhythm was lost): keep the contact
-            n_ev = _report(us, gs, g, held, 0.5 * us[g, U_CONF], SRC_FOOT, prm, ev, n_ev)
+            if us[g, U_SENT] == 0.0:
+                n_ev = _report(us, gs, g, held, 0.5 * us[g, U_CONF], SRC_FOOT, prm, ev, n_ev)
             us[g, U_DIRECT] = np.nan
     us[leg, U_DIRECT] = t
     us[leg, U_CONF] = conf
+    us[leg, U_SENT] = 0.0
+    lm = gs[G_LAST_MIN]
+    p = gs[G_PERIOD]
+    if lm == lm and p == p and _trusted(us, gs, leg, prm):
+        predicted = lm + p - delay_stats(us, leg)[0]
+        if abs(t - predicted) <= prm[P_HIDDEN_TOL]:
+            before = n_ev
+            n_ev = _report(us, gs, leg, t, conf, SRC_FOOT, prm, ev, n_ev)
+            us[leg, U_SENT] = 1.0 if n_ev > before else 0.0
     return n_ev
 
 
@@ -227,6 +243,9 @@ def fuse_body(us: np.ndarray, gs: np.ndarray, t_min: float, conf: float, reading
         us[leg, U_N] += 1.0
         us[leg, U_DIRECT] = np.nan
         _update_hidden(us, gs, prm)
+        if us[leg, U_SENT] == 1.0:
+            us[leg, U_SENT] = 0.0
+            return n_ev  # reported at once, and the lowest point agrees: learned only
     delay, factor = _delay(us, gs, leg, prm)
     t_body = t_min - delay
     if direct and us[leg, U_HIDDEN] == 0.0:

@@ -172,6 +172,30 @@ def calibration_toml(cal: Any) -> str:
     return "\n".join(lines)
 
 
+def _labels(labels_path: Path, pose: Path | None) -> int:
+    import json
+
+    from realtime.pose.stream import load
+    from realtime.validation.labels import blazepose_stream, load_labels, score_labels
+
+    labels = load_labels(labels_path)
+    stream = load(pose) if pose is not None else blazepose_stream(labels.clip)
+    res = score_labels(stream, labels)
+    print(f"{labels.clip.name}: {res['judged']} of {res['labels']} labelled contacts judged "
+          f"(not in the first {WARMUP_S} s or the last 0.25 s)")
+    print(f"  reported within 60 ms: {res['within_60ms']}/{res['judged']} "
+          f"({100 * res['within_60ms_share']:.0f} %); mean abs error {res['mae_ms']:.1f} ms "
+          f"(bias {res['bias_ms']:+.1f} ms); {res['false']} reported contacts match no label")
+    print(f"  step times: coefficient of variation {res['step_cv_pct']:.1f} % over "
+          f"{res['steps']} steps; session cadence {res['cadence_spm']:.1f} steps/min")
+    print(f"  contacts timed from the body: {res['timed_from_body']} (hidden legs: "
+          f"{', '.join(res['hidden_legs']) or 'none'}); steps with an unreliable metric: "
+          f"{res['unreliable_steps']}")
+    print("  reported left/right asymmetries (reliable values only): " + json.dumps(
+        {k: round(v, 1) for k, v in res["asymmetry_pct"].items()}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m realtime.validation", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,9 +221,18 @@ def main(argv: list[str] | None = None) -> int:
                     "each runner out of its own calibration")
     ap.add_argument("--calibrate", action="store_true",
                     help="fit the event calibration on all treadmill runners and print it")
+    ap.add_argument("--labels", type=Path, default=None,
+                    help="score a real clip against contacts labelled by hand from its "
+                    "frames (a labels JSON, e.g. tests/fixtures/treadmill_side_male_contacts"
+                    ".json) instead of the motion capture")
+    ap.add_argument("--pose", type=Path, default=None,
+                    help="with --labels: a recorded pose stream of the clip (else BlazePose "
+                    "runs on it)")
     args = ap.parse_args(argv)
     say = None if args.quiet else (lambda m: print(m, file=sys.stderr))
     try:
+        if args.labels is not None:
+            return _labels(args.labels, args.pose)
         if args.calibrate:
             from realtime.validation.calibrate import calibrate, treadmill_trials
 
