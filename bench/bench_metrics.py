@@ -25,6 +25,7 @@ from realtime.metrics import (  # noqa: E402
     measure_filter_lag,
     warmup,
 )
+from realtime.pipeline import settle_memory  # noqa: E402
 from realtime.synthetic import synthetic_run  # noqa: E402
 
 FIRST_CALL = """
@@ -43,6 +44,7 @@ def per_frame(cfg: MetricsConfig, seconds: float, fps: float) -> np.ndarray:
     ga = GaitAnalyzer(cfg, ps.view, ps.image_size)
     lms = [np.ascontiguousarray(ps.landmarks[i]) for i in range(len(ps))]
     ts = [float(x) for x in ps.t]
+    settle_memory()  # as a session does before its first frame
     dt = np.empty(len(ps), np.int64)
     clock = time.perf_counter_ns
     for i in range(len(ps)):

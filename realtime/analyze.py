@@ -21,6 +21,7 @@ from realtime.pipeline import (
     PoseSource,
     RecordedPoses,
     Session,
+    settle_memory,
     write_json,
 )
 from realtime.pose import stream as pose_stream
@@ -82,6 +83,7 @@ def analyze(
     total = getattr(getattr(source, "frames", None), "frame_count", 0) or len(
         getattr(source, "stream", ())
     )
+    settle_memory()
     t0 = now_ns()
     try:
         if progress:

@@ -32,7 +32,14 @@ from realtime.feedback import FeedbackSink
 from realtime.feedback.cues import CueState, decide, decide_swing, phase_at
 from realtime.feedback.display import Display, Mute, Pause, Quit, ThresholdChange
 from realtime.feedback.steps_csv import StepsCsvSink
-from realtime.pipeline import Latency, ModelPoses, PoseSource, Session, write_json
+from realtime.pipeline import (
+    Latency,
+    ModelPoses,
+    PoseSource,
+    Session,
+    settle_memory,
+    write_json,
+)
 from realtime.types import Cue, DisplayState, LiveState, PoseSample, Step, Swing, View
 
 HISTORY_STEPS = 60
@@ -133,6 +140,7 @@ class LiveRun:
         self.session = Session(self.cfg, self.view, self.source.size, self.source.fps,
                                sinks=sinks, decide_cues=self.cues, record=self.record,
                                spill_dir=self.out_dir)
+        settle_memory()
         self._t_start = time.monotonic()
         self._worker = threading.Thread(target=self._work, name="worker", daemon=True)
         self._worker.start()

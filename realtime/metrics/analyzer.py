@@ -12,6 +12,7 @@ detectors -> fusion); Python only turns the rare events into records:
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,8 +175,8 @@ class GaitAnalyzer:
             hist = self._swing_hist[1 - leg][-SWING_HISTORY:] + hist
         ok = vis >= cfg.trusted_visibility
         if not ok and vis >= cfg.reliable_visibility and len(hist) >= 2:
-            med = float(np.median(hist))
-            mad = 1.4826 * float(np.median(np.abs(np.asarray(hist) - med)))
+            med = statistics.median(hist)
+            mad = 1.4826 * statistics.median([abs(v - med) for v in hist])
             ok = abs(value - med) <= max(cfg.outlier_mads * mad, cfg.outlier_min_deg)
         own = self._swing_hist[leg]
         own.append(value)
