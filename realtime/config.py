@@ -103,6 +103,11 @@ class MetricsConfig:
     facing_tau_s: float = field(
         default=1.0, metadata=_rng(0.05, 30.0, "time constant of the facing evidence, s")
     )
+    body_tau_s: float = field(
+        default=1.5,
+        metadata=_rng(0.1, 60.0, "time constant of each point's running mean the body's "
+                      "bounce is measured from (about two strides), s"),
+    )
     one_euro_min_cutoff_hz: float = field(
         default=6.0, metadata=_rng(0.01, 100.0, "display smoothing (One Euro) cutoff at "
                                    "rest, Hz; never used for metric values")
@@ -133,6 +138,11 @@ class MetricsConfig:
         default=0.45,
         metadata=_rng(0.05, 10.0, "no floor (no events) until this much of the stream is "
                       "in, s (more than a step, so that a stance is included)"),
+    )
+    floor_tau_stances: float = field(
+        default=3.0,
+        metadata=_rng(1.0, 100.0, "the ankle's floor is a running mean of its lowest points "
+                      "over about this many stances (follows a drifting camera or belt)"),
     )
     contact_height: float = field(
         default=0.02,
@@ -197,6 +207,22 @@ class MetricsConfig:
         default=0.45,
         metadata=_rng(0.0, 2.0, "... and above this share"),
     )
+    stance_ahead: float = field(
+        default=0.15,
+        metadata=_rng(0.0, 2.0, "side view, at the body's lowest point: the better-seen "
+                      "ankle less than this far behind the hips (leg lengths) is the stance "
+                      "foot (it is under the hips then)"),
+    )
+    swing_behind: float = field(
+        default=0.3,
+        metadata=_rng(0.0, 2.0, "... and more than this far behind, it is the swing foot "
+                      "(it left the belt 0.1-0.15 s earlier); in between: unknown"),
+    )
+    rear_lift: float = field(
+        default=0.08,
+        metadata=_rng(0.0, 1.0, "rear view, at the body's lowest point: the lower ankle is "
+                      "the stance foot if the other is at least this much higher, leg lengths"),
+    )
     hidden_delay_tol_s: float = field(
         default=0.03,
         metadata=_rng(0.0, 1.0, "a leg whose contact-to-lowest-point delay spreads by more "
@@ -211,6 +237,11 @@ class MetricsConfig:
     peak_halfwin_s: float = field(
         default=0.07,
         metadata=_rng(0.0, 0.5, "half-width of the parabola fitted around a peak, s"),
+    )
+    knee_mean_tau_s: float = field(
+        default=1.5,
+        metadata=_rng(0.1, 60.0, "time constant of the thigh angle's running mean and "
+                      "spread (a swing's peak lies in the upper part), s"),
     )
     knee_peak_hysteresis_deg: float = field(
         default=2.0,

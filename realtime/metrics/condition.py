@@ -28,6 +28,7 @@ from realtime.metrics.layout import (
     LM_NOSE,
     N_LEG_PTS,
     N_PTS,
+    P_BODY_TAU,
     P_FACING_TAU,
     P_H,
     P_IS_SIDE,
@@ -80,7 +81,6 @@ C_OE_DX = 102  # 24: One Euro derivative estimate
 C_OE_T = 126  # 24: time of the last sample of each coordinate
 N_COND = 150
 
-BODY_TAU_S = 1.5  # time constant of the per-point means the body signal is relative to
 
 
 @jit
@@ -354,7 +354,7 @@ def condition(
 
     # ---- body bounce: mean vertical offset of hips, shoulders and nose from their own
     # running means (so that a point dropping out does not move the signal)
-    a_b = min(1.0, max(1.0 / cnt, dt / BODY_TAU_S))
+    a_b = min(1.0, max(1.0 / cnt, dt / prm[P_BODY_TAU]))
     acc = 0.0
     nb = 0
     for k in range(5):

@@ -36,6 +36,7 @@ from realtime.metrics.layout import (
     EV_TO,
     P_CROSS_HW,
     P_FLOOR_SPAN,
+    P_FLOOR_TAU,
     P_FLOOR_WIN,
     P_IC_DELAY,
     P_IC_H,
@@ -68,7 +69,6 @@ F_V_EXT = 11  # current extreme of the ankle's image y, px
 F_V_EXT_N = 12  # its ring position
 F_V_N = 13  # lowest points seen
 N_FOOT = 14
-FLOOR_TAU_STANCES = 3.0  # the floor averages about this many stances
 
 MAX_FLOOR_ROWS = 512
 
@@ -114,7 +114,7 @@ def window_floor(ring: np.ndarray, n: int, leg: int, t: float, window: float,
 
 @jit
 def _valley(fs: np.ndarray, leg: int, ring: np.ndarray, n: int, y: float, hyst: float,
-            k: int) -> None:
+            k: int, tau_stances: float) -> None:
     """Track the ankle's lowest point of each stance (max image y) and average it into
     the floor (a parabola through 2k+1 samples around the lowest sample)."""
     ph = fs[leg, F_V_PHASE]
@@ -142,7 +142,7 @@ def _valley(fs: np.ndarray, leg: int, ring: np.ndarray, n: int, y: float, hyst: 
             cnt = fs[leg, F_V_N] + 1.0
             fs[leg, F_V_N] = cnt
             fl = fs[leg, F_FLOOR]
-            a = max(1.0 / cnt, 1.0 / FLOOR_TAU_STANCES)
+            a = max(1.0 / cnt, 1.0 / tau_stances)
             fs[leg, F_FLOOR] = low if (fl != fl or cnt == 1.0) else fl + a * (low - fl)
             fs[leg, F_V_PHASE] = 2.0
             fs[leg, F_V_EXT] = y
@@ -195,7 +195,7 @@ def foot_update(
     k = frames_in(prm[P_CROSS_HW], dt_frame)
     if y == y:
         kp = frames_in(prm[P_PEAK_HW], dt_frame)
-        _valley(fs, leg, ring, n, y, prm[P_SWING_H] * leg_len, kp)
+        _valley(fs, leg, ring, n, y, prm[P_SWING_H] * leg_len, kp, prm[P_FLOOR_TAU])
     floor = fs[leg, F_FLOOR]
     if fs[leg, F_V_N] == 0.0:
         floor = window_floor(ring, n, leg, t, prm[P_FLOOR_WIN], prm[P_FLOOR_SPAN])

@@ -40,6 +40,9 @@ from realtime.metrics.layout import (
     N_PTS,
     P_H,
     P_IS_SIDE,
+    P_REAR_LIFT,
+    P_STANCE_AHEAD,
+    P_SWING_BEHIND,
     R_FACING,
     R_T,
     R_VIS,
@@ -49,9 +52,6 @@ from realtime.metrics.layout import (
 )
 from realtime.metrics.swing import new_swing_state, swing_update
 
-STANCE_AHEAD = 0.15  # see stance_leg: leg lengths behind the hips, stance foot
-SWING_BEHIND = 0.3  # ... swing foot
-REAR_LIFT = 0.08  # rear view: the swing ankle is at least this much higher, leg lengths
 F_DT = 0  # frame-level scratch: median frame interval estimate, s
 N_FRAME = 1
 
@@ -90,15 +90,16 @@ def _put(ev: np.ndarray, n_ev: int, kind: float, leg: float, t: float, conf: flo
 
 
 @jit
-def stance_leg(ring: np.ndarray, n: int, t: float, leg_len: float, facing: float) -> int:
+def stance_leg(ring: np.ndarray, n: int, t: float, leg_len: float, facing: float,
+               prm: np.ndarray) -> int:
     """Which foot is on the ground at time t, the body's lowest point (-1 if unclear).
 
     Side view: at that moment (about 40 % into the stance) the stance foot is under the
     hips, while the other foot left the belt 0.1-0.15 s earlier and is still far behind
     them.  Only the better-seen leg is asked (a far foot passing behind the near leg in
-    mid-stance is often mislocated onto it): its ankle less than `STANCE_AHEAD` leg
-    lengths behind the hips is down, more than `SWING_BEHIND` behind is up.  Rear view:
-    the stance ankle is lower than the swinging one by `REAR_LIFT` leg lengths.
+    mid-stance is often mislocated onto it): its ankle less than `stance_ahead` leg
+    lengths behind the hips is down, more than `swing_behind` behind is up.  Rear view:
+    the stance ankle is lower than the swinging one by `rear_lift` leg lengths.
     """
     rows = ring.shape[0]
     vis = np.zeros(2)
@@ -130,12 +131,12 @@ def stance_leg(ring: np.ndarray, n: int, t: float, leg_len: float, facing: float
         if nf[g] == 0.0:
             return -1
         f = fa[g] / nf[g]
-        if f > -STANCE_AHEAD:
+        if f > -prm[P_STANCE_AHEAD]:
             return g
-        if f < -SWING_BEHIND:
+        if f < -prm[P_SWING_BEHIND]:
             return 1 - g
         return -1
-    if ny == 0 or abs(dy / ny) < REAR_LIFT:
+    if ny == 0 or abs(dy / ny) < prm[P_REAR_LIFT]:
         return -1
     return 0 if dy > 0 else 1
 
@@ -189,7 +190,8 @@ def frame_update(
         vis = 0.25 * (ring[row, R_VIS + 0] + ring[row, R_VIS + 1] + ring[row, R_VIS + 10]
                       + ring[row, R_VIS + 11])
         facing = ring[row, R_FACING] if prm[P_IS_SIDE] > 0.5 else 0.0
-        stance = stance_leg(ring, n, t_min, leg_len, facing if facing == facing else 0.0)
+        stance = stance_leg(ring, n, t_min, leg_len, facing if facing == facing else 0.0,
+                            prm)
         n_ev = _put(ev, n_ev, EV_BODY, stance, t_min, vis, SRC_BODY, np.nan, np.nan)
         n_ev = fuse_body(st.fuse_leg, st.fuse, t_min, vis, stance, prm, ev, n_ev)
 

@@ -54,13 +54,16 @@ _FIELDS = (
     "swing_height", "crossing_halfwin_s", "toe_off_halfwin_s", "body_hysteresis",
     "body_halfwin_s", "body_delay_prior", "body_delay_min", "body_delay_max",
     "hidden_delay_tol_s", "hidden_min_strides", "peak_halfwin_s", "knee_peak_hysteresis_deg",
+    "body_tau_s", "floor_tau_stances", "stance_ahead", "swing_behind", "rear_lift",
+    "knee_mean_tau_s",
 )  # fmt: skip
 (
     P_MINVIS, P_MAXGAP, P_OE_MINCUT, P_OE_BETA, P_OE_DCUT, P_SWAP_RATIO, P_MAX_SWAP_S,
     P_FACING_TAU, P_SCALE_TAU, P_REAR_RATIO, P_MIN_STEP, P_MAX_STEP, P_FLOOR_WIN,
     P_FLOOR_SPAN, P_IC_H, P_IC_DELAY, P_TO_H, P_TO_DELAY, P_SWING_H, P_CROSS_HW, P_TO_HW,
     P_BODY_HYST, P_BODY_HW, P_BODY_PRIOR, P_DELAY_MIN, P_DELAY_MAX, P_HIDDEN_TOL,
-    P_HIDDEN_MIN, P_PEAK_HW, P_KNEE_HYST,
+    P_HIDDEN_MIN, P_PEAK_HW, P_KNEE_HYST, P_BODY_TAU, P_FLOOR_TAU, P_STANCE_AHEAD,
+    P_SWING_BEHIND, P_REAR_LIFT, P_KNEE_TAU,
 ) = range(len(_FIELDS))
 P_W = len(_FIELDS)  # image width, px
 P_H = P_W + 1  # image height, px

@@ -26,6 +26,7 @@ from realtime.metrics.layout import (
     HIP,
     KNEE,
     P_KNEE_HYST,
+    P_KNEE_TAU,
     P_MIN_STEP,
     P_PEAK_HW,
     R_FACING,
@@ -42,7 +43,6 @@ W_LAST_T = 4  # time of the last reported peak
 W_MEAN = 5  # running mean of the thigh angle, deg
 W_SPREAD = 6  # running mean of |angle - mean|, deg
 N_SWING = 7
-MEAN_TAU_S = 1.5  # time constant of those running means (two strides)
 
 
 @jit
@@ -110,7 +110,7 @@ def swing_update(ws: np.ndarray, leg: int, ring: np.ndarray, n: int, prm: np.nda
     hyst = prm[P_KNEE_HYST]
     # the swing's peak lies in the upper part of the thigh's oscillation, its lowest
     # point (extension at toe-off) in the lower part: wobbles elsewhere are not swings
-    a = min(1.0, dt_frame / MEAN_TAU_S)
+    a = min(1.0, dt_frame / prm[P_KNEE_TAU])
     mu = ws[leg, W_MEAN]
     if mu != mu:
         ws[leg, W_MEAN] = th
