@@ -36,6 +36,7 @@ from realtime.metrics.layout import (
     SRC_BODY,
     params,
 )
+from realtime.metrics.summary import WALK_STEP_S
 from realtime.pose.stream import PoseStream
 from realtime.types import N_LANDMARKS, GaitEvent, Leg, LiveState, Step, Swing, View
 
@@ -293,8 +294,8 @@ class GaitAnalyzer:
         else:
             gait = 0.7  # its toe-off was not seen
         recent = [*self._durs[-2:], dur]
-        if dur > 0.55 or sum(recent) / len(recent) > 0.47:
-            gait *= 0.5  # a walking cadence (< ~125 steps/min)
+        if dur > 1.2 * WALK_STEP_S or sum(recent) / len(recent) > WALK_STEP_S:
+            gait *= 0.5  # a walking cadence (the summary's definition)
         # a running rhythm is regular: an isolated step, or one much unlike the previous
         # step of the same leg, is more likely a misdetection than a running step
         same_leg = self._durs[-2] if len(self._durs) >= 2 else math.nan
