@@ -52,6 +52,7 @@ from realtime.metrics.layout import (
     R_VIS,
     R_XY,
     SRC_FOOT,
+    put_event,
 )
 
 F_PHASE = 0  # 0 unknown, 1 stance, 2 swing
@@ -205,7 +206,7 @@ def foot_update(
     # a due toe-off whose time has come
     due = fs[leg, F_TO_DUE]
     if due == due and t >= due and n_ev < ev.shape[0]:
-        n_ev = _emit(ev, n_ev, EV_TO, leg, due, fs[leg, F_TO_CONF])
+        n_ev = put_event(ev, n_ev, EV_TO, leg, due, fs[leg, F_TO_CONF], SRC_FOOT, np.nan, np.nan)
         fs[leg, F_LAST_TO] = due
         fs[leg, F_TO_DUE] = np.nan
 
@@ -221,13 +222,13 @@ def foot_update(
             tc = _fit_crossing(ring, n_first, k, leg, prm[P_IC_H]) - prm[P_IC_DELAY]
             last = fs[leg, F_LAST_IC]
             if not (last == last and tc - last < 2.0 * prm[P_MIN_STEP]) and n_ev < ev.shape[0]:
-                n_ev = _emit(ev, n_ev, EV_IC, leg, tc, vis)
+                n_ev = put_event(ev, n_ev, EV_IC, leg, tc, vis, SRC_FOOT, np.nan, np.nan)
                 fs[leg, F_LAST_IC] = tc
                 fs[leg, F_N_IC] += 1.0
         else:
             tc = _fit_crossing(ring, n_first, k, leg, prm[P_TO_H]) + prm[P_TO_DELAY]
             if tc <= t and n_ev < ev.shape[0]:
-                n_ev = _emit(ev, n_ev, EV_TO, leg, tc, vis)
+                n_ev = put_event(ev, n_ev, EV_TO, leg, tc, vis, SRC_FOOT, np.nan, np.nan)
                 fs[leg, F_LAST_TO] = tc
             else:
                 fs[leg, F_TO_DUE] = tc
@@ -268,14 +269,3 @@ def _leg_vis(ring: np.ndarray, n_first: int, k: int, leg: int) -> float:
         s += ring[r, R_VIS + 2 + leg] + ring[r, R_VIS + ANKLE + leg]
     return min(1.0, s / (4.0 * k))
 
-
-@jit
-def _emit(ev: np.ndarray, n_ev: int, kind: float, leg: int, t: float, conf: float) -> int:
-    ev[n_ev, 0] = kind
-    ev[n_ev, 1] = leg
-    ev[n_ev, 2] = t
-    ev[n_ev, 3] = conf
-    ev[n_ev, 4] = SRC_FOOT
-    ev[n_ev, 5] = np.nan
-    ev[n_ev, 6] = np.nan
-    return n_ev + 1

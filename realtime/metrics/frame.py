@@ -49,6 +49,7 @@ from realtime.metrics.layout import (
     R_XY,
     SRC_BODY,
     SRC_FOOT,
+    put_event,
 )
 from realtime.metrics.swing import new_swing_state, swing_update
 
@@ -72,21 +73,6 @@ def new_state() -> State:
     us, gs = new_fuse_state()
     return State(new_condition_state(), new_foot_state(), new_body_state(), new_swing_state(),
                  us, gs, np.full(N_FRAME, np.nan))
-
-
-@jit
-def _put(ev: np.ndarray, n_ev: int, kind: float, leg: float, t: float, conf: float,
-         src: float, v1: float, v2: float) -> int:
-    if n_ev >= ev.shape[0]:
-        return n_ev
-    ev[n_ev, 0] = kind
-    ev[n_ev, 1] = leg
-    ev[n_ev, 2] = t
-    ev[n_ev, 3] = conf
-    ev[n_ev, 4] = src
-    ev[n_ev, 5] = v1
-    ev[n_ev, 6] = v2
-    return n_ev + 1
 
 
 @jit
@@ -155,7 +141,7 @@ def frame_update(
     usable, gap = condition(lm, t, cs, ring, prm, lm_index, pts)
     n_ev = 0
     if gap:
-        n_ev = _put(ev, n_ev, EV_BREAK, 0.0, t, 0.0, SRC_FOOT, np.nan, np.nan)
+        n_ev = put_event(ev, n_ev, EV_BREAK, 0.0, t, 0.0, SRC_FOOT, np.nan, np.nan)
     if not usable:
         return n_ev
     # frame interval: an EW mean of the intervals between usable frames
@@ -181,7 +167,7 @@ def frame_update(
             n_ev = fuse_contact(st.fuse_leg, st.fuse, leg, cand[i, 2], cand[i, 3], t, prm,
                                 ev, n_ev)
         else:
-            n_ev = _put(ev, n_ev, cand[i, 0], leg, cand[i, 2], cand[i, 3], SRC_FOOT, np.nan,
+            n_ev = put_event(ev, n_ev, cand[i, 0], leg, cand[i, 2], cand[i, 3], SRC_FOOT, np.nan,
                         np.nan)
 
     t_min = body_update(st.body, ring, n, prm, leg_len, dt_frame)
@@ -192,7 +178,7 @@ def frame_update(
         facing = ring[row, R_FACING] if prm[P_IS_SIDE] > 0.5 else 0.0
         stance = stance_leg(ring, n, t_min, leg_len, facing if facing == facing else 0.0,
                             prm)
-        n_ev = _put(ev, n_ev, EV_BODY, stance, t_min, vis, SRC_BODY, np.nan, np.nan)
+        n_ev = put_event(ev, n_ev, EV_BODY, stance, t_min, vis, SRC_BODY, np.nan, np.nan)
         n_ev = fuse_body(st.fuse_leg, st.fuse, t_min, vis, stance, prm, ev, n_ev)
 
     if prm[P_IS_SIDE] > 0.5:
@@ -201,7 +187,7 @@ def frame_update(
             thigh = cs[C_THIGH + leg]
             if thigh == thigh and swing_update(st.swing, leg, ring, n, prm, thigh, dt_frame,
                                                out):
-                n_ev = _put(ev, n_ev, EV_KNEE, leg, out[1], out[3], SRC_FOOT, out[0], out[2])
+                n_ev = put_event(ev, n_ev, EV_KNEE, leg, out[1], out[3], SRC_FOOT, out[0], out[2])
     return n_ev
 
 

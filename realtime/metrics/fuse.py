@@ -46,6 +46,7 @@ from realtime.metrics.layout import (
     P_MIN_STEP,
     SRC_BODY,
     SRC_FOOT,
+    put_event,
 )
 
 DELAY_STRIDES = 8  # the delay and its spread are taken over this many recent strides
@@ -114,16 +115,7 @@ def _report(us: np.ndarray, gs: np.ndarray, leg: int, t: float, conf: float, src
         return n_ev
     gs[G_LAST_IC] = t
     us[leg, U_LAST_IC] = t
-    if n_ev < ev.shape[0]:
-        ev[n_ev, 0] = EV_IC
-        ev[n_ev, 1] = leg
-        ev[n_ev, 2] = t
-        ev[n_ev, 3] = conf
-        ev[n_ev, 4] = src
-        ev[n_ev, 5] = np.nan
-        ev[n_ev, 6] = np.nan
-        n_ev += 1
-    return n_ev
+    return put_event(ev, n_ev, EV_IC, leg, t, conf, src, np.nan, np.nan)
 
 
 @jit

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from realtime.config import MetricsConfig
+from realtime.metrics._jit import jit
 
 N_PTS = 12
 N_LEG_PTS = 10  # hips..toes: what a BlazePose leg swap exchanges
@@ -44,6 +45,22 @@ N_EV_COLS = 7
 MAX_EVENTS = 12
 SRC_FOOT = 0.0  # timed from the foot's own motion
 SRC_BODY = 1.0  # timed from the body's lowest point and the learned delay (hidden foot)
+
+
+@jit
+def put_event(ev: np.ndarray, n_ev: int, kind: float, leg: float, t: float, conf: float,
+              src: float, v1: float, v2: float) -> int:
+    """Append one event row (dropped when the frame's event table is full)."""
+    if n_ev >= ev.shape[0]:
+        return n_ev
+    ev[n_ev, E_KIND] = kind
+    ev[n_ev, E_LEG] = leg
+    ev[n_ev, E_T] = t
+    ev[n_ev, E_CONF] = conf
+    ev[n_ev, E_SRC] = src
+    ev[n_ev, E_VAL] = v1
+    ev[n_ev, E_VAL2] = v2
+    return n_ev + 1
 
 # ---- parameter vector: (index, MetricsConfig field) pairs; fixed entries below
 _FIELDS = (
