@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -18,38 +17,16 @@ from realtime.metrics import analyze_stream, summarize
 from realtime.metrics.summary import step_row
 from realtime.pose.stream import PoseStream
 from realtime.types import STEP_COLUMNS, Step
+from realtime.validation.labels import blazepose_stream, contact_errors, load_labels
 from tests.conftest import data_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden"
 MALE_SIDE_CADENCE = 168.9  # treadmill_side_male.groundtruth.json (raw pixels, no pose)
-WARMUP_S, EDGE_S = 0.5, 0.25  # as in the motion-capture validation
 
 
 def _blazepose(rel: str, view: str) -> PoseStream:
-    import cv2
-    import mediapipe as mp
-
-    cap = cv2.VideoCapture(str(data_file(rel)))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1,
-                                  smooth_landmarks=False)
-    lms, size = [], (0, 0)
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        size = (img.shape[1], img.shape[0])
-        res = pose.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-        lm = np.zeros((33, 4), np.float32)
-        lm[:, :3] = np.nan
-        if res.pose_landmarks:
-            lm[:] = [(p.x, p.y, p.z, p.visibility) for p in res.pose_landmarks.landmark]
-        lms.append(lm)
-    pose.close()
-    cap.release()
-    n = len(lms)
-    return PoseStream(np.arange(n) / fps, np.stack(lms), size, view, float(fps))  # type: ignore[arg-type]
+    return blazepose_stream(data_file(rel), view)
 
 
 @pytest.fixture(scope="session")
@@ -57,28 +34,14 @@ def male_side() -> PoseStream:
     return _blazepose("videos/treadmill_side_male.mp4", "side")
 
 
-def _labels() -> dict:
-    return json.loads((FIXTURES / "treadmill_side_male_contacts.json").read_text())
-
-
-def contact_errors(stream: PoseStream, ga) -> tuple[np.ndarray, int]:
-    """Per judged hand-labelled contact: reported contact of the same leg minus the label
-    (NaN when none within 0.18 s), and the number of labels judged."""
-    t0, t1 = float(stream.t[0]), float(stream.t[-1])
-    ics = [e for e in ga.events if e.kind == "IC"]
-    errs = []
-    for c in _labels()["contacts"]:
-        if not (t0 + WARMUP_S <= c["t_s"] <= t1 - EDGE_S):
-            continue
-        d = [e.t_s - c["t_s"] for e in ics if e.leg == c["leg"] and abs(e.t_s - c["t_s"]) < 0.18]
-        errs.append(min(d, key=abs) if d else np.nan)
-    return np.asarray(errs), len(errs)
+LABELS = FIXTURES / "treadmill_side_male_contacts.json"
 
 
 def test_treadmill_side_contacts_against_hand_labels(male_side: PoseStream) -> None:
     steps, ga = analyze_stream(male_side, MetricsConfig())
     assert ga.facing == -1  # the runner faces image-left
-    err, n = contact_errors(male_side, ga)
+    err = contact_errors(male_side, ga.events, load_labels(LABELS))
+    n = err.size
     assert n == 32  # 34 labels; the first (0.21 s) is in the warm-up, the last at the end
     within = np.abs(err) <= 0.060
     assert within.mean() >= 0.95

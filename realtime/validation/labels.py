@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 from realtime.config import MetricsConfig
 from realtime.errors import UserError
 from realtime.pose.stream import PoseStream
+from realtime.types import GaitEvent
 from realtime.validation.catalog import data_dir
 from realtime.validation.score import EDGE_S, WARMUP_S
 
@@ -69,6 +71,21 @@ def blazepose_stream(clip: Path, view: str = "side") -> PoseStream:
     return PoseStream(np.asarray(t), np.stack(lms), src.size, view, src.fps)  # type: ignore[arg-type]
 
 
+def contact_errors(stream: PoseStream, events: Sequence[GaitEvent],
+                   labels: Labels) -> np.ndarray:
+    """Per judged label (past the warm-up, before the end margin, as in the force
+    validation): the same leg's nearest reported contact minus the label, s (NaN when
+    none is within MATCH_S)."""
+    t0, t1 = float(stream.t[0]), float(stream.t[-1])
+    ics = [e for e in events if e.kind == "IC"]
+    errs = []
+    for leg, t in labels.contacts:
+        if t0 + WARMUP_S <= t <= t1 - EDGE_S:
+            d = [e.t_s - t for e in ics if e.leg == leg and abs(e.t_s - t) < MATCH_S]
+            errs.append(min(d, key=abs) if d else math.nan)
+    return np.asarray(errs, dtype=float)
+
+
 def score_labels(stream: PoseStream, labels: Labels,
                  cfg: MetricsConfig | None = None) -> dict[str, Any]:
     """The figures of the issue's real-video bars for one labelled stream."""
@@ -78,12 +95,8 @@ def score_labels(stream: PoseStream, labels: Labels,
     steps, ga = analyze_stream(stream, cfg)
     t0, t1 = float(stream.t[0]), float(stream.t[-1])
     ics = [e for e in ga.events if e.kind == "IC"]
-    judged = [(leg, t) for leg, t in labels.contacts if t0 + WARMUP_S <= t <= t1 - EDGE_S]
-    errs = []
-    for leg, t in judged:
-        d = [e.t_s - t for e in ics if e.leg == leg and abs(e.t_s - t) < MATCH_S]
-        errs.append(min(d, key=abs) if d else math.nan)
-    e = np.asarray(errs)
+    e = contact_errors(stream, ga.events, labels)
+    judged = e.size
     ok = np.isfinite(e)
     dur = np.array([60.0 / s.cadence_spm for s in steps])
     summ = summarize(steps, frames=len(stream), frames_with_pose=stream.frames_with_pose,
@@ -97,10 +110,10 @@ def score_labels(stream: PoseStream, labels: Labels,
         x.leg == leg and abs(x.t_s - t) < MATCH_S for leg, t in labels.contacts)]
     return {
         "labels": len(labels.contacts),
-        "judged": len(judged),
+        "judged": judged,
         "reported": int(ok.sum()),
         "within_60ms": int((np.abs(e[ok]) <= WITHIN_S).sum()),
-        "within_60ms_share": float((np.abs(e[ok]) <= WITHIN_S).sum() / max(1, len(judged))),
+        "within_60ms_share": float((np.abs(e[ok]) <= WITHIN_S).sum() / max(1, judged)),
         "mae_ms": float(np.mean(np.abs(e[ok])) * 1e3) if ok.any() else math.nan,
         "bias_ms": float(np.mean(e[ok]) * 1e3) if ok.any() else math.nan,
         "false": len(false),
