@@ -59,19 +59,62 @@ def open_input(path: Path, cfg: Config, view: View | None, realtime: bool = Fals
     return ModelPoses(frames, lambda: MediaPipePose(cfg.pose)), view or "side", True
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    if (out_dir / "cues.csv").exists() or (out_dir / "pose.partial.bin").exists():
+        raise UserError(f"{out_dir} holds a live session; analyze into another --out "
+                        "(its pose.npz can be the input)")
+
+
+def _drive(source: PoseSource, session: Session, progress: bool, label: str) -> float:
+    """Feed every sample of `source` to `session` (a progress bar if asked); returns the
+    seconds it took."""
+    total = getattr(getattr(source, "frames", None), "frame_count", 0) or len(
+        getattr(source, "stream", ())
+    )
+    t0 = now_ns()
+    if progress:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[fps]:.1f} fps"), TimeRemainingColumn())
+        with Progress(*columns, transient=False) as bar:
+            task = bar.add_task("frames", total=total or None, fps=0.0)
+            while (item := source.read(timeout=30.0)) is not None:
+                session.process(item[1])
+                if session.frames % 10 == 0:
+                    dt = (now_ns() - t0) * 1e-9
+                    bar.update(task, completed=session.frames, fps=session.frames / dt)
+            bar.update(task, completed=session.frames)
+    else:
+        while (item := source.read(timeout=30.0)) is not None:
+            session.process(item[1])
+    session.finish()
+    return (now_ns() - t0) * 1e-9
+
+
 def analyze(
     input_path: str | Path,
     out_dir: str | Path,
     cfg: Config,
     view: View | None = None,
     progress: bool = True,
+    rear: str | Path | None = None,
 ) -> AnalysisResult:
+    """One view, or a side and a `rear` recording of the same run (see analyze_two)."""
+    if rear is not None:
+        if view not in (None, "side"):
+            raise UserError("with --rear, INPUT is the side view (drop --view rear)")
+        return analyze_two(input_path, rear, out_dir, cfg, progress)
     from realtime.metrics import warmup
 
     input_path, out_dir = Path(input_path), Path(out_dir)
-    if (out_dir / "cues.csv").exists() or (out_dir / "pose.partial.bin").exists():
-        raise UserError(f"{out_dir} holds a live session; analyze into another --out "
-                        "(its pose.npz can be the input)")
+    _check_out_dir(out_dir)
     source, view, uses_model = open_input(input_path, cfg, view)
     warmup()
     source.start()
@@ -80,45 +123,94 @@ def analyze(
         cfg, view, source.size, source.fps, sinks=[StepsCsvSink(out_dir / "steps.csv")],
         record=uses_model,
     )
-    total = getattr(getattr(source, "frames", None), "frame_count", 0) or len(
-        getattr(source, "stream", ())
-    )
     settle_memory()
-    t0 = now_ns()
     try:
-        if progress:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            columns = (TextColumn("[bold]analyze"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[fps]:.1f} fps"), TimeRemainingColumn())
-            with Progress(*columns, transient=False) as bar:
-                task = bar.add_task("frames", total=total or None, fps=0.0)
-                while (item := source.read(timeout=30.0)) is not None:
-                    session.process(item[1])
-                    if session.frames % 10 == 0:
-                        dt = (now_ns() - t0) * 1e-9
-                        bar.update(task, completed=session.frames, fps=session.frames / dt)
-                bar.update(task, completed=session.frames)
-        else:
-            while (item := source.read(timeout=30.0)) is not None:
-                session.process(item[1])
-        session.finish()
+        seconds = _drive(source, session, progress, "analyze")
     finally:
         source.stop()
         session.close()
         # Whatever happened, keep the poses already computed (they are the expensive part).
         if session.recorder is not None and len(session.recorder):
             session.recorder.save(out_dir / "pose.npz")
-    seconds = (now_ns() - t0) * 1e-9
     fps = session.frames / seconds if seconds > 0 else 0.0
     summary = session.summary(fps_processing=fps)
     summary["input"] = str(input_path)
     write_json(out_dir / "summary.json", summary)
     return AnalysisResult(session.frames, session.frames_with_pose, len(session.steps), seconds,
                           fps, out_dir, summary)
+
+
+def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Path,
+                cfg: Config, progress: bool = True) -> AnalysisResult:
+    """A side and a rear recording of the same run -> one steps.csv row per step.
+
+    Each view is analysed on its own (steps_side.csv, steps_rear.csv, and pose.npz /
+    pose_rear.npz for videos); the rear-minus-side clock offset is estimated from the
+    gait; the steps are fused on the side's clock (steps.csv) and summary.json holds the
+    fused medians, `clock_offset_s` with its uncertainty, and each view's own summary.
+    """
+    from realtime.metrics import summarize, warmup, write_steps_csv
+    from realtime.metrics.twoview import BodyTraceRecorder, estimate_clock_offset, fuse_steps
+
+    side_path, rear_path, out_dir = Path(side_path), Path(rear_path), Path(out_dir)
+    _check_out_dir(out_dir)
+    sources = {"side": open_input(side_path, cfg, "side"),
+               "rear": open_input(rear_path, cfg, "rear")}
+    warmup()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sessions: dict[str, Session] = {}
+    seconds = 0.0
+    for v, (source, _, uses_model) in sources.items():
+        source.start()
+        session = Session(cfg, v, source.size, source.fps,  # type: ignore[arg-type]
+                          sinks=[StepsCsvSink(out_dir / f"steps_{v}.csv")], record=uses_model,
+                          body=BodyTraceRecorder())
+        sessions[v] = session
+        settle_memory()
+        try:
+            seconds += _drive(source, session, progress, f"analyze {v}")
+        finally:
+            source.stop()
+            session.close()
+            if session.recorder is not None and len(session.recorder):
+                session.recorder.save(out_dir / POSE_FILES[v])
+    side, rear = sessions["side"], sessions["rear"]
+    assert side.body is not None and rear.body is not None
+    offset = estimate_clock_offset(side.analyzer.events, rear.analyzer.events, cfg.two_view,
+                                   side.body.trace(), rear.body.trace())
+    rows, fuser = fuse_steps(side.steps, rear.steps, offset.offset_s if offset else 0.0,
+                             cfg.two_view)
+    write_steps_csv(out_dir / "steps.csv", rows)
+    frames = side.frames + rear.frames
+    fps = frames / seconds if seconds > 0 else 0.0
+    ga = side.analyzer
+    summary = summarize(
+        rows, frames=side.frames, frames_with_pose=side.frames_with_pose, view="side",
+        event_delay_s=ga.event_delay_s, fps_processing=fps,
+        contacts=[(e.leg, e.t_s) for e in ga.events if e.kind == "IC"],
+        toe_offs=[(e.leg, e.t_s) for e in ga.events if e.kind == "TO"],
+        body_minima=ga.body_minima, hidden_legs=ga.hidden_legs,
+    )
+    summary.pop("fps_processing", None)
+    summary["view"] = "side+rear"
+    summary.update(offset.as_dict() if offset else {"clock_offset_s": None})
+    if offset is None:
+        summary["clock_offset_note"] = (
+            f"fewer than {cfg.two_view.offset_min_pairs} contacts were seen in both views: "
+            "the steps could not be paired, each view's steps are written alone")
+    summary["fusion"] = fusion_counts(fuser.sources)
+    summary["views"] = {v: s.summary(fps_processing=fps) for v, s in sessions.items()}
+    summary["processing"] = {"fps": round(fps, 2)}
+    summary["input"] = {"side": str(side_path), "rear": str(rear_path)}
+    write_json(out_dir / "summary.json", summary)
+    return AnalysisResult(frames, side.frames_with_pose + rear.frames_with_pose, len(rows),
+                          seconds, fps, out_dir, summary)
+
+
+POSE_FILES = {"side": "pose.npz", "rear": "pose_rear.npz"}
+
+
+def fusion_counts(sources: list[str]) -> dict[str, int]:
+    """How many steps.csv rows came from both views and from one alone."""
+    return {"rows": len(sources), "both_views": sources.count("both"),
+            "side_only": sources.count("side"), "rear_only": sources.count("rear")}

@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "left/right asymmetry).",
     )
     a.add_argument("input", metavar="INPUT", help="a video file or a .npz pose stream")
+    a.add_argument("--rear", metavar="REAR",
+                   help="a rear-view recording of the same run (video or pose stream): "
+                        "INPUT is then the side view, the clocks are aligned from the gait "
+                        "and steps.csv has one row per step with both views' metrics")
     a.add_argument("--view", choices=("side", "rear"),
                    help="where the camera stood (default: side; a pose stream knows its own)")
     a.add_argument("--out", metavar="DIR", default="out", help="output folder (default: out)")
@@ -132,14 +136,30 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from realtime.analyze import analyze
 
     cfg = _load_cfg(args)
-    res = analyze(args.input, args.out, cfg, view=args.view, progress=not args.quiet)
+    res = analyze(args.input, args.out, cfg, view=args.view, progress=not args.quiet,
+                  rear=args.rear)
     pct = 100.0 * res.frames_with_pose / res.frames if res.frames else 0.0
     cad = res.summary.get("cadence_spm")
     cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"
     print(f"{res.frames} frames in {res.seconds:.1f} s ({res.fps:.1f} fps); pose in "
           f"{res.frames_with_pose} ({pct:.1f} %); {res.steps} steps; cadence {cad_txt}")
-    print(f"wrote {res.out_dir}/steps.csv, summary.json"
-          + (", pose.npz" if (res.out_dir / "pose.npz").exists() else ""))
+    if args.rear:
+        off, unc = res.summary.get("clock_offset_s"), res.summary.get("clock_offset_uncertainty_s")
+        fu = res.summary["fusion"]
+        if off is None:
+            print("clock offset: not found (too few contacts seen in both views); "
+                  "steps not paired")
+        else:
+            amb = res.summary.get("clock_offset_ambiguous")
+            print(f"clock offset rear - side: {off:+.3f} s +- {1000 * unc:.1f} ms "
+                  f"(from {res.summary['clock_offset_source']})"
+                  + (f"; AMBIGUOUS, also fits {res.summary['clock_offset_alternatives_s']} s"
+                     if amb else ""))
+        print(f"steps.csv: {fu['rows']} rows, {fu['both_views']} seen in both views, "
+              f"{fu['side_only']} side only, {fu['rear_only']} rear only")
+    written = [f for f in ("steps.csv", "steps_side.csv", "steps_rear.csv", "summary.json",
+                           "pose.npz", "pose_rear.npz") if (res.out_dir / f).exists()]
+    print(f"wrote {res.out_dir}/" + ", ".join(written))
     from realtime.metrics import warnings
 
     for line in warnings(res.summary):

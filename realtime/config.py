@@ -504,6 +504,56 @@ class TonesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TwoViewConfig:
+    """A session with a side and a rear camera (realtime.metrics.twoview)."""
+
+    rear_max_fps: float = field(
+        default=15.0,
+        metadata=_rng(0.0, 240.0, "live: the rear view's pose rate, frames/s (0: as fast as "
+                      "it comes); hip sway and pelvic drop are per-step quantities, and two "
+                      "BlazePose models at full rate do not fit in 2 cores "
+                      "(bench/bench_two_views.py)"),
+    )
+    max_clock_offset_s: float = field(
+        default=2.0,
+        metadata=_rng(0.0, 60.0, "recordings: the rear-minus-side clock offset is searched "
+                      "within +- this, s"),
+    )
+    offset_match_s: float = field(
+        default=0.06,
+        metadata=_rng(0.005, 0.5, "a contact seen in both views pairs with the other view's "
+                      "nearest contact of the same leg within this, s (the offset is their "
+                      "median difference)"),
+    )
+    offset_min_pairs: int = field(
+        default=8, metadata=_rng(3, 10_000, "contacts in both views before an offset is "
+                                 "estimated")
+    )
+    offset_ambiguity: float = field(
+        default=1.25,
+        metadata=_rng(1.0, 10.0, "another offset (a whole stride away) whose misfit is "
+                      "within this factor of the best makes the estimate ambiguous: the one "
+                      "nearest zero is used and summary.json says so"),
+    )
+    step_match_s: float = field(
+        default=0.1,
+        metadata=_rng(0.01, 0.5, "a side step and a rear step are one step when their "
+                      "contacts (same leg, offset applied) are within this, s (a step is "
+                      "~0.33 s)"),
+    )
+    step_wait_s: float = field(
+        default=1.5,
+        metadata=_rng(0.1, 30.0, "live: a step waits this long (s, on the other view's clock) "
+                      "for the other view's record of it before it is written alone"),
+    )
+    offset_every_s: float = field(
+        default=5.0,
+        metadata=_rng(0.5, 600.0, "live recordings (no shared clock): re-estimate the offset "
+                      "this often, s"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     pose: PoseConfig = field(default_factory=PoseConfig)
@@ -513,6 +563,7 @@ class Config:
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
     tones: TonesConfig = field(default_factory=TonesConfig)
+    two_view: TwoViewConfig = field(default_factory=TwoViewConfig)
 
 
 # --------------------------------------------------------------------------- loading

@@ -25,6 +25,7 @@ from realtime.capture import FrameSource
 from realtime.clock import now_ns
 from realtime.config import Config
 from realtime.feedback import FeedbackSink
+from realtime.metrics.twoview import BodyTraceRecorder
 from realtime.pose import PoseEstimator
 from realtime.pose.stream import PoseStream, PoseStreamRecorder
 from realtime.types import Cue, Frame, LiveState, PoseSample, Step, Swing, View
@@ -185,6 +186,23 @@ class Latency:
 # --------------------------------------------------------------------------- session
 
 
+class SharedClock:
+    """Seconds since the first frame, for the sessions that share it: the two cameras of
+    one live session are stamped on one monotonic clock, so their times agree (offset 0).
+    A recorded pose stream keeps its own clock instead (`PoseSample.t_source_s`)."""
+
+    def __init__(self) -> None:
+        self._t0_ns: int | None = None
+        self._lock = threading.Lock()
+
+    def seconds(self, t_ns: int) -> float:
+        if self._t0_ns is None:
+            with self._lock:
+                if self._t0_ns is None:
+                    self._t0_ns = t_ns
+        return (t_ns - self._t0_ns) * 1e-9
+
+
 class CueDecider(Protocol):
     """The cue rules as the session calls them (live.CueController)."""
 
@@ -211,6 +229,8 @@ class Session:
         decide_cues: CueDecider | None = None,
         record: bool = True,
         spill_dir: Path | None = None,
+        body: BodyTraceRecorder | None = None,
+        clock: SharedClock | None = None,
     ) -> None:
         from realtime.metrics import GaitAnalyzer
 
@@ -220,27 +240,28 @@ class Session:
         self.sinks = list(sinks)
         self.decide_cues = decide_cues
         self.recorder = PoseStreamRecorder(view, fps, spill_dir) if record else None
+        self.body = body  # the trunk's motion, for a two-camera session's clock offset
+        self.clock = clock or SharedClock()
         self.steps: list[Step] = []
         self.swings: list[Swing] = []
         self.cues: list[Cue] = []
         self.frames = 0
         self.frames_with_pose = 0
-        self._t0_ns: int | None = None
         self.metrics_ns = 0
         self.capture_to_pose = Latency("capture->pose")
         self.step_to_cue = Latency("step->cue decision")
 
     def process(self, sample: PoseSample) -> tuple[LiveState, list[Step], list[Cue]]:
-        if self._t0_ns is None:
-            self._t0_ns = sample.t_capture_ns
         t_s = sample.t_source_s
         if not math.isfinite(t_s):
-            t_s = (sample.t_capture_ns - self._t0_ns) * 1e-9
+            t_s = self.clock.seconds(sample.t_capture_ns)
         self.frames += 1
         if sample.has_pose:
             self.frames_with_pose += 1
         if self.recorder is not None:
             self.recorder.add(sample, t_s)
+        if self.body is not None:
+            self.body.add(t_s, sample.landmarks)
         self.capture_to_pose.add(sample.t_pose_ns - sample.t_capture_ns)
         t0 = now_ns()
         steps = self.analyzer.update(t_s, sample.landmarks)

@@ -187,6 +187,14 @@ class Step:
 
 STEP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Step) if f.name != "t_detected_s")
 STEP_METRICS: tuple[str, ...] = STEP_COLUMNS[2:-2]  # the per-step metric columns
+# Which camera measures what (cadence comes from either): a two-camera session takes
+# each metric from the view that measures it.
+SIDE_METRICS: tuple[str, ...] = (
+    "knee_drive_deg", "knee_height_pct", "knee_flexion_ic_deg", "overstride_pct",
+    "trunk_lean_deg", "vertical_oscillation_pct",
+)  # fmt: skip
+REAR_METRICS: tuple[str, ...] = ("hip_sway_pct", "pelvic_drop_deg")
+VIEW_METRICS: dict[str, tuple[str, ...]] = {"side": SIDE_METRICS, "rear": REAR_METRICS}
 
 
 @dataclass(frozen=True, slots=True)

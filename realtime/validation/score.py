@@ -22,17 +22,11 @@ import numpy as np
 from realtime.config import MetricsConfig
 from realtime.metrics.cadence import cadence_spm
 from realtime.metrics.summary import write_steps_csv
+from realtime.metrics.twoview import match_pairs
 from realtime.pose.stream import PoseStream, save
-from realtime.types import GaitEvent, Leg, Step, View
+from realtime.types import VIEW_METRICS, GaitEvent, Leg, Step, View
 from realtime.validation.catalog import DORN, load_truth, runner_of, trials
 from realtime.validation.project import Camera, Facing, SyntheticStream, synthesize
-
-SIDE_METRICS: tuple[str, ...] = (
-    "knee_drive_deg", "knee_height_pct", "knee_flexion_ic_deg", "overstride_pct",
-    "trunk_lean_deg", "vertical_oscillation_pct",
-)  # fmt: skip
-REAR_METRICS: tuple[str, ...] = ("hip_sway_pct", "pelvic_drop_deg")
-VIEW_METRICS: dict[str, tuple[str, ...]] = {"side": SIDE_METRICS, "rear": REAR_METRICS}
 
 # What the metrics stage must reach at 30 fps with 2 px noise, leave-one-runner-out.
 # Cadence is the session cadence (summary.json) on the median trial.
@@ -104,29 +98,6 @@ class Evaluation:
     metric_missing: dict[str, int] = field(default_factory=dict)  # NaN or unreliable
 
 
-def match_events(
-    detected: Sequence[tuple[Leg, float]], true: Sequence[tuple[Leg, float]], tol: float,
-) -> list[tuple[int, int]]:
-    """One-to-one (detected index, true index) pairs of the same leg within tol, nearest
-    pairs first."""
-    cands = sorted(
-        (abs(td - tt), i, k)
-        for i, (ld, td) in enumerate(detected)
-        for k, (lt, tt) in enumerate(true)
-        if ld == lt and abs(td - tt) <= tol
-    )
-    used_d: set[int] = set()
-    used_t: set[int] = set()
-    out = []
-    for _, i, k in cands:
-        if i in used_d or k in used_t:
-            continue
-        used_d.add(i)
-        used_t.add(k)
-        out.append((i, k))
-    return sorted(out)
-
-
 def _contacts(truth_steps: Sequence[Step], truth_events: Sequence[GaitEvent]
               ) -> list[tuple[Leg, float]]:
     ics = {(s.leg, s.t_contact_s) for s in truth_steps}
@@ -161,7 +132,7 @@ def evaluate(
         det_ic = [(e.leg, e.t_s) for e in detected_events if e.kind == "IC"]
     else:
         det_ic = [(s.leg, s.t_contact_s) for s in detected]
-    pairs = match_events(det_ic, true_ic, tol)
+    pairs = match_pairs(det_ic, true_ic, tol)
     j_times = [t for (_, t), j in zip(true_ic, judged, strict=True) if j]
     span = (min(j_times) - tol, max(j_times) + tol) if j_times else (math.inf, -math.inf)
     matched_d = {i: k for i, k in pairs}
@@ -177,7 +148,7 @@ def evaluate(
     n_found_to = 0
     if detected_events is not None:
         det_to = [(e.leg, e.t_s) for e in detected_events if e.kind == "TO"]
-        tp = match_events(det_to, true_to, tol)
+        tp = match_pairs(det_to, true_to, tol)
         to_err = np.array([det_to[i][1] - true_to[k][1] for i, k in tp])
         n_found_to = len(tp)
 
