@@ -198,7 +198,7 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
         summary["clock_offset_note"] = (
             f"fewer than {cfg.two_view.offset_min_pairs} contacts were seen in both views: "
             "the steps could not be paired, each view's steps are written alone")
-    summary["fusion"] = fusion_counts(fuser.sources)
+    summary["fusion"] = fuser.counts()
     summary["views"] = {v: s.summary(fps_processing=fps) for v, s in sessions.items()}
     summary["processing"] = {"fps": round(fps, 2)}
     summary["input"] = {"side": str(side_path), "rear": str(rear_path)}
@@ -208,9 +208,3 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
 
 
 POSE_FILES = {"side": "pose.npz", "rear": "pose_rear.npz"}
-
-
-def fusion_counts(sources: list[str]) -> dict[str, int]:
-    """How many steps.csv rows came from both views and from one alone."""
-    return {"rows": len(sources), "both_views": sources.count("both"),
-            "side_only": sources.count("side"), "rear_only": sources.count("rear")}

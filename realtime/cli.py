@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--camera", type=int, metavar="N", help="camera index (default: 0)")
     src.add_argument("--video", metavar="PATH",
                      help="use a video file (or pose stream) instead of a camera")
+    rear = r.add_mutually_exclusive_group()
+    rear.add_argument("--rear-camera", type=int, metavar="N",
+                      help="a second camera behind the treadmill (hip sway, pelvic drop); "
+                           "the first is then the side camera")
+    rear.add_argument("--rear-video", metavar="PATH",
+                      help="a rear-view video (or pose stream) played as the second camera")
     r.add_argument("--realtime", action="store_true",
                    help="with --video: play at the file's own speed, like a live camera")
     r.add_argument("--headless", action="store_true", help="no window (cues still spoken)")
@@ -173,10 +179,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args)
     if args.realtime and not args.video:
         raise UserError("--realtime only applies with --video PATH")
+    if args.rear_video and not args.video:
+        raise UserError("--rear-video goes with --video (two recordings played together); "
+                        "with cameras use --rear-camera N")
+    if args.rear_camera is not None and args.video:
+        raise UserError("--rear-camera goes with a side camera, not with --video; "
+                        "use --rear-video PATH")
     return run_session(
         cfg,
         camera=args.camera,
         video=Path(args.video) if args.video else None,
+        rear_camera=args.rear_camera,
+        rear_video=Path(args.rear_video) if args.rear_video else None,
         realtime=args.realtime,
         headless=args.headless,
         mute=args.mute,
@@ -198,11 +212,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:
-    from realtime.pose.stream import load, recover
+    from realtime.pose.stream import load, recover_all
 
-    path = recover(args.dir)
-    stream = load(path)
-    print(f"wrote {path}: {len(stream)} frames, {stream.frames_with_pose} with a pose")
+    for path in recover_all(args.dir):
+        stream = load(path)
+        print(f"wrote {path}: {len(stream)} frames, {stream.frames_with_pose} with a pose")
     return 0
 
 

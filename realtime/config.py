@@ -477,6 +477,13 @@ class DisplayConfig:
     sway_step_pct: float = field(
         default=0.5, metadata=_rng(0.05, 10.0, "hotkey left/right changes the sway limit")
     )
+    second_view: str = field(
+        default="auto",
+        metadata=_choice("auto", "beside", "inset",
+                         doc="two cameras: the rear picture beside the side one, or inset in "
+                             "its top corner; auto puts it beside unless that shrinks the "
+                             "side picture below 70 % of its full size"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,6 +520,12 @@ class TwoViewConfig:
                       "it comes); hip sway and pelvic drop are per-step quantities, and two "
                       "BlazePose models at full rate do not fit in 2 cores "
                       "(bench/bench_two_views.py)"),
+    )
+    one_model_at_a_time: bool = field(
+        default=False,
+        metadata={"doc": "live: the two cameras' pose models take turns instead of running "
+                         "at once (measured slower here: 26-30 frames/s in all against ~45; "
+                         "bench/bench_two_views.py --turns both)"},
     )
     max_clock_offset_s: float = field(
         default=2.0,

@@ -14,6 +14,7 @@ happen, pose.npz and summary.json at the end) is kept even when a stage fails.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 import sys
@@ -21,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from realtime.capture import CameraSource, FrameTimeout, LatestSlot
@@ -32,17 +34,42 @@ from realtime.feedback import FeedbackSink
 from realtime.feedback.cues import CueState, decide, decide_swing, phase_at
 from realtime.feedback.display import Display, Mute, Pause, Quit, ThresholdChange
 from realtime.feedback.steps_csv import StepsCsvSink
+from realtime.metrics.twoview import (
+    BodyTraceRecorder,
+    ClockOffset,
+    StepFuser,
+    estimate_clock_offset,
+)
 from realtime.pipeline import (
+    CueDecider,
     Latency,
     ModelPoses,
     PoseSource,
     Session,
+    SharedClock,
     settle_memory,
     write_json,
 )
-from realtime.types import Cue, DisplayState, LiveState, PoseSample, Step, Swing, View
+from realtime.types import (
+    REAR_METRICS,
+    SIDE_METRICS,
+    VIEW_METRICS,
+    Cue,
+    DisplayState,
+    Frame,
+    LiveState,
+    PoseSample,
+    Step,
+    Swing,
+    View,
+    ViewImage,
+)
 
 HISTORY_STEPS = 60
+OFFSET_WINDOW_S = 60.0  # recordings played live: the offset from the last minute
+# what a lost camera takes away, as the display says it
+VIEW_NOUNS = {"side": "knee drive, knee flexion at contact, overstride",
+              "rear": "hip sway, pelvic drop"}
 
 
 class CueController:
@@ -88,8 +115,111 @@ class PrintCues:
         pass
 
 
+class LockedSink:
+    """One sink shared by both cameras' workers: calls are serialised, and only the main
+    view's frames reach `on_pose` (the knee tone follows the side camera)."""
+
+    def __init__(self, sink: FeedbackSink, lock: threading.Lock, poses: bool) -> None:
+        self.sink, self.lock, self.poses = sink, lock, poses
+
+    def on_pose(self, sample: PoseSample, live: LiveState) -> None:
+        if self.poses:
+            with self.lock:
+                self.sink.on_pose(sample, live)
+
+    def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
+        with self.lock:
+            self.sink.on_step(step, cues)
+
+    def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:
+        with self.lock:
+            self.sink.on_swing(swing, cues)
+
+    def close(self) -> None:
+        pass  # the run closes the shared sink once
+
+
+class ViewCues:
+    """The cue rules as one camera of a two-camera session calls them.
+
+    Both cameras feed the same `CueController` (one hysteresis, one rate limit, one
+    priority order across "drive the knee" and "level hips"), each only with what it
+    measures: the side its steps, swings and cadence, the rear hip sway and pelvic drop.
+    If the other camera is lost, this one gives everything it measures.  Times go onto
+    the side's clock (the rear's minus the clock offset).
+    """
+
+    def __init__(self, run: LiveRun, view: View) -> None:
+        self.run, self.view = run, view
+
+    def _mask(self, step: Step) -> tuple[Step, bool]:
+        other_alive = any(c.view != self.view and not c.ended for c in self.run.channels)
+        if not other_alive:
+            return step, True
+        drop = (*SIDE_METRICS, "cadence_spm") if self.view == "rear" else REAR_METRICS
+        return dataclasses.replace(step, **dict.fromkeys(drop, math.nan)), \
+            self.view == "side"
+
+    def step(self, step: Step, t_s: float, cadence_spm: float) -> list[Cue]:
+        masked, own_cadence = self._mask(step)
+        with self.run.lock:
+            return self.run.cues.step(masked, t_s - self.run.offset_of(self.view),
+                                      cadence_spm if own_cadence else math.nan)
+
+    def swing(self, swing: Swing, t_s: float) -> list[Cue]:
+        if self.view == "rear" and any(c.view == "side" and not c.ended
+                                       for c in self.run.channels):
+            return []  # knee drive is the side camera's
+        with self.run.lock:
+            return self.run.cues.swing(swing, t_s - self.run.offset_of(self.view))
+
+
+@dataclass(eq=False)
+class Channel:
+    """One camera (or file) of a live session: its source, session and worker thread."""
+
+    view: View
+    source: PoseSource
+    max_fps: float = 0.0  # 0: every frame it can take
+    pose_file: str = "pose.npz"
+    session: Session | None = None
+    worker: threading.Thread | None = None
+    error: str | None = None
+    ended: bool = False
+    stopped: bool = False  # ended because the session was told to stop (quit, --seconds)
+    frame: Frame | None = None  # the newest, for the display
+    pose: PoseSample | None = None
+    live: LiveState | None = None
+    body: BodyTraceRecorder | None = None
+    capture_to_display: Latency = field(default_factory=lambda: Latency("capture->display"))
+    t_first: float = math.nan  # monotonic, first and last frame processed
+    t_last: float = math.nan
+
+    @property
+    def lost(self) -> str:
+        """Why this camera gives nothing now ('' if it does)."""
+        if self.stopped:
+            return ""
+        if self.ended and self.error:
+            return f"{self.view} camera lost ({self.error})"
+        if self.ended:
+            return f"{self.view} camera ended"
+        if self.live is not None and not self.live.has_pose:
+            return f"{self.view} camera does not see the runner"
+        return ""
+
+
 class LiveRun:
-    """Runs one live session over any PoseSource (camera, video, recorded or synthetic)."""
+    """Runs one live session over one PoseSource, or two (side and `rear`).
+
+    With two, each camera has its own worker thread (capture -> pose -> metrics; the rear
+    at most `two_view.rear_max_fps`), both feed one cue controller, and their steps are
+    fused into one steps.csv row per step (`realtime.metrics.twoview.StepFuser`) as
+    they come.  Cameras share the monotonic clock (`clock_known`: offset 0); recordings
+    played live have their offset estimated from the gait every `offset_every_s`.  If a
+    camera fails or ends, the other goes on, and the display and summary say which
+    metrics are unavailable.
+    """
 
     def __init__(
         self,
@@ -101,10 +231,13 @@ class LiveRun:
         seconds: float | None = None,
         record: bool = True,
         live_timing: bool = True,
+        rear: PoseSource | None = None,
+        clock_known: bool = True,
     ) -> None:
+        if rear is not None and view != "side":
+            raise UserError("with a rear camera, the main camera must be the side view")
         self.cfg = cfg
         self.live_timing = live_timing
-        self.source = source
         self.view = view
         self.out_dir = out_dir
         self.seconds = seconds
@@ -114,86 +247,229 @@ class LiveRun:
         self.states: LatestSlot[DisplayState] = LatestSlot()
         self.stop = threading.Event()
         self.paused = threading.Event()
+        self.lock = threading.Lock()  # cue rules, fusion, display state: both workers
         self.error: str | None = None
-        self.session: Session | None = None
-        self.capture_to_display = Latency("capture->display")
+        self.two = rear is not None
+        self.channels = [Channel(view, source)]
+        if rear is not None:
+            self.channels.append(Channel("rear", rear, cfg.two_view.rear_max_fps,
+                                         "pose_rear.npz"))
+        self.clock = SharedClock()
+        self.clock_known = clock_known
+        if rear is not None and cfg.two_view.one_model_at_a_time:
+            model_lock = threading.Lock()
+            for ch in self.channels:
+                if isinstance(ch.source, ModelPoses):
+                    ch.source.model_lock = model_lock
+        self.fuser = StepFuser(cfg.two_view, 0.0 if clock_known else None)
+        self.offset: ClockOffset | None = None
+        self._next_offset_t = cfg.two_view.offset_every_s
+        self._fused_csv: StepsCsvSink | None = None
+        self._rows: list[Step] = []  # the fused steps.csv rows
         self._history: deque[Step] = deque(maxlen=HISTORY_STEPS)
         self._last_cue: Cue | None = None
         self._knee = math.nan  # the newest trusted swing's knee drive
-        self._worker: threading.Thread | None = None
         self._t_start = 0.0
         self._opened = False
 
-    # ---------------------------------------------------------------- worker thread
+    @property
+    def source(self) -> PoseSource:
+        return self.channels[0].source
+
+    @property
+    def session(self) -> Session | None:
+        return self.channels[0].session
+
+    @property
+    def capture_to_display(self) -> Latency:
+        return self.channels[0].capture_to_display
+
+    def offset_of(self, view: str) -> float:
+        """This view's clock minus the session's (the side's): 0 for the side."""
+        return (self.fuser.offset_s or 0.0) if view == "rear" else 0.0
+
+    # ---------------------------------------------------------------- worker threads
 
     def open(self) -> None:
-        """Open the camera or file first: a missing camera fails before any window opens."""
-        if not self._opened:
-            self.source.start()
-            self._opened = True
+        """Open the cameras or files first: a missing camera fails before any window
+        opens.  A second camera that cannot open leaves a one-camera session (said)."""
+        if self._opened:
+            return
+        self.channels[0].source.start()
+        for ch in self.channels[1:]:
+            try:
+                ch.source.start()
+            except (UserError, OSError) as exc:
+                ch.error, ch.ended = f"could not open: {exc}", True
+                print(f"realtime: the {ch.view} camera could not be opened ({exc}); going on "
+                      "with the side camera alone", file=sys.stderr)
+        self._opened = True
 
     def start(self) -> None:
         check_session_dir(self.out_dir)
         self.open()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        sinks = [StepsCsvSink(self.out_dir / "steps.csv"), *self.extra_sinks]
-        self.session = Session(self.cfg, self.view, self.source.size, self.source.fps,
-                               sinks=sinks, decide_cues=self.cues, record=self.record,
-                               spill_dir=self.out_dir)
+        if self.two:
+            self._fused_csv = StepsCsvSink(self.out_dir / "steps.csv")
+        for k, ch in enumerate(self.channels):
+            if self.two:
+                sinks: list[FeedbackSink] = [
+                    StepsCsvSink(self.out_dir / f"steps_{ch.view}.csv"),
+                    *(LockedSink(s, self.lock, poses=k == 0) for s in self.extra_sinks)]
+                decider: CueDecider = ViewCues(self, ch.view)
+                ch.body = BodyTraceRecorder(window_s=OFFSET_WINDOW_S)
+            else:
+                sinks = [StepsCsvSink(self.out_dir / "steps.csv"), *self.extra_sinks]
+                decider = self.cues
+            ch.session = Session(self.cfg, ch.view, ch.source.size, ch.source.fps, sinks=sinks,
+                                 decide_cues=decider, record=self.record,
+                                 spill_dir=self.out_dir, body=ch.body, clock=self.clock,
+                                 pose_file=ch.pose_file)
+            if ch.ended:  # never opened
+                self.fuser.close(ch.view)
         settle_memory()
         self._t_start = time.monotonic()
-        self._worker = threading.Thread(target=self._work, name="worker", daemon=True)
-        self._worker.start()
+        for ch in self.channels:
+            if not ch.ended:
+                ch.worker = threading.Thread(target=self._work, args=(ch,),
+                                             name=f"worker-{ch.view}", daemon=True)
+                ch.worker.start()
+        if all(ch.ended for ch in self.channels):
+            self.states.close()
 
-    def _work(self) -> None:
-        session = self.session
+    def _work(self, ch: Channel) -> None:
+        session = ch.session
         assert session is not None
-        t0_wall = now_ns()
+        slot_start = 0.0
         try:
             while not self.stop.is_set():
                 if self.paused.is_set():
                     time.sleep(0.02)
                     continue
+                if ch.max_fps > 0:  # one frame per slot: the frames meanwhile are dropped
+                    self.stop.wait(max(0.0, slot_start + 1.0 / ch.max_fps - time.monotonic()))
+                    slot_start = time.monotonic()
                 try:
-                    item = self.source.read(timeout=self.cfg.capture.read_timeout_s)
+                    item = ch.source.read(timeout=self.cfg.capture.read_timeout_s)
                 except FrameTimeout as exc:
-                    self.error = f"{exc}: is the camera still connected?"
+                    ch.error = f"{exc}: is the camera still connected?"
                     break
                 if item is None:
                     break
                 frame, sample = item
                 live, steps, cues = session.process(sample)
-                self._history.extend(steps)
-                if cues:
-                    self._last_cue = cues[-1]
-                phase = phase_at(live.t_s, self.cues.drill_cfg)
-                label = phase.text
-                dt = (now_ns() - t0_wall) * 1e-9
-                for sw in reversed(session.swings[-2:]):
-                    if sw.reliable:
-                        self._knee = sw.knee_drive_deg
-                        break
-                self.states.put(DisplayState(
-                    t_s=live.t_s, frame=frame, pose=sample, live=live,
-                    steps=tuple(self._history), cue=self._last_cue, phase=label,
-                    fps=session.frames / dt if dt > 0 else 0.0, dropped=self.source.dropped,
-                    cadence_spm=session.analyzer.current_cadence_spm, knee_drive_deg=self._knee,
-                ))
-                if self.seconds is not None and live.t_s >= self.seconds:
+                now = time.monotonic()
+                with self.lock:
+                    ch.t_first = now if ch.t_first != ch.t_first else ch.t_first
+                    ch.t_last = now
+                    ch.frame, ch.pose, ch.live = frame, sample, live
+                    self._after_frame(ch, live, steps, cues)
+                if self.seconds is not None and live.t_s - self.offset_of(ch.view) >= \
+                        self.seconds:
+                    ch.stopped = True
                     break
         except UserError as exc:
-            self.error = str(exc)
+            ch.error = str(exc)
         except Exception as exc:  # keep what was recorded; report the bug
-            self.error = f"internal error in the worker: {exc!r}"
+            ch.error = f"internal error in the {ch.view} worker: {exc!r}"
             import traceback
 
             traceback.print_exc()
         finally:
-            self.states.close()
+            with self.lock:
+                ch.ended = True
+                ch.stopped = ch.stopped or (self.stop.is_set() and not ch.error)
+                self.fuser.close(ch.view)
+                self._publish(ch)
+                if all(c.ended for c in self.channels):
+                    self.states.close()
+
+    def _after_frame(self, ch: Channel, live: LiveState, steps: list[Step],
+                     cues: list[Cue]) -> None:
+        """Under the lock: history, fusion, the clock offset, then the display state."""
+        if cues:
+            self._last_cue = cues[-1]
+        if ch.view == self.view:
+            session = ch.session
+            assert session is not None
+            for sw in reversed(session.swings[-2:]):
+                if sw.reliable:
+                    self._knee = sw.knee_drive_deg
+                    break
+        if not self.two:
+            self._history.extend(steps)
+        else:
+            self.fuser.add(ch.view, steps)
+            self.fuser.advance(ch.view, live.t_s)
+            if ch.view == "rear" and not self.clock_known and live.t_s >= self._next_offset_t:
+                self._next_offset_t = live.t_s + self.cfg.two_view.offset_every_s
+                self._estimate_offset()
+            rows = self.fuser.pop()
+            self._write_rows(rows)
+        self._publish(ch)
+
+    def _write_rows(self, rows: list[Step]) -> None:
+        self._rows.extend(rows)
+        self._history.extend(rows)
+        if self._fused_csv is not None:
+            for row in rows:
+                self._fused_csv.on_step(row, ())
+
+    def _estimate_offset(self, window: bool = True, apply: bool = True) -> ClockOffset | None:
+        """The offset from both views' contacts and body motion (the last OFFSET_WINDOW_S
+        of them with `window`; the body traces hold that much).  With `apply`, the fuser
+        pairs steps with it from now on (recordings played live)."""
+        side, rear = self.channels[0], self.channels[1]
+        if side.session is None or rear.session is None or side.body is None or \
+                rear.body is None:
+            return None
+        t_from = -math.inf
+        if window and side.live is not None:
+            t_from = side.live.t_s - OFFSET_WINDOW_S
+        margin = self.cfg.two_view.max_clock_offset_s
+        sev = [e for e in list(side.session.analyzer.events) if e.t_s >= t_from]
+        rev = [e for e in list(rear.session.analyzer.events) if e.t_s >= t_from - margin]
+        est = estimate_clock_offset(sev, rev, self.cfg.two_view, side.body.trace(),
+                                    rear.body.trace())
+        if est is not None and apply:
+            self.offset = est
+            self.fuser.set_offset(est.offset_s)
+        return est
+
+    def _publish(self, fresh: Channel) -> None:
+        """Under the lock: the display state from the main camera (or the one left)."""
+        main = self.channels[0]
+        if main.ended and len(self.channels) > 1 and not self.channels[1].ended:
+            main = self.channels[1]
+        other = next((c for c in self.channels if c is not main), None)
+        if main.live is None:
+            return
+        session = main.session
+        assert session is not None
+        dt = time.monotonic() - self._t_start
+        notices = [n for n in (c.lost for c in self.channels) if n]
+        if self.two and notices:
+            gone = [c.view for c in self.channels if c.lost]
+            notices.append(" and ".join(VIEW_NOUNS[v] for v in gone) + " unavailable")
+        second = None
+        if other is not None and (other.frame is not None or other.pose is not None):
+            status = ("camera lost" if other.error else "camera ended") if other.ended else ""
+            second = ViewImage(other.view, other.frame, other.pose,
+                               bool(other.live and other.live.has_pose), status)
+        t_s = main.live.t_s - self.offset_of(main.view)
+        self.states.put(DisplayState(
+            t_s=t_s, frame=main.frame, pose=main.pose, live=main.live,
+            steps=tuple(self._history), cue=self._last_cue,
+            phase=phase_at(t_s, self.cues.drill_cfg).text,
+            fps=session.frames / dt if dt > 0 else 0.0, dropped=main.source.dropped,
+            cadence_spm=session.analyzer.current_cadence_spm, knee_drive_deg=self._knee,
+            second=second, notice="; ".join(notices) if self.two else "",
+            fresh_view=fresh.view,
+        ))
 
     @property
     def running(self) -> bool:
-        return self._worker is not None and self._worker.is_alive()
+        return any(ch.worker is not None and ch.worker.is_alive() for ch in self.channels)
 
     # ---------------------------------------------------------------- main-thread loops
 
@@ -203,6 +479,7 @@ class LiveRun:
         idle_redraw_s = 0.1  # without new states: keys and the clock still answer
         last: DisplayState | None = None
         drawn_at = -1.0
+        by_view = {ch.view: ch for ch in self.channels}
         while not self.stop.is_set():
             fresh = False
             try:
@@ -216,8 +493,13 @@ class LiveRun:
                 continue  # nothing new: a full redraw would only take CPU from the model
             drawn_at = time.monotonic()
             actions = display.render(last)
-            if fresh and last is not None and last.frame is not None:  # drawn and flipped
-                self.capture_to_display.add(now_ns() - last.frame.t_capture_ns)
+            if fresh and last is not None:  # drawn and flipped: the fresh camera's frame
+                second = last.second
+                shown = second.frame if (second is not None and
+                                         last.fresh_view == second.view) else last.frame
+                ch = by_view.get(last.fresh_view)
+                if shown is not None and ch is not None:
+                    ch.capture_to_display.add(now_ns() - shown.t_capture_ns)
             for action in actions:
                 if isinstance(action, Quit):
                     self.stop.set()
@@ -238,60 +520,141 @@ class LiveRun:
     # ---------------------------------------------------------------- shutdown
 
     def finish(self) -> dict:
-        """Stop the worker, close everything, write pose.npz and summary.json.
+        """Stop the workers, close everything, write pose files and summary.json.
 
-        Order matters for "nothing recorded is lost": the source is stopped first (that
-        ends a read blocked on a camera), the worker is joined, then the poses are saved
+        Order matters for "nothing recorded is lost": the sources are stopped first (that
+        ends a read blocked on a camera), the workers are joined, then the poses are saved
         before anything that could fail, and summary.json is written whatever happened.
         """
         self.stop.set()
-        self.source.stop()
-        if self._worker is not None:
-            self._worker.join(timeout=10.0)
-            if self._worker.is_alive():  # stuck in a driver: leave its state untouched
-                self.error = (self.error or "") + " (the worker did not stop: run " \
-                    f"`realtime recover {self.out_dir}` for the poses)"
-                write_json(self.out_dir / "summary.json", {"error": self.error})
-                return {"error": self.error, "processing": {}}
-        session = self.session
-        assert session is not None
+        for ch in self.channels:
+            ch.source.stop()
+        for ch in self.channels:
+            if ch.worker is not None:
+                ch.worker.join(timeout=10.0)
+                if ch.worker.is_alive():  # stuck in a driver: leave its state untouched
+                    self.error = (self.error or "") + f" (the {ch.view} worker did not " \
+                        f"stop: run `realtime recover {self.out_dir}` for the poses)"
+                    write_json(self.out_dir / "summary.json", {"error": self.error})
+                    return {"error": self.error, "processing": {}}
         problems: list[str] = []
-        if session.recorder is not None and len(session.recorder):
+        for ch in self.channels:
+            session = ch.session
+            assert session is not None
+            if session.recorder is not None and len(session.recorder):
+                try:
+                    session.recorder.save(self.out_dir / ch.pose_file)
+                except OSError as exc:
+                    problems.append(f"{ch.pose_file} not written ({exc}); the spill is kept")
+        for ch in self.channels:
+            session = ch.session
+            assert session is not None
             try:
-                session.recorder.save(self.out_dir / "pose.npz")
-            except OSError as exc:
-                problems.append(f"pose.npz not written ({exc}); the spill is kept")
-        try:
-            session.finish()
-        except Exception as exc:
-            problems.append(f"finishing the last step failed: {exc!r}")
-        for sink in session.sinks:
-            try:
-                sink.close()
+                steps = session.finish()
+                if self.two:
+                    self.fuser.add(ch.view, steps)
             except Exception as exc:
-                problems.append(f"closing {type(sink).__name__} failed: {exc!r}")
-        if problems:
-            self.error = "; ".join(filter(None, [self.error, *problems]))
-        elapsed = time.monotonic() - self._t_start
-        summary = session.summary(fps_processing=session.frames / elapsed if elapsed else 0.0,
-                                  live_timing=self.live_timing)
-        if self.live_timing:
-            summary["processing"]["latency"]["capture_to_display"] = \
-                self.capture_to_display.summary()
-        summary["processing"]["dropped_frames"] = self.source.dropped
-        summary["cues"] = len(session.cues)
-        summary["thresholds"] = as_dict(self.cues.cues_cfg)  # as they ended (hotkeys)
-        if self.error:
-            summary["error"] = self.error
+                problems.append(f"finishing the last {ch.view} step failed: {exc!r}")
+        if self.two:
+            if not self.clock_known:
+                self._estimate_offset(window=False)
+            self._write_rows(self.fuser.flush())
+        for s in [*(sink for ch in self.channels for sink in ch.session.sinks  # type: ignore[union-attr]
+                    if not isinstance(sink, LockedSink)),
+                  *(self.extra_sinks if self.two else []),
+                  *([self._fused_csv] if self._fused_csv is not None else [])]:
+            try:
+                s.close()
+            except Exception as exc:
+                problems.append(f"closing {type(s).__name__} failed: {exc!r}")
+        errors = [f"{ch.view}: {ch.error}" if self.two else ch.error
+                  for ch in self.channels if ch.error]
+        if problems or errors:
+            self.error = "; ".join(filter(None, [self.error, *errors, *problems]))
+        summary = self._summary()
         write_json(self.out_dir / "summary.json", summary)
         return summary
 
+    def _processing(self, ch: Channel) -> dict:
+        session = ch.session
+        assert session is not None
+        span = ch.t_last - ch.t_first if ch.t_last == ch.t_last else 0.0
+        fps = (session.frames - 1) / span if span > 0 else 0.0
+        out = session.summary(fps_processing=fps, live_timing=self.live_timing)["processing"]
+        if self.live_timing:
+            out["latency"]["capture_to_display"] = ch.capture_to_display.summary()
+        out["dropped_frames"] = ch.source.dropped
+        return out
+
+    def _summary(self) -> dict:
+        main = self.channels[0]
+        session = main.session
+        assert session is not None
+        elapsed = time.monotonic() - self._t_start
+        if not self.two:
+            summary = session.summary(
+                fps_processing=session.frames / elapsed if elapsed else 0.0,
+                live_timing=self.live_timing)
+            if self.live_timing:
+                summary["processing"]["latency"]["capture_to_display"] = \
+                    self.capture_to_display.summary()
+            summary["processing"]["dropped_frames"] = self.source.dropped
+        else:
+            summary = self._two_view_summary()
+        summary["cues"] = sum(len(ch.session.cues) for ch in self.channels)  # type: ignore[union-attr]
+        summary["thresholds"] = as_dict(self.cues.cues_cfg)  # as they ended (hotkeys)
+        if self.error:
+            summary["error"] = self.error
+        return summary
+
+    def _two_view_summary(self) -> dict:
+        from realtime.metrics import summarize
+
+        side = self.channels[0].session
+        assert side is not None
+        rows = self._rows
+        ga = side.analyzer
+        out = summarize(
+            rows, frames=side.frames, frames_with_pose=side.frames_with_pose, view="side",
+            event_delay_s=ga.event_delay_s, fps_processing=0.0,
+            contacts=[(e.leg, e.t_s) for e in ga.events if e.kind == "IC"],
+            toe_offs=[(e.leg, e.t_s) for e in ga.events if e.kind == "TO"],
+            body_minima=ga.body_minima, hidden_legs=ga.hidden_legs)
+        out.pop("fps_processing", None)
+        out["view"] = "side+rear"
+        if self.clock_known:
+            out.update(ClockOffset(0.0, 0.0, 0, 0.0, source="shared clock").as_dict())
+            check = self._estimate_offset(window=False, apply=False)
+            if check is not None:
+                out["clock_offset_measured_s"] = round(check.offset_s, 4)
+                out["clock_offset_measured_uncertainty_s"] = round(check.uncertainty_s, 4)
+        elif self.offset is not None:
+            out.update(self.offset.as_dict())
+        else:
+            out["clock_offset_s"] = None
+            out["clock_offset_note"] = "too few contacts in both views: steps written alone"
+        out["fusion"] = self.fuser.counts()
+        out["views"] = {}
+        for ch in self.channels:
+            assert ch.session is not None
+            v = ch.session.summary(fps_processing=0.0)
+            v.pop("processing", None)
+            v["processing"] = self._processing(ch)
+            if ch.lost:
+                v["unavailable"] = ch.lost
+            out["views"][ch.view] = v
+        lost = [ch for ch in self.channels if ch.ended and ch.error]
+        out["unavailable"] = [f"{m} ({ch.view} camera lost)" for ch in lost
+                              for m in VIEW_METRICS[ch.view]]
+        out["processing"] = {"fps": {ch.view: out["views"][ch.view]["processing"]["fps"]
+                                     for ch in self.channels},
+                             "dropped_frames": sum(ch.source.dropped for ch in self.channels)}
+        out["frames"] = side.frames
+        return out
 
 def check_session_dir(out_dir: Path) -> None:
     """Never overwrite a recorded session: a live session needs a folder of its own."""
-    from realtime.pose.stream import SPILL_BIN
-
-    if (out_dir / SPILL_BIN).exists():
+    if any(out_dir.glob("*.partial.bin")):
         raise UserError(f"{out_dir} holds an unfinished recording: run `realtime recover "
                         f"{out_dir}` first, or choose another --out")
     if (out_dir / "steps.csv").exists():
@@ -308,6 +671,8 @@ def run_session(
     *,
     camera: int | None = None,
     video: Path | None = None,
+    rear_camera: int | None = None,
+    rear_video: Path | None = None,
     realtime: bool = False,
     headless: bool = False,
     mute: bool = False,
@@ -321,16 +686,29 @@ def run_session(
     from realtime.metrics import warmup
     from realtime.pose.mediapipe_pose import MediaPipePose
 
+    two = rear_camera is not None or rear_video is not None
+    if two and view not in (None, "side"):
+        raise UserError("with a rear camera, the main camera is the side view (drop --view)")
     if video is not None:
-        source, view, record = open_input(video, cfg, view, realtime=realtime)
+        source, view, record = open_input(video, cfg, "side" if two else view,
+                                          realtime=realtime)
     else:
         frames = CameraSource(cfg.capture, index=camera)
         source, view, record = ModelPoses(frames, lambda: MediaPipePose(cfg.pose)), \
             view or "side", True
+    rear: PoseSource | None = None
+    if rear_video is not None:
+        rear, _, _ = open_input(rear_video, cfg, "rear", realtime=realtime)
+    elif rear_camera is not None:
+        if rear_camera == (camera or cfg.capture.camera_index) and video is None:
+            raise UserError(f"--rear-camera {rear_camera} is also the side camera")
+        rear = ModelPoses(CameraSource(cfg.capture, index=rear_camera),
+                          lambda: MediaPipePose(cfg.pose))
     warmup()  # compile/load every numba kernel before the first frame
     return run_live(cfg, source, view, out_dir or default_session_dir(), headless=headless,
                     mute=mute, seconds=seconds, record=record,
-                    live_timing=video is None or realtime, screenshot=screenshot)
+                    live_timing=video is None or realtime, screenshot=screenshot, rear=rear,
+                    clock_known=video is None and rear_video is None)
 
 
 def run_live(
@@ -346,6 +724,8 @@ def run_live(
     live_timing: bool = True,
     title: str = "Running form",
     screenshot: Path | None = None,
+    rear: PoseSource | None = None,
+    clock_known: bool = True,
 ) -> int:
     """The live path over any PoseSource: display (or headless), speech, tones, logs.
 
@@ -357,7 +737,7 @@ def run_live(
 
     check_session_dir(out_dir)  # before the camera, the model or a window
     run = LiveRun(cfg, source, view, out_dir, seconds=seconds, record=record,
-                  live_timing=live_timing)
+                  live_timing=live_timing, rear=rear, clock_known=clock_known)
     run.open()  # fails fast (no camera) before a window, a voice or a file appears
     display: Display | None = None
     speaker = None
@@ -411,7 +791,8 @@ def run_live(
         if started:
             summary = run.finish()  # closes the sinks: the speaker stops first
         else:  # failed before the session began: release what was opened
-            source.stop()
+            for ch in run.channels:
+                ch.source.stop()
             if speaker is not None:
                 speaker.stop()
         if display is not None:
@@ -463,6 +844,20 @@ def _print_summary(summary: dict, out_dir: Path) -> None:
     print(f"session: {summary.get('frames', 0)} frames, {summary.get('steps', 0)} steps, "
           f"cadence {cad_txt}, {summary.get('cues', 0)} cues, "
           f"{dropped} stale frames dropped; saved in {out_dir}")
+    views = summary.get("views")
+    if views:
+        for v, vs in views.items():
+            pr = vs.get("processing", {})
+            print(f"  {v} camera: {vs.get('frames', 0)} frames at {pr.get('fps', 0):.1f} fps, "
+                  f"{pr.get('dropped_frames', 0)} dropped, {vs.get('steps', 0)} steps"
+                  + (f"; {vs['unavailable']}" if vs.get("unavailable") else ""))
+        fu = summary.get("fusion", {})
+        off = summary.get("clock_offset_s")
+        print(f"  steps.csv: {fu.get('rows', 0)} rows, {fu.get('both_views', 0)} seen by both "
+              "cameras; clock offset " + ("unknown" if off is None else
+                                          f"{off:+.3f} s ({summary['clock_offset_source']})"))
+        for item in summary.get("unavailable", []):
+            print(f"note: unavailable: {item}")
     from realtime.metrics import warnings
 
     for line in warnings(summary):

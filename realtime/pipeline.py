@@ -66,6 +66,8 @@ class ModelPoses:
         self.fps = 0.0
         self.size = (0, 0)
         self.pose_ns = 0  # total time inside the model
+        # two cameras may make their models take turns (two_view.one_model_at_a_time)
+        self.model_lock: threading.Lock | None = None
 
     @property
     def dropped(self) -> int:
@@ -88,8 +90,13 @@ class ModelPoses:
         with self._busy:
             if self._estimator is None:  # stopped meanwhile
                 return None
-            t0 = now_ns()
-            sample = self._estimator.estimate(frame)
+            if self.model_lock is not None:
+                with self.model_lock:
+                    t0 = now_ns()
+                    sample = self._estimator.estimate(frame)
+            else:
+                t0 = now_ns()
+                sample = self._estimator.estimate(frame)
             self.pose_ns += now_ns() - t0
         return frame, sample
 
@@ -231,6 +238,7 @@ class Session:
         spill_dir: Path | None = None,
         body: BodyTraceRecorder | None = None,
         clock: SharedClock | None = None,
+        pose_file: str = "pose.npz",
     ) -> None:
         from realtime.metrics import GaitAnalyzer
 
@@ -239,7 +247,8 @@ class Session:
         self.analyzer = GaitAnalyzer(cfg.metrics, view, image_size)
         self.sinks = list(sinks)
         self.decide_cues = decide_cues
-        self.recorder = PoseStreamRecorder(view, fps, spill_dir) if record else None
+        self.recorder = PoseStreamRecorder(view, fps, spill_dir,
+                                           Path(pose_file).stem) if record else None
         self.body = body  # the trunk's motion, for a two-camera session's clock offset
         self.clock = clock or SharedClock()
         self.steps: list[Step] = []

@@ -236,6 +236,17 @@ class Cue:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewImage:
+    """The second camera's newest picture, drawn beside (or inset in) the main one."""
+
+    view: View
+    frame: Frame | None
+    pose: PoseSample | None
+    has_pose: bool
+    status: str = ""  # e.g. "camera lost": shown over the picture instead of a skeleton
+
+
+@dataclass(frozen=True, slots=True)
 class DisplayState:
     """Everything the display draws for one frame, published by the worker thread.
 
@@ -254,3 +265,6 @@ class DisplayState:
     dropped: int = 0  # stale camera frames dropped so far
     cadence_spm: float = NAN  # the current cadence (metrics stage, last whole strides)
     knee_drive_deg: float = NAN  # the newest trusted swing's knee drive
+    second: ViewImage | None = None  # a two-camera session's other view
+    notice: str = ""  # e.g. which metrics a lost camera leaves unavailable
+    fresh_view: str = ""  # whose new frame made this state (latency per camera)

@@ -42,7 +42,7 @@ from realtime.feedback.cues import (
     step_zones,
     sway_zone,
 )
-from realtime.types import SKELETON_EDGES, DisplayState, PoseSample, Step
+from realtime.types import SKELETON_EDGES, DisplayState, Frame, PoseSample, Step
 
 BG = (18, 20, 24)
 PANEL = (32, 35, 42)
@@ -277,10 +277,51 @@ class Display:
 
     def _camera(self, state: DisplayState | None, r: pygame.Rect, u: float) -> None:
         pygame.draw.rect(self.screen, (0, 0, 0), r)
+        self.regions.pop("second", None)
+        self.regions.pop("notice", None)
         if state is None:
             return
+        second = state.second
+        main_r, second_r = r, None
+        if second is not None:
+            main_r, second_r = self._two_views(_image_size(state.frame, state.pose),
+                                               _image_size(second.frame, second.pose), r)
+        self._picture(state.frame, state.pose, state.live.has_pose, main_r, u, "image")
+        if second is not None and second_r is not None:
+            self._picture(second.frame, second.pose, second.has_pose, second_r, u, "second",
+                          small=True, status=second.status)
+            self._blit_text(second.view.upper(), int(30 * u), TEXT,
+                            (second_r.x + int(8 * u), second_r.y + int(6 * u)))
+        if state.notice:
+            self._notice(state.notice, r, u)
+
+    def _two_views(self, main: tuple[int, int], second: tuple[int, int], r: pygame.Rect
+                   ) -> tuple[pygame.Rect, pygame.Rect]:
+        """Where the two pictures go: beside each other at one height, or the second
+        inset in the main picture's top-right corner (`display.second_view`)."""
+        full = _fit(*main, r)
+        mw, mh = main[0] / main[1], second[0] / second[1]  # widths at height 1
+        # beside: the second picture takes at most 45 % of the width, the main one the rest
+        w2 = min(r.width * 0.45, r.height * mh, r.width * mh / (mw + mh))
+        h1 = min(r.height, (r.width - w2) / mw)
+        mode = self.cfg.second_view
+        if mode == "auto":
+            mode = "beside" if h1 * mw >= 0.7 * full.width else "inset"
+        if mode == "beside":
+            w1 = int(h1 * mw)
+            x0 = r.x + (r.width - w1 - int(w2)) // 2
+            a = pygame.Rect(x0, r.y + (r.height - int(h1)) // 2, w1, int(h1))
+            h2 = int(w2 / mh)
+            return a, pygame.Rect(a.right + 4, r.y + (r.height - h2) // 2, int(w2) - 4, h2)
+        ins = _fit(*second, pygame.Rect(0, 0, full.width // 3, full.height // 3))
+        ins.topright = (full.right - 4, full.y + 4)
+        return full, ins
+
+    def _picture(self, frame: Frame | None, pose: PoseSample | None, has_pose: bool,
+                 r: pygame.Rect, u: float, region: str, small: bool = False,
+                 status: str = "") -> None:
+        """One camera's picture fitted in r, its skeleton, or why there is none."""
         img_rect = r
-        frame = state.frame
         if frame is not None:
             iw, ih = frame.size
             img_rect = _fit(iw, ih, r)
@@ -291,20 +332,36 @@ class Display:
             if img_rect.size != (iw, ih):
                 surf = pygame.transform.scale(surf, img_rect.size)
             self.screen.blit(surf, img_rect)
-        elif state.pose is not None and state.pose.image_size != (0, 0):
-            img_rect = _fit(*state.pose.image_size, r)
+        elif pose is not None and pose.image_size != (0, 0):
+            img_rect = _fit(*pose.image_size, r)
             pygame.draw.rect(self.screen, (28, 30, 36), img_rect)
-        self.regions["image"] = img_rect
-        if state.pose is not None and state.live.has_pose:
-            self._skeleton(state.pose, img_rect, u)
-        if not state.live.has_pose:
-            shade = pygame.Surface(r.size, pygame.SRCALPHA)
-            shade.fill((0, 0, 0, 150))
-            self.screen.blit(shade, r)
-            self._blit_text("RUNNER NOT DETECTED", int(84 * u), ZONE_RGB["bad"],
-                            (r.centerx, r.centery - int(30 * u)), "center")
-            self._blit_text("step into the camera's view", int(44 * u), TEXT,
-                            (r.centerx, r.centery + int(36 * u)), "center")
+        self.regions[region] = img_rect
+        if small:
+            pygame.draw.rect(self.screen, DIM, img_rect, max(1, int(2 * u)))
+        if pose is not None and has_pose and not status:
+            self._skeleton(pose, img_rect, u * (0.5 if small else 1.0))
+            return
+        shade = pygame.Surface(img_rect.size, pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 150))
+        self.screen.blit(shade, img_rect)
+        k = 0.45 if small else 1.0
+        title, hint = (status.upper(), "") if status else \
+            ("RUNNER NOT DETECTED", "step into the camera's view")
+        self._blit_text(title, int(84 * u * k), ZONE_RGB["bad"],
+                        (img_rect.centerx, img_rect.centery - int(30 * u * k)), "center")
+        if hint:
+            self._blit_text(hint, int(44 * u * k), TEXT,
+                            (img_rect.centerx, img_rect.centery + int(36 * u * k)), "center")
+
+    def _notice(self, text: str, r: pygame.Rect, u: float) -> None:
+        """A lost camera, and what it leaves unmeasured: a band along the bottom."""
+        band = pygame.Rect(r.x, r.bottom - int(44 * u), r.width, int(44 * u))
+        shade = pygame.Surface(band.size, pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 190))
+        self.screen.blit(shade, band)
+        surf = self._fit_text(text, int(32 * u), ZONE_RGB["near"], band.width - int(20 * u))
+        self.screen.blit(surf, surf.get_rect(center=band.center))
+        self.regions["notice"] = band
 
     def _skeleton(self, pose: PoseSample, r: pygame.Rect, u: float) -> None:
         lm = pose.landmarks
@@ -435,6 +492,14 @@ class Display:
                 f"left/right sway limit {c.hip_sway_limit_pct:.1f}%")
         surf = self._fit_text(text, int(28 * u), DIM, r.width - int(20 * u))
         self.screen.blit(surf, surf.get_rect(midleft=(r.x + int(12 * u), r.centery)))
+
+
+def _image_size(frame: Frame | None, pose: PoseSample | None) -> tuple[int, int]:
+    if frame is not None:
+        return frame.size
+    if pose is not None and pose.image_size != (0, 0):
+        return pose.image_size
+    return (16, 9)
 
 
 def _fit(iw: int, ih: int, r: pygame.Rect) -> pygame.Rect:

@@ -29,6 +29,7 @@ Pure: no I/O, no clock reads.  Usage::
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -159,7 +160,8 @@ BODY_SEARCH_S = 0.15  # the waveform repeats every step (~0.33 s): search within
 def body_trace(t: np.ndarray, landmarks: np.ndarray) -> BodyTrace:
     """BodyTrace of a pose stream (t [n], landmarks [n, 33, 4])."""
     t = np.asarray(t, dtype=float)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames without a pose: NaN
         pts = np.asarray(landmarks[:, BODY_POINTS, 1], dtype=float)
         pts[np.asarray(landmarks[:, BODY_POINTS, 3]) < 0.3] = np.nan
         y = np.nanmean(pts, axis=1) if len(t) else np.zeros(0)
@@ -176,30 +178,31 @@ def body_trace(t: np.ndarray, landmarks: np.ndarray) -> BodyTrace:
 class BodyTraceRecorder:
     """Keeps what `body_trace` needs from a live or replayed view (its time and the
     four trunk points), all of it or only the last `window_s` (a live session
-    re-estimates the offset from the recent stretch and must not grow for an hour)."""
+    re-estimates the offset from the recent stretch and must not grow for an hour).
+
+    One worker thread adds; another may call `trace()` meanwhile: the samples live in
+    one deque, whose copy is a single step for the interpreter."""
 
     def __init__(self, window_s: float | None = None) -> None:
         self.window_s = window_s
-        self._t: deque[float] = deque()
-        self._pts: deque[np.ndarray] = deque()
+        self._items: deque[tuple[float, np.ndarray]] = deque()
 
     def add(self, t_s: float, landmarks: np.ndarray) -> None:
-        self._t.append(t_s)
-        self._pts.append(np.array(landmarks[BODY_POINTS, :], dtype=np.float32))
+        self._items.append((t_s, np.array(landmarks[BODY_POINTS, :], dtype=np.float32)))
         if self.window_s is not None:
-            while self._t and self._t[0] < t_s - self.window_s:
-                self._t.popleft()
-                self._pts.popleft()
+            while self._items[0][0] < t_s - self.window_s:
+                self._items.popleft()
 
     def __len__(self) -> int:
-        return len(self._t)
+        return len(self._items)
 
     def trace(self) -> BodyTrace:
-        if not self._t:
+        items = list(self._items)
+        if not items:
             return BodyTrace(np.zeros(0), np.zeros(0))
-        lm = np.full((len(self._t), max(BODY_POINTS) + 1, 4), np.nan, np.float32)
-        lm[:, BODY_POINTS, :] = np.stack(self._pts)
-        return body_trace(np.asarray(self._t, dtype=float), lm)
+        lm = np.full((len(items), max(BODY_POINTS) + 1, 4), np.nan, np.float32)
+        lm[:, BODY_POINTS, :] = np.stack([x[1] for x in items])
+        return body_trace(np.array([x[0] for x in items]), lm)
 
 
 def _correlate(side: BodyTrace, rear: BodyTrace, offsets: np.ndarray) -> np.ndarray:
@@ -357,8 +360,8 @@ class StepFuser:
 
     A step waits for the other view's record of it until that view has moved
     `step_wait_s` past it (or has ended); then it is written with what it has.  With no
-    offset yet (recordings, before enough contacts) nothing pairs, so steps wait for one
-    up to `step_wait_s` x 10 and are then written alone.
+    offset yet (recordings played live, before enough contacts) nothing can pair: steps
+    are written alone `step_wait_s` after their contact.
     """
 
     cfg: TwoViewConfig
@@ -412,8 +415,8 @@ class StepFuser:
         other = "rear" if p.view == "side" else "side"
         if other in self._closed:
             return True
-        wait = self.cfg.step_wait_s * (1.0 if self.offset_s is not None else 10.0)
-        if self.offset_s is None:
+        wait = self.cfg.step_wait_s
+        if self.offset_s is None:  # nothing can pair yet: written alone once this late
             return self._progress[p.view] > p.step.t_contact_s + wait
         return self._to_side(other, self._progress[other]) > p.t_side + wait
 
@@ -436,6 +439,12 @@ class StepFuser:
         while self._pending and self._decided(self._pending[0]):
             out.append(self._row(self._pending.pop(0)))
         return out
+
+    def counts(self) -> dict[str, int]:
+        """How many rows came from both views and from one alone."""
+        src = self.sources
+        return {"rows": len(src), "both_views": src.count("both"),
+                "side_only": src.count("side"), "rear_only": src.count("rear")}
 
     def flush(self) -> list[Step]:
         """Every remaining row (end of the session)."""

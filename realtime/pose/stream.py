@@ -129,6 +129,11 @@ SPILL_BIN = "pose.partial.bin"
 SPILL_META = "pose.partial.json"
 
 
+def spill_names(name: str) -> tuple[str, str]:
+    """The spill files of the pose file `name` (e.g. "pose_rear" of a rear camera)."""
+    return f"{name}.partial.bin", f"{name}.partial.json"
+
+
 class PoseStreamRecorder:
     """Collects pose samples during a run and writes them as one pose-stream file.
 
@@ -138,8 +143,10 @@ class PoseStreamRecorder:
     OS flushes it; we flush about once a second), deleted once pose.npz is written.
     """
 
-    def __init__(self, view: View, fps: float, spill_dir: str | Path | None = None) -> None:
+    def __init__(self, view: View, fps: float, spill_dir: str | Path | None = None,
+                 name: str = "pose") -> None:
         self.view = view
+        self._spill_bin, self._spill_meta = spill_names(name)
         self.fps = fps
         self._t: list[float] = []
         self._lm: list[np.ndarray] = []
@@ -171,8 +178,8 @@ class PoseStreamRecorder:
         self._spill_dir.mkdir(parents=True, exist_ok=True)
         meta = {"view": self.view, "fps": self.fps, "image_size": list(self._size),
                 "record": "float64 t, float32 landmarks[33][4], little-endian"}
-        (self._spill_dir / SPILL_META).write_text(json.dumps(meta))
-        self._spill = (self._spill_dir / SPILL_BIN).open("wb")
+        (self._spill_dir / self._spill_meta).write_text(json.dumps(meta))
+        self._spill = (self._spill_dir / self._spill_bin).open("wb")
 
     def __len__(self) -> int:
         return len(self._t)
@@ -187,17 +194,28 @@ class PoseStreamRecorder:
             self._spill.close()
             self._spill = None
             assert self._spill_dir is not None
-            for name in (SPILL_BIN, SPILL_META):
+            for name in (self._spill_bin, self._spill_meta):
                 (self._spill_dir / name).unlink(missing_ok=True)
         return out
 
 
-def recover(session_dir: str | Path) -> Path:
-    """Rebuild `pose.npz` from the spill of a session that did not end normally."""
+def recover_all(session_dir: str | Path) -> list[Path]:
+    """Rebuild every pose file (pose.npz, and pose_rear.npz of a two-camera session) whose
+    spill a session that did not end normally left behind."""
     d = Path(session_dir)
-    meta_path, bin_path = d / SPILL_META, d / SPILL_BIN
-    if not (meta_path.exists() and bin_path.exists()):
+    names = sorted(p.name.removesuffix(".partial.bin") for p in d.glob("*.partial.bin"))
+    if not names:
         raise PoseStreamError(f"{d}: no unfinished pose recording here ({SPILL_BIN} missing)")
+    return [recover(d, name) for name in names]
+
+
+def recover(session_dir: str | Path, name: str = "pose") -> Path:
+    """Rebuild `NAME.npz` from the spill of a session that did not end normally."""
+    d = Path(session_dir)
+    bin_name, meta_name = spill_names(name)
+    meta_path, bin_path = d / meta_name, d / bin_name
+    if not (meta_path.exists() and bin_path.exists()):
+        raise PoseStreamError(f"{d}: no unfinished pose recording here ({bin_name} missing)")
     try:
         meta = json.loads(meta_path.read_text())
         raw = bin_path.read_bytes()
@@ -207,7 +225,7 @@ def recover(session_dir: str | Path) -> Path:
                           np.asarray(meta["view"]), meta["fps"], where=str(bin_path))
     except (ValueError, KeyError, TypeError) as exc:
         raise PoseStreamError(f"{d}: the unfinished recording is unreadable ({exc})") from None
-    out = save(d / "pose.npz", stream)
+    out = save(d / f"{name}.npz", stream)
     bin_path.unlink()
     meta_path.unlink()
     return out
