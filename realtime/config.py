@@ -542,11 +542,11 @@ class TwoViewConfig:
         default=8, metadata=_rng(3, 10_000, "contacts in both views before an offset is "
                                  "estimated")
     )
-    offset_ambiguity: float = field(
-        default=1.25,
-        metadata=_rng(1.0, 10.0, "another offset (a whole stride away) whose misfit is "
-                      "within this factor of the best makes the estimate ambiguous: the one "
-                      "nearest zero is used and summary.json says so"),
+    offset_ambiguity_contacts: float = field(
+        default=4.0,
+        metadata=_rng(0.0, 1000.0, "another offset (a whole stride away) whose misfit is "
+                      "worse than the best by less than this many unmatched contacts makes "
+                      "the estimate ambiguous (summary.json lists it); the best is used"),
     )
     step_match_s: float = field(
         default=0.1,

@@ -263,7 +263,7 @@ class LiveRun:
                     ch.source.model_lock = model_lock
         self.fuser = StepFuser(cfg.two_view, 0.0 if clock_known else None)
         self.offset: ClockOffset | None = None
-        self._next_offset_t = cfg.two_view.offset_every_s
+        self._next_offset_t = 1.0
         self._fused_csv: StepsCsvSink | None = None
         self._rows: list[Step] = []  # the fused steps.csv rows
         self._history: deque[Step] = deque(maxlen=HISTORY_STEPS)
@@ -402,8 +402,10 @@ class LiveRun:
             self.fuser.add(ch.view, steps)
             self.fuser.advance(ch.view, live.t_s)
             if ch.view == "rear" and not self.clock_known and live.t_s >= self._next_offset_t:
-                self._next_offset_t = live.t_s + self.cfg.two_view.offset_every_s
-                self._estimate_offset()
+                # every second until there is one, then every offset_every_s
+                found = self._estimate_offset() is not None
+                self._next_offset_t = live.t_s + (self.cfg.two_view.offset_every_s if found
+                                                  else 1.0)
             rows = self.fuser.pop()
             self._write_rows(rows)
         self._publish(ch)
@@ -801,8 +803,12 @@ def run_live(
         return 130
     _print_summary(summary, out_dir)
     if run.error:
-        print(f"realtime: session ended early: {run.error} (recorded data kept in {out_dir})",
-              file=sys.stderr)
+        if run.two and run.channels[0].error is None:
+            print(f"realtime: {run.error}; the side camera went on (recorded data kept in "
+                  f"{out_dir})", file=sys.stderr)
+        else:
+            print(f"realtime: session ended early: {run.error} (recorded data kept in "
+                  f"{out_dir})", file=sys.stderr)
         return 1
     return 0
 

@@ -245,6 +245,8 @@ class Session:
         self.cfg = cfg
         self.view = view
         self.analyzer = GaitAnalyzer(cfg.metrics, view, image_size)
+        self.image_size = image_size
+        self.size_changes = 0  # frames whose size differed from the one measured on
         self.sinks = list(sinks)
         self.decide_cues = decide_cues
         self.recorder = PoseStreamRecorder(view, fps, spill_dir,
@@ -264,6 +266,8 @@ class Session:
         t_s = sample.t_source_s
         if not math.isfinite(t_s):
             t_s = self.clock.seconds(sample.t_capture_ns)
+        if sample.image_size != self.image_size and 0 not in sample.image_size:
+            self._resize(sample.image_size)
         self.frames += 1
         if sample.has_pose:
             self.frames_with_pose += 1
@@ -285,6 +289,20 @@ class Session:
         for step in steps:
             self._emit(step, cues)
         return live, steps, cues
+
+    def _resize(self, size: tuple[int, int]) -> None:
+        """The frames are not the size the source announced (a camera driver that reports
+        the requested size, a resolution switch): angles and lengths are measured in
+        pixels, so the metrics restart on the real size (before the first frame nothing
+        is lost; later, the step in progress)."""
+        from realtime.metrics import GaitAnalyzer
+
+        if self.frames:
+            self.size_changes += 1
+            for step in self.analyzer.finish():
+                self._emit(step, [])
+        self.analyzer = GaitAnalyzer(self.cfg.metrics, self.view, size)
+        self.image_size = size
 
     def _emit_swing(self, swing: Swing, cues_out: list[Cue]) -> None:
         self.swings.append(swing)

@@ -9,10 +9,11 @@ Times: the fused session runs on the side view's clock.  Live cameras share the 
 clock (offset 0).  Recordings do not: `estimate_clock_offset` finds the rear-minus-side
 offset from the gait itself, in two stages:
 1. contacts: the offset at which the two views' contact trains line up, leg by leg.  The
-   legs make it unique up to whole strides; the recordings' overlap, and then the
-   candidate nearest zero, choose between strides (a treadmill gait is periodic, so such
-   candidates can fit almost equally well: the estimate then says `ambiguous`).  Each
-   view's contact times carry that view's own errors (+-5-20 ms at 15 fps).
+   legs make it unique up to whole strides; stride-to-stride variability and the
+   recordings' overlap choose between strides.  A treadmill gait is nearly periodic, so
+   a candidate a stride away can fit almost as well: the estimate then says
+   `ambiguous` and lists it.  Each view's contact times carry that view's own errors
+   (+-5-20 ms at 15 fps).
 2. the body's vertical motion: hips and shoulders bottom out once per stance and both
    cameras see it.  Cross-correlating the two waveforms within half a step of stage 1
    gives the offset to about a millisecond on the motion-capture pairs
@@ -42,6 +43,7 @@ from realtime.types import REAR_METRICS, SIDE_METRICS, GaitEvent, Leg, Step, Vie
 LEGS: tuple[Leg, Leg] = ("L", "R")
 COARSE_STEP_S = 0.004  # grid of the offset search; the median of the pairs refines it
 MIN_SEPARATION_S = 0.15  # two candidate offsets closer than this are one candidate
+UNKNOWN_WAIT = 3.0  # with no offset yet, steps wait this many step_wait_s for one
 
 
 def match_pairs(a: Sequence[tuple[Leg, float]], b: Sequence[tuple[Leg, float]], tol: float,
@@ -297,9 +299,11 @@ def _contact_offset(side: Sequence[GaitEvent], rear: Sequence[GaitEvent],
         for i in idx:
             if all(abs(grid[i] - grid[j]) >= MIN_SEPARATION_S for j in cands):
                 cands.append(i)
-        c0 = cost[cands[0]]
-        close = [i for i in cands if cost[i] <= cfg.offset_ambiguity * c0 + 1e-3 and cost[i] < 1]
-        pick = min(close, key=lambda i: abs(grid[i])) if close else cands[0]
+        # in unmatched-contact equivalents: how much worse the runners-up fit
+        n_all = sum(a.size for d in (s, r) for a in d.values())
+        pick = cands[0]
+        close = [i for i in cands[1:]
+                 if (cost[i] - cost[pick]) * n_all < cfg.offset_ambiguity_contacts]
         diffs = _refine(s, r, float(grid[pick]), tol)
         if diffs.size < cfg.offset_min_pairs:
             continue
@@ -311,8 +315,8 @@ def _contact_offset(side: Sequence[GaitEvent], rear: Sequence[GaitEvent],
         se = 1.2533 * 1.4826 * mad / math.sqrt(diffs.size)
         best = ClockOffset(
             offset_s=med, uncertainty_s=se, pairs=int(diffs.size), residual_s=mad,
-            ambiguous=len(close) > 1,
-            alternatives=tuple(float(grid[i]) for i in close if i != pick),
+            ambiguous=bool(close),
+            alternatives=tuple(float(grid[i]) for i in close),
         )
         break
     return best
@@ -361,7 +365,7 @@ class StepFuser:
     A step waits for the other view's record of it until that view has moved
     `step_wait_s` past it (or has ended); then it is written with what it has.  With no
     offset yet (recordings played live, before enough contacts) nothing can pair: steps
-    are written alone `step_wait_s` after their contact.
+    wait UNKNOWN_WAIT times longer for one, then are written alone.
     """
 
     cfg: TwoViewConfig
@@ -416,8 +420,8 @@ class StepFuser:
         if other in self._closed:
             return True
         wait = self.cfg.step_wait_s
-        if self.offset_s is None:  # nothing can pair yet: written alone once this late
-            return self._progress[p.view] > p.step.t_contact_s + wait
+        if self.offset_s is None:  # nothing can pair yet: wait for an offset, then alone
+            return self._progress[p.view] > p.step.t_contact_s + UNKNOWN_WAIT * wait
         return self._to_side(other, self._progress[other]) > p.t_side + wait
 
     def _row(self, p: _Pending) -> Step:
