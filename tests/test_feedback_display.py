@@ -184,3 +184,49 @@ def test_screenshot_writes_a_png(display: Display, tmp_path: Path) -> None:
     display.screenshot("/tmp/test_feedback_display_red.png")
 
 
+
+
+def _second(view: str = "rear", w: int = 960, h: int = 540, status: str = "",
+            has_pose: bool = True):
+    from realtime.types import ViewImage
+
+    img = np.zeros((h, w, 3), np.uint8)
+    img[..., 1] = 255  # pure green
+    pose = PoseSample(1, 0, 0, landmarks(), None, (w, h))
+    return ViewImage(view, Frame(1, 0, img), pose, has_pose, status)  # type: ignore[arg-type]
+
+
+def test_two_cameras_portrait_side_beside_landscape_rear(display: Display) -> None:
+    """A portrait side picture keeps (nearly) its full size; the rear goes beside it."""
+    side = np.zeros((1280, 720, 3), np.uint8)
+    side[..., 2] = 255  # red
+    st = dataclasses.replace(state(image=side), second=_second())
+    st = dataclasses.replace(st, pose=PoseSample(1, 0, 0, landmarks(), None, (720, 1280)))
+    display.render(st)
+    main, second, cam = display.regions["image"], display.regions["second"], \
+        display.regions["camera"]
+    assert not main.colliderect(second) and cam.contains(main) and cam.contains(second)
+    assert main.height >= 0.95 * cam.height  # the side picture at full height
+    assert second.width <= 0.45 * cam.width + 1
+    assert count_color(display, second, (0, 255, 0)) > 0.5 * second.width * second.height
+    assert count_color(display, second, BONE) > 30  # the rear skeleton too
+
+
+def test_two_landscape_cameras_inset_the_rear(display: Display) -> None:
+    st = dataclasses.replace(state(), second=_second())
+    display.render(st)
+    main, second = display.regions["image"], display.regions["second"]
+    assert main.contains(second) and second.width <= main.width // 3 + 1
+    assert second.top <= main.top + 10 and second.right >= main.right - 10  # top-right
+
+
+def test_lost_rear_camera_is_said_on_screen(display: Display) -> None:
+    st = dataclasses.replace(state(sway=math.nan), second=_second(status="camera lost"),
+                             notice="rear camera lost; hip sway, pelvic drop unavailable")
+    display.render(st)
+    assert "notice" in display.regions
+    second = display.regions["second"]
+    assert count_color(display, second, ZONE_RGB["bad"]) > 200  # "CAMERA LOST" over it
+    assert count_color(display, second, BONE) == 0
+    assert count_color(display, display.regions["notice"], ZONE_RGB["near"]) > 200
+    display.screenshot("/tmp/test_feedback_display_two_views_lost.png")

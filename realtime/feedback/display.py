@@ -404,15 +404,19 @@ class Display:
         sway = math.nan if no_pose else _last_reliable(steps, "hip_sway_pct")
         c = self.cues
         half = r.height // 2
+        notes = _gauge_notes(state)
         self._gauge(pygame.Rect(r.x, r.y, r.width, half), "KNEE DRIVE", knee, "°",
                     c.knee_drive_target_deg, c.knee_drive_band_deg, knee_zone(knee, c),
-                    higher_is_better=True, span=max(90.0, c.knee_drive_target_deg + 30.0), u=u)
+                    higher_is_better=True, span=max(90.0, c.knee_drive_target_deg + 30.0), u=u,
+                    note=notes["side"])
         self._gauge(pygame.Rect(r.x, r.y + half, r.width, r.height - half), "HIP SWAY", sway,
                     "%", c.hip_sway_limit_pct, c.hip_sway_band_pct, sway_zone(sway, c),
-                    higher_is_better=False, span=max(10.0, 2.5 * c.hip_sway_limit_pct), u=u)
+                    higher_is_better=False, span=max(10.0, 2.5 * c.hip_sway_limit_pct), u=u,
+                    note=notes["rear"])
 
     def _gauge(self, r: pygame.Rect, label: str, value: float, unit: str, target: float,
-               band: float, z: Zone, *, higher_is_better: bool, span: float, u: float) -> None:
+               band: float, z: Zone, *, higher_is_better: bool, span: float, u: float,
+               note: str = "not measured from this camera view") -> None:
         """A large horizontal bar: fill to the value in its zone colour, target tick."""
         pad = int(18 * u)
         color = ZONE_RGB[z]
@@ -425,8 +429,7 @@ class Display:
             f"limit {sign} {target:.1f}{unit}"
         self._blit_text(tgt, int(30 * u), DIM, (r.x + pad, r.y + pad + int(38 * u)))
         if math.isnan(value) and not self._no_pose:
-            self._blit_text("not measured from this camera view", int(28 * u), DIM,
-                            (r.x + pad, r.y + int(196 * u)))
+            self._blit_text(note, int(28 * u), DIM, (r.x + pad, r.y + int(196 * u)))
         bar = pygame.Rect(r.x + pad, r.y + int(112 * u), r.width - 2 * pad, int(64 * u))
         self.regions[label.lower().replace(" ", "_")] = bar
         pygame.draw.rect(self.screen, (55, 58, 66), bar)
@@ -492,6 +495,25 @@ class Display:
                 f"left/right sway limit {c.hip_sway_limit_pct:.1f}%")
         surf = self._fit_text(text, int(28 * u), DIM, r.width - int(20 * u))
         self.screen.blit(surf, surf.get_rect(midleft=(r.x + int(12 * u), r.centery)))
+
+
+def _gauge_notes(state: DisplayState | None) -> dict[str, str]:
+    """Why a gauge shows no value: one camera has no such view; with two, what its
+    camera is doing."""
+    notes = {"side": "not measured from this camera view",
+             "rear": "not measured from this camera view"}
+    second = state.second if state is not None else None
+    if second is None:
+        return notes
+    main_view = "rear" if second.view == "side" else "side"
+    notes[main_view] = "no trusted value yet"
+    if second.status:
+        notes[second.view] = f"{second.view} {second.status}"
+    elif not second.has_pose:
+        notes[second.view] = f"the {second.view} camera does not see the runner"
+    else:
+        notes[second.view] = f"waiting for the {second.view} camera's first stride"
+    return notes
 
 
 def _image_size(frame: Frame | None, pose: PoseSample | None) -> tuple[int, int]:
