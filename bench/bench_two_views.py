@@ -7,7 +7,7 @@ frames processed per second, the stale frames dropped, and capture -> pose and c
 -> display latency (p50 / p95), from the session's own summary.json.  The default rate
 in config is chosen from this table.
 
-    python bench/bench_two_views.py [--rates 0 15 10] [--seconds 7]
+    python bench/bench_two_views.py [--rates 0 20 15 10] [--turns yes|no|both] [--seconds 7]
 
 The side clip is the treadmill runner (30 fps, 720x1280); the rear clip is a person
 walking away on a road (24 fps, 960x540): a walk, so the rear reports no running steps,
@@ -50,7 +50,7 @@ def _lat(d: dict, key: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 15.0, 10.0])
+    ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 20.0, 15.0, 10.0])
     ap.add_argument("--turns", choices=("yes", "no", "both"), default="both",
                     help="the two models take turns (one_model_at_a_time), or run at once")
     ap.add_argument("--seconds", type=float, default=7.0,

@@ -515,11 +515,12 @@ class TwoViewConfig:
     """A session with a side and a rear camera (realtime.metrics.twoview)."""
 
     rear_max_fps: float = field(
-        default=15.0,
+        default=20.0,
         metadata=_rng(0.0, 240.0, "live: the rear view's pose rate, frames/s (0: as fast as "
-                      "it comes); hip sway and pelvic drop are per-step quantities, and two "
-                      "BlazePose models at full rate do not fit in 2 cores "
-                      "(bench/bench_two_views.py)"),
+                      "it comes).  Two BlazePose models at full rate do not fit in 2 cores; "
+                      "at 20 the side view kept its rate (27-28 fps) and the rear's pelvic "
+                      "drop its accuracy (bench/bench_two_views.py, python -m "
+                      "realtime.validation --two-view)"),
     )
     one_model_at_a_time: bool = field(
         default=False,

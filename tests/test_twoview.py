@@ -215,7 +215,8 @@ def test_motion_capture_pairs_offset_matching_and_fused_accuracy(pairs: dict) ->
     """Side and rear of every Hamner trial, rear clock +0.137 s, at 30/15 and 15/30 fps."""
     from realtime.validation.twoview import TARGETS
 
-    assert set(pairs["rates"]) == {"side 30 fps, rear 15 fps", "side 15 fps, rear 30 fps"}
+    assert set(pairs["rates"]) == {"side 30 fps, rear 15 fps", "side 15 fps, rear 30 fps",
+                                   "side 30 fps, rear 20 fps"}
     for r in pairs["rates"].values():
         # 4-6 s trials (~25 contacts): a stride-shifted offset often fits within a few
         # contacts of the best, which is then said (the best is right in every pair)

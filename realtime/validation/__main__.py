@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                     ".json) instead of the motion capture")
     ap.add_argument("--two-view", action="store_true",
                     help="pair each treadmill trial's side and rear streams (rear clock "
-                    "+0.137 s, 30/15 and 15/30 fps): clock offset, steps matched, fused "
-                    "accuracy")
+                    "+0.137 s; 30/15, 15/30 and 30/20 fps): clock offset, steps matched, "
+                    "fused accuracy")
     ap.add_argument("--pose", type=Path, default=None,
                     help="with --labels: a recorded pose stream of the clip (else BlazePose "
                     "runs on it)")

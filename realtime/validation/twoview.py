@@ -107,7 +107,8 @@ def _trace(stream: PoseStream):  # -> BodyTrace
 
 
 def run_pairs(trials: Sequence[str], cfg: Config | None = None,
-              rates: Sequence[tuple[float, float]] = ((30.0, 15.0), (15.0, 30.0)),
+              rates: Sequence[tuple[float, float]] = ((30.0, 15.0), (15.0, 30.0),
+                                                        (30.0, 20.0)),
               offset_s: float = OFFSET_S, noise_px: float = 2.0, seed: int = 0,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Every trial at every (side fps, rear fps): pooled figures per rate pair."""
