@@ -455,7 +455,8 @@ class LiveRun:
             notices.append(" and ".join(VIEW_NOUNS[v] for v in gone) + " unavailable")
         second = None
         if other is not None and (other.frame is not None or other.pose is not None):
-            status = ("camera lost" if other.error else "camera ended") if other.ended else ""
+            status = ("camera lost" if other.error else "camera ended") if (
+                other.ended and not other.stopped) else ""
             second = ViewImage(other.view, other.frame, other.pose,
                                bool(other.live and other.live.has_pose), status)
         t_s = main.live.t_s - self.offset_of(main.view)

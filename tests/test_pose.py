@@ -128,3 +128,19 @@ def test_recorder_removes_its_spill_once_the_file_is_written(tmp_path) -> None:
     rec.save(tmp_path / "pose.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pose.npz"]
     assert ps.load(tmp_path / "pose.npz").frames_with_pose == 0
+
+
+def test_recover_all_rebuilds_both_cameras_of_a_two_camera_session(tmp_path) -> None:
+    lm = np.random.default_rng(2).random((33, 4)).astype(np.float32)
+    for view, name, n in (("side", "pose", 12), ("rear", "pose_rear", 7)):
+        rec = ps.PoseStreamRecorder(view, 30.0, spill_dir=tmp_path, name=name)
+        for i in range(n):
+            rec.add(PoseSample(i, i * 33_333_333, 0, lm, None, (640, 480)), i / 30)
+        rec._spill.flush()
+    paths = ps.recover_all(tmp_path)
+    assert [p.name for p in paths] == ["pose.npz", "pose_rear.npz"]
+    assert [len(ps.load(p)) for p in paths] == [12, 7]
+    assert ps.load(paths[1]).view == "rear"
+    assert not list(tmp_path.glob("*.partial.*"))
+    with pytest.raises(PoseStreamError, match="no unfinished pose recording"):
+        ps.recover_all(tmp_path)

@@ -381,3 +381,46 @@ def test_rear_camera_failing_mid_session_the_side_goes_on(tmp_path, monkeypatch)
     assert shot.exists() and shot.stat().st_size > 10_000
     if keep:
         shutil.copy(shot, keep)
+
+
+def test_both_cameras_share_one_set_of_cue_rules(tmp_path) -> None:
+    """The rear judges only the hips, the side the rest; one rate limit for both; the
+    rear takes over cadence when the side camera is lost."""
+    from realtime.live import LiveRun, ViewCues
+    from realtime.pipeline import RecordedPoses
+    from realtime.validation.twoview import pair_streams
+
+    cfg = Config()
+    side, rear = pair_streams("subject01_Run_3", 30.0, 15.0, 0.5, 0.0)
+    run = LiveRun(cfg, RecordedPoses(side.stream), "side", tmp_path / "s",
+                  rear=RecordedPoses(rear.stream), clock_known=False)
+    run.fuser.set_offset(0.5)
+    back = ViewCues(run, "rear")
+    bad_hips = _step("L", 0.0, hip_sway_pct=9.0, pelvic_drop_deg=12.0)
+    slow = replace(bad_hips, cadence_spm=120.0)
+    said = []
+    for k in range(8):  # a rear step every 0.35 s (its clock is 0.5 s ahead)
+        t = 10.0 + 0.35 * k
+        said += [c.kind for c in back.step(replace(slow, t_contact_s=t + 0.5), t + 0.5, 120.0)]
+    assert said == ["level_hips"]  # the rear's slow cadence is not its to judge
+    assert run.cues.state.last_spoken_s == pytest.approx(10.0 + 0.35 * 2, abs=0.4)
+    # a side fault right after: one rate limit across both cameras
+    over = _step("R", 0.0, overstride_pct=40.0)
+
+    def side_faults(r: LiveRun, t0: float) -> list[str]:
+        v = ViewCues(r, "side")
+        return [c.kind for k in range(4) for c in v.step(
+            replace(over, t_contact_s=t0 + 0.1 * k), t0 + 0.1 * k, 170.0)]
+
+    spoken_at = run.cues.state.last_spoken_s
+    assert side_faults(run, spoken_at + 0.05) == []  # within min_gap_s of "level hips"
+    fresh = LiveRun(cfg, RecordedPoses(side.stream), "side", tmp_path / "f",
+                    rear=RecordedPoses(rear.stream), clock_known=False)
+    assert side_faults(fresh, spoken_at + 0.05) == ["overstride"]  # alone it is said
+    # the side camera is lost: the rear's cadence now counts
+    run.channels[0].ended = True
+    later = []
+    for k in range(12):
+        t = 30.0 + 0.35 * k
+        later += [c.kind for c in back.step(replace(slow, t_contact_s=t + 0.5), t + 0.5, 120.0)]
+    assert "cadence" in later
