@@ -22,6 +22,7 @@ from realtime.pipeline import (
     RecordedPoses,
     Session,
     settle_memory,
+    two_view_summary,
     write_json,
 )
 from realtime.pose import stream as pose_stream
@@ -149,7 +150,7 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
     gait; the steps are fused on the side's clock (steps.csv) and summary.json holds the
     fused medians, `clock_offset_s` with its uncertainty, and each view's own summary.
     """
-    from realtime.metrics import summarize, warmup, write_steps_csv
+    from realtime.metrics import warmup, write_steps_csv
     from realtime.metrics.twoview import BodyTraceRecorder, estimate_clock_offset, fuse_steps
 
     side_path, rear_path, out_dir = Path(side_path), Path(rear_path), Path(out_dir)
@@ -183,22 +184,7 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
     write_steps_csv(out_dir / "steps.csv", rows)
     frames = side.frames + rear.frames
     fps = frames / seconds if seconds > 0 else 0.0
-    ga = side.analyzer
-    summary = summarize(
-        rows, frames=side.frames, frames_with_pose=side.frames_with_pose, view="side",
-        event_delay_s=ga.event_delay_s, fps_processing=fps,
-        contacts=[(e.leg, e.t_s) for e in ga.events if e.kind == "IC"],
-        toe_offs=[(e.leg, e.t_s) for e in ga.events if e.kind == "TO"],
-        body_minima=ga.body_minima, hidden_legs=ga.hidden_legs,
-    )
-    summary.pop("fps_processing", None)
-    summary["view"] = "side+rear"
-    summary.update(offset.as_dict() if offset else {"clock_offset_s": None})
-    if offset is None:
-        summary["clock_offset_note"] = (
-            f"fewer than {cfg.two_view.offset_min_pairs} contacts were seen in both views: "
-            "the steps could not be paired, each view's steps are written alone")
-    summary["fusion"] = fuser.counts()
+    summary = two_view_summary(side, rows, fuser, offset, cfg.two_view.offset_min_pairs)
     summary["views"] = {v: s.summary(fps_processing=fps) for v, s in sessions.items()}
     summary["processing"] = {"fps": round(fps, 2)}
     summary["input"] = {"side": str(side_path), "rear": str(rear_path)}

@@ -48,6 +48,7 @@ from realtime.pipeline import (
     Session,
     SharedClock,
     settle_memory,
+    two_view_summary,
     write_json,
 )
 from realtime.types import (
@@ -578,15 +579,14 @@ class LiveRun:
         write_json(self.out_dir / "summary.json", summary)
         return summary
 
-    def _processing(self, ch: Channel) -> dict:
+    def _view_summary(self, ch: Channel, fps: float) -> dict:
+        """One camera's summary.json part, with its live latency and dropped frames."""
         session = ch.session
         assert session is not None
-        span = ch.t_last - ch.t_first if ch.t_last == ch.t_last else 0.0
-        fps = (session.frames - 1) / span if span > 0 else 0.0
-        out = session.summary(fps_processing=fps, live_timing=self.live_timing)["processing"]
+        out = session.summary(fps_processing=fps, live_timing=self.live_timing)
         if self.live_timing:
-            out["latency"]["capture_to_display"] = ch.capture_to_display.summary()
-        out["dropped_frames"] = ch.source.dropped
+            out["processing"]["latency"]["capture_to_display"] = ch.capture_to_display.summary()
+        out["processing"]["dropped_frames"] = ch.source.dropped
         return out
 
     def _summary(self) -> dict:
@@ -595,13 +595,7 @@ class LiveRun:
         assert session is not None
         elapsed = time.monotonic() - self._t_start
         if not self.two:
-            summary = session.summary(
-                fps_processing=session.frames / elapsed if elapsed else 0.0,
-                live_timing=self.live_timing)
-            if self.live_timing:
-                summary["processing"]["latency"]["capture_to_display"] = \
-                    self.capture_to_display.summary()
-            summary["processing"]["dropped_frames"] = self.source.dropped
+            summary = self._view_summary(main, session.frames / elapsed if elapsed else 0.0)
         else:
             summary = self._two_view_summary()
         summary["cues"] = sum(len(ch.session.cues) for ch in self.channels)  # type: ignore[union-attr]
@@ -611,38 +605,22 @@ class LiveRun:
         return summary
 
     def _two_view_summary(self) -> dict:
-        from realtime.metrics import summarize
-
         side = self.channels[0].session
         assert side is not None
-        rows = self._rows
-        ga = side.analyzer
-        out = summarize(
-            rows, frames=side.frames, frames_with_pose=side.frames_with_pose, view="side",
-            event_delay_s=ga.event_delay_s, fps_processing=0.0,
-            contacts=[(e.leg, e.t_s) for e in ga.events if e.kind == "IC"],
-            toe_offs=[(e.leg, e.t_s) for e in ga.events if e.kind == "TO"],
-            body_minima=ga.body_minima, hidden_legs=ga.hidden_legs)
-        out.pop("fps_processing", None)
-        out["view"] = "side+rear"
-        if self.clock_known:
-            out.update(ClockOffset(0.0, 0.0, 0, 0.0, source="shared clock").as_dict())
+        offset = ClockOffset(0.0, 0.0, 0, 0.0, source="shared clock") if self.clock_known \
+            else self.offset
+        out = two_view_summary(side, self._rows, self.fuser, offset,
+                               self.cfg.two_view.offset_min_pairs)
+        if self.clock_known:  # the gait's own estimate, as a check of the shared clock
             check = self._estimate_offset(window=False, apply=False)
             if check is not None:
                 out["clock_offset_measured_s"] = round(check.offset_s, 4)
                 out["clock_offset_measured_uncertainty_s"] = round(check.uncertainty_s, 4)
-        elif self.offset is not None:
-            out.update(self.offset.as_dict())
-        else:
-            out["clock_offset_s"] = None
-            out["clock_offset_note"] = "too few contacts in both views: steps written alone"
-        out["fusion"] = self.fuser.counts()
         out["views"] = {}
         for ch in self.channels:
             assert ch.session is not None
-            v = ch.session.summary(fps_processing=0.0)
-            v.pop("processing", None)
-            v["processing"] = self._processing(ch)
+            span = ch.t_last - ch.t_first if ch.t_last == ch.t_last else 0.0
+            v = self._view_summary(ch, (ch.session.frames - 1) / span if span > 0 else 0.0)
             if ch.lost:
                 v["unavailable"] = ch.lost
             out["views"][ch.view] = v

@@ -9,6 +9,7 @@ on a worker thread while pygame owns the main thread (see `realtime.live`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
@@ -25,7 +26,7 @@ from realtime.capture import FrameSource
 from realtime.clock import now_ns
 from realtime.config import Config
 from realtime.feedback import FeedbackSink
-from realtime.metrics.twoview import BodyTraceRecorder
+from realtime.metrics.twoview import BodyTraceRecorder, ClockOffset, StepFuser
 from realtime.pose import PoseEstimator
 from realtime.pose.stream import PoseStream, PoseStreamRecorder
 from realtime.types import Cue, Frame, LiveState, PoseSample, Step, Swing, View
@@ -90,11 +91,7 @@ class ModelPoses:
         with self._busy:
             if self._estimator is None:  # stopped meanwhile
                 return None
-            if self.model_lock is not None:
-                with self.model_lock:
-                    t0 = now_ns()
-                    sample = self._estimator.estimate(frame)
-            else:
+            with self.model_lock or contextlib.nullcontext():
                 t0 = now_ns()
                 sample = self._estimator.estimate(frame)
             self.pose_ns += now_ns() - t0
@@ -340,12 +337,15 @@ class Session:
         for sink in self.sinks:
             sink.close()
 
-    def summary(self, fps_processing: float, live_timing: bool = False) -> dict:
+    def summary(self, fps_processing: float, live_timing: bool = False,
+                steps: Sequence[Step] | None = None) -> dict:
+        """summary.json of this session's steps (or of `steps`: a two-camera session's
+        fused rows, with this view's events for gait kind and hidden legs)."""
         from realtime.metrics import summarize
 
         ga = self.analyzer
         out = summarize(
-            self.steps,
+            self.steps if steps is None else steps,
             frames=self.frames,
             frames_with_pose=self.frames_with_pose,
             view=self.view,
@@ -369,6 +369,25 @@ class Session:
             "latency": latency,
         }
         return out
+
+
+def two_view_summary(side: Session, rows: Sequence[Step], fuser: StepFuser,
+                     offset: ClockOffset | None, min_pairs: int) -> dict:
+    """summary.json of a two-camera session (analyze and run): the fused rows' medians on
+    the side's events, the clock offset and how the rows were fused; the caller adds
+    each view's own summary under "views"."""
+    out = side.summary(fps_processing=0.0, steps=rows)
+    out.pop("processing")
+    out["view"] = "side+rear"
+    if offset is not None:
+        out.update(offset.as_dict())
+    else:
+        out["clock_offset_s"] = None
+        out["clock_offset_note"] = (
+            f"fewer than {min_pairs} contacts were seen in both views: the steps could not "
+            "be paired, each view's steps are written alone")
+    out["fusion"] = fuser.counts()
+    return out
 
 
 def settle_memory() -> None:

@@ -378,9 +378,11 @@ class StepFuser:
     single: dict[str, int] = field(default_factory=lambda: {"side": 0, "rear": 0})
     # per row written, in order: which views it came from ("both", "side" or "rear")
     sources: list[str] = field(default_factory=list)
+    _dirty: bool = False  # steps or the offset changed since the last pairing
 
     def set_offset(self, offset_s: float) -> None:
         self.offset_s = offset_s
+        self._dirty = True
         for p in self._pending:
             if p.partner is None:
                 p.t_side = self._to_side(p.view, p.step.t_contact_s)
@@ -391,6 +393,7 @@ class StepFuser:
     def add(self, view: View, steps: Iterable[Step]) -> None:
         for st in steps:
             self._pending.append(_Pending(view, st, self._to_side(view, st.t_contact_s)))
+            self._dirty = True
 
     def advance(self, view: View, t_s: float) -> None:
         """`view` has processed its stream up to t_s (its own clock)."""
@@ -437,8 +440,10 @@ class StepFuser:
     def pop(self) -> list[Step]:
         """Rows decided so far, in contact order (a row never overtakes an undecided
         earlier step)."""
-        self._pair()
-        self._pending.sort(key=lambda p: p.t_side)
+        if self._dirty:  # a live session calls this every frame: work only on news
+            self._pair()
+            self._pending.sort(key=lambda p: p.t_side)
+            self._dirty = False
         out = []
         while self._pending and self._decided(self._pending[0]):
             out.append(self._row(self._pending.pop(0)))

@@ -110,13 +110,24 @@ def run_pairs(trials: Sequence[str], cfg: Config | None = None,
               rates: Sequence[tuple[float, float]] = ((30.0, 15.0), (15.0, 30.0),
                                                         (30.0, 20.0)),
               offset_s: float = OFFSET_S, noise_px: float = 2.0, seed: int = 0,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Every trial at every (side fps, rear fps): pooled figures per rate pair."""
+              progress: Callable[[str], None] | None = None, loro: bool = True
+              ) -> dict[str, Any]:
+    """Every trial at every (side fps, rear fps): pooled figures per rate pair.  With
+    `loro`, each runner's streams are analysed with the event calibration fitted on the
+    other runners (as the single-view table), so no figure is on a runner the settings
+    were tuned on."""
+    from realtime.validation.calibrate import fold_configs
+
     cfg = cfg or Config()
+    per_trial = {t: cfg for t in trials}
+    if loro:
+        folds, _ = fold_configs(trials, cfg.metrics, seed, progress)
+        per_trial = {t: dataclasses.replace(cfg, metrics=folds[t]) for t in trials}
     out: dict[str, Any] = {"offset_s": offset_s, "noise_px": noise_px, "targets": TARGETS,
-                           "rates": {}}
+                           "leave_one_runner_out": loro, "rates": {}}
     for side_fps, rear_fps in rates:
-        res = [run_pair(t, cfg, side_fps, rear_fps, offset_s, noise_px, seed) for t in trials]
+        res = [run_pair(t, per_trial[t], side_fps, rear_fps, offset_s, noise_px, seed)
+               for t in trials]
         errs = np.array([abs(r.offset_err_ms) for r in res])
         rows = sum(len(r.rows) for r in res)
         key = f"side {side_fps:g} fps, rear {rear_fps:g} fps"
