@@ -424,3 +424,24 @@ def test_both_cameras_share_one_set_of_cue_rules(tmp_path) -> None:
         t = 30.0 + 0.35 * k
         later += [c.kind for c in back.step(replace(slow, t_contact_s=t + 0.5), t + 0.5, 120.0)]
     assert "cadence" in later
+
+
+def test_match_pairs_equals_the_all_pairs_definition() -> None:
+    """The sorted search finds exactly what comparing every pair finds."""
+    rng = np.random.default_rng(5)
+
+    def naive(a, b, tol):
+        cands = sorted((abs(tb - ta), i, k) for i, (la, ta) in enumerate(a)
+                       for k, (lb, tb) in enumerate(b) if la == lb and abs(tb - ta) <= tol)
+        ua, ub, out = set(), set(), []
+        for _, i, k in cands:
+            if i not in ua and k not in ub:
+                ua.add(i)
+                ub.add(k)
+                out.append((i, k))
+        return sorted(out)
+
+    for _ in range(20):
+        a = [(str(rng.choice(["L", "R"])), float(t)) for t in rng.uniform(0, 10, 60)]
+        b = [(str(rng.choice(["L", "R"])), float(t)) for t in rng.uniform(0, 10, 50)]
+        assert match_pairs(a, b, 0.2) == naive(a, b, 0.2)

@@ -29,6 +29,7 @@ Pure: no I/O, no clock reads.  Usage::
 
 from __future__ import annotations
 
+import bisect
 import math
 import warnings
 from collections import deque
@@ -43,19 +44,28 @@ from realtime.types import REAR_METRICS, SIDE_METRICS, GaitEvent, Leg, Step, Vie
 LEGS: tuple[Leg, Leg] = ("L", "R")
 COARSE_STEP_S = 0.004  # grid of the offset search; the median of the pairs refines it
 MIN_SEPARATION_S = 0.15  # two candidate offsets closer than this are one candidate
+MISFIT_CHUNK = 64  # candidate offsets scored at once
 UNKNOWN_WAIT = 3.0  # with no offset yet, steps wait this many step_wait_s for one
 
 
 def match_pairs(a: Sequence[tuple[Leg, float]], b: Sequence[tuple[Leg, float]], tol: float,
                 ) -> list[tuple[int, int]]:
     """One-to-one (index in a, index in b) pairs of the same leg within `tol`, the nearest
-    pairs first (sorted by index in a)."""
-    cands = sorted(
-        (abs(tb - ta), i, k)
-        for i, (la, ta) in enumerate(a)
-        for k, (lb, tb) in enumerate(b)
-        if la == lb and abs(tb - ta) <= tol
-    )
+    pairs first (sorted by index in a).  Candidates come from a sorted search, so an
+    hour of steps (thousands a side) pairs in milliseconds."""
+    by_leg: dict[str, list[tuple[float, int]]] = {}
+    for k, (leg, t) in enumerate(b):
+        by_leg.setdefault(leg, []).append((t, k))
+    times = {leg: [t for t, _ in sorted(v)] for leg, v in by_leg.items()}
+    index = {leg: [k for _, k in sorted(v)] for leg, v in by_leg.items()}
+    cands = []
+    for i, (la, ta) in enumerate(a):
+        ts = times.get(la)
+        if not ts:
+            continue
+        for j in range(bisect.bisect_left(ts, ta - tol), bisect.bisect_right(ts, ta + tol)):
+            cands.append((abs(ts[j] - ta), i, index[la][j]))
+    cands.sort()
     used_a: set[int] = set()
     used_b: set[int] = set()
     out = []
@@ -119,13 +129,15 @@ def _misfit(side: dict[Leg, np.ndarray], rear: dict[Leg, np.ndarray], offsets: n
         for a, b, sign in ((side[leg], rear[leg], 1.0), (rear[leg], side[leg], -1.0)):
             if a.size == 0 or b.size < 2:
                 continue
-            shifted = a[None, :] + sign * offsets[:, None]  # a's contacts on b's clock
-            inside = (shifted >= b[0] - cap) & (shifted <= b[-1] + cap)
-            k = np.clip(np.searchsorted(b, shifted), 1, b.size - 1)
-            d = np.minimum(np.abs(shifted - b[k - 1]), np.abs(shifted - b[k]))
-            total += np.where(inside, np.minimum(d, cap) ** 2, cap**2).sum(axis=1)
             count += a.size
-            overlap += inside.sum(axis=1)
+            for lo in range(0, offsets.size, MISFIT_CHUNK):  # bounded memory for an hour
+                sl = slice(lo, lo + MISFIT_CHUNK)
+                shifted = a[None, :] + sign * offsets[sl, None]  # a's contacts on b's clock
+                inside = (shifted >= b[0] - cap) & (shifted <= b[-1] + cap)
+                k = np.clip(np.searchsorted(b, shifted), 1, b.size - 1)
+                d = np.minimum(np.abs(shifted - b[k - 1]), np.abs(shifted - b[k]))
+                total[sl] += np.where(inside, np.minimum(d, cap) ** 2, cap**2).sum(axis=1)
+                overlap[sl] += inside.sum(axis=1)
     out = np.full(offsets.size, np.inf)
     ok = overlap >= 2 * min_pairs
     out[ok] = total[ok] / max(1, count) / cap**2
