@@ -46,6 +46,7 @@ from realtime.types import (  # noqa: E402
     LiveState,
     PoseSample,
     Step,
+    ViewImage,
 )
 
 
@@ -53,7 +54,9 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q)) if xs else math.nan
 
 
-def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
+def bench_display(n: int, window: tuple[int, int] = (1280, 720), two: bool = False) -> None:
+    """One display frame; with `two`, a two-camera frame: a 720x1280 portrait side picture
+    and a 960x540 rear picture beside it, both with skeletons."""
     import dataclasses
 
     from realtime.demo import demo_stream
@@ -65,7 +68,8 @@ def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
     d = Display(cfg)
     stream, _ = demo_stream((n + 20) / 30.0 + 1.0)
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+    base = rng.integers(0, 255, (1280, 720, 3) if two else (720, 1280, 3), dtype=np.uint8)
+    rear = rng.integers(0, 255, (540, 960, 3), dtype=np.uint8)
     steps = tuple(Step("L" if i % 2 else "R", i * 0.35, cadence_spm=170.0 + i % 5,
                        knee_drive_deg=40.0 + i * 0.5, hip_sway_pct=2.0 + (i % 7) * 0.5,
                        confidence=0.9) for i in range(60))
@@ -75,8 +79,12 @@ def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
         lm, live = stream.landmarks[i], LiveState(t, True)
         img = np.roll(base, i, axis=1)  # new pixels every frame
         cue = Cue("knee_drive", "drive the knee", 5, int((t - 0.5) * 1e9))
-        st = DisplayState(t, Frame(i, 0, img), PoseSample(i, 0, 0, lm, None, (1280, 720)),
-                          live, steps[i % 30: i % 30 + 30], cue, "drill 2/4", 30.0)
+        size = (img.shape[1], img.shape[0])
+        second = ViewImage("rear", Frame(i, 0, np.roll(rear, i, axis=1)),
+                           PoseSample(i, 0, 0, lm, None, (960, 540)), True) if two else None
+        st = DisplayState(t, Frame(i, 0, img), PoseSample(i, 0, 0, lm, None, size),
+                          live, steps[i % 30: i % 30 + 30], cue, "drill 2/4", 30.0,
+                          second=second)
         t0 = now_ns()
         d.render(st)
         if i >= 20:  # first frames fill the font caches
@@ -84,7 +92,8 @@ def bench_display(n: int, window: tuple[int, int] = (1280, 720)) -> None:
     import pygame
 
     driver = pygame.display.get_driver()
-    print(f"display ({driver}) 1280x720 frame -> {window[0]}x{window[1]} window: "
+    what = "720x1280 side + 960x540 rear frames" if two else "1280x720 frame"
+    print(f"display ({driver}) {what} -> {window[0]}x{window[1]} window: "
           f"p50 {pct(times, 50):.2f} ms, "
           f"p99 {pct(times, 99):.2f} ms, max {max(times):.2f} ms  (n={n})")
     d.close()
@@ -228,6 +237,7 @@ def main() -> None:
     bench_decide(5000)
     bench_display(args.frames)
     bench_display(args.frames // 2, (1920, 1080))
+    bench_display(args.frames, two=True)
     bench_prerender(args.trials)
     bench_live(args.trials)
     os._exit(0)  # the FIFO reader thread blocks in open(); nothing left to flush
