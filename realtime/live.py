@@ -267,6 +267,7 @@ class LiveRun:
         self._next_offset_t = 1.0
         self._fused_csv: StepsCsvSink | None = None
         self._rows: list[Step] = []  # the fused steps.csv rows
+        self._preview: tuple[Step, ...] = ()  # steps still waiting for the other view
         self._history: deque[Step] = deque(maxlen=HISTORY_STEPS)
         self._last_cue: Cue | None = None
         self._knee = math.nan  # the newest trusted swing's knee drive
@@ -409,6 +410,8 @@ class LiveRun:
                                                   else 1.0)
             rows = self.fuser.pop()
             self._write_rows(rows)
+            if steps or rows:
+                self._preview = tuple(self.fuser.preview())
         self._publish(ch)
 
     def _write_rows(self, rows: list[Step]) -> None:
@@ -463,7 +466,7 @@ class LiveRun:
         t_s = main.live.t_s - self.offset_of(main.view)
         self.states.put(DisplayState(
             t_s=t_s, frame=main.frame, pose=main.pose, live=main.live,
-            steps=tuple(self._history), cue=self._last_cue,
+            steps=(*self._history, *self._preview)[-HISTORY_STEPS:], cue=self._last_cue,
             phase=phase_at(t_s, self.cues.drill_cfg).text,
             fps=session.frames / dt if dt > 0 else 0.0, dropped=main.source.dropped,
             cadence_spm=session.analyzer.current_cadence_spm, knee_drive_deg=self._knee,

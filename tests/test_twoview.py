@@ -445,3 +445,15 @@ def test_match_pairs_equals_the_all_pairs_definition() -> None:
         a = [(str(rng.choice(["L", "R"])), float(t)) for t in rng.uniform(0, 10, 60)]
         b = [(str(rng.choice(["L", "R"])), float(t)) for t in rng.uniform(0, 10, 50)]
         assert match_pairs(a, b, 0.2) == naive(a, b, 0.2)
+
+
+def test_step_fuser_preview_shows_waiting_steps_without_writing_them() -> None:
+    f = StepFuser(replace(CFG, step_wait_s=1.0), offset_s=0.0)
+    f.add("side", [_step("L", 1.0, knee_drive_deg=30.0)])
+    f.add("rear", [_step("L", 1.02, hip_sway_pct=2.0), _step("R", 1.4, hip_sway_pct=2.2)])
+    f.advance("side", 1.2)
+    f.advance("rear", 1.5)
+    assert [r.t_contact_s for r in f.pop()] == [1.0]  # paired: written
+    view = f.preview()  # the rear's R step waits for the side's record of it
+    assert [(r.leg, r.hip_sway_pct) for r in view] == [("R", 2.2)]
+    assert f.counts()["rows"] == 1  # previewing writes nothing

@@ -162,4 +162,7 @@ def warnings(summary: dict[str, Any]) -> list[str]:
         out.append("not trusted in most steps (left out of medians, asymmetries and cues): "
                    + ", ".join(poor) + ("; the feet were not seen landing clearly, so "
                    "contacts were timed from the body" if summary.get("hidden_legs") else ""))
+    for view, part in summary.get("views", {}).items():  # two cameras: the top is the side's
+        if view != "side":
+            out += [f"{view} camera: {line}" for line in warnings(part)]
     return out

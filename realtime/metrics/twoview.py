@@ -439,15 +439,24 @@ class StepFuser:
             return self._progress[p.view] > p.step.t_contact_s + UNKNOWN_WAIT * wait
         return self._to_side(other, self._progress[other]) > p.t_side + wait
 
-    def _row(self, p: _Pending) -> Step:
+    def _fused(self, p: _Pending) -> Step:
         off = self.offset_s or 0.0
         if p.partner is not None:
-            self.sources.append("both")
             return fuse_step(p.step, p.partner.step, off)
-        self.single[p.view] += 1
-        self.sources.append(p.view)
         return fuse_step(p.step, None, off) if p.view == "side" else \
             fuse_step(None, p.step, off)
+
+    def _row(self, p: _Pending) -> Step:
+        source = "both" if p.partner is not None else p.view
+        if p.partner is None:
+            self.single[p.view] += 1
+        self.sources.append(source)
+        return self._fused(p)
+
+    def preview(self) -> list[Step]:
+        """The steps still waiting for the other view, as they would be written now (the
+        display shows them at once instead of after the wait)."""
+        return [self._fused(p) for p in self._pending]
 
     def pop(self) -> list[Step]:
         """Rows decided so far, in contact order (a row never overtakes an undecided
