@@ -14,6 +14,7 @@ from realtime.capture import VideoFileSource
 from realtime.clock import now_ns
 from realtime.config import Config
 from realtime.errors import UserError
+from realtime.feedback.cues import PlanClock
 from realtime.feedback.steps_csv import StepsCsvSink
 from realtime.pipeline import (
     VIDEO_SUFFIXES,
@@ -26,6 +27,8 @@ from realtime.pipeline import (
     write_json,
 )
 from realtime.pose import stream as pose_stream
+from realtime.store.home import make_private_dir
+from realtime.store.recorder import StoreRecorder, StoreTarget
 from realtime.types import View
 
 
@@ -106,12 +109,17 @@ def analyze(
     view: View | None = None,
     progress: bool = True,
     rear: str | Path | None = None,
+    store: StoreTarget | None = None,
 ) -> AnalysisResult:
-    """One view, or a side and a `rear` recording of the same run (see analyze_two)."""
+    """One view, or a side and a `rear` recording of the same run (see analyze_two).
+
+    steps.csv's last column is each step's phase of the drill plan (`[drill]`, counted
+    from the recording's first frame).  With `store`, the session and its steps go into
+    the session store too (kind "analyze")."""
     if rear is not None:
         if view not in (None, "side"):
             raise UserError("with --rear, INPUT is the side view (drop --view rear)")
-        return analyze_two(input_path, rear, out_dir, cfg, progress)
+        return analyze_two(input_path, rear, out_dir, cfg, progress, store)
     from realtime.metrics import warmup
 
     input_path, out_dir = Path(input_path), Path(out_dir)
@@ -119,10 +127,14 @@ def analyze(
     source, view, uses_model = open_input(input_path, cfg, view)
     warmup()
     source.start()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(out_dir)
+    plan = PlanClock(cfg.drill)
+    sid, recorder = _begin(store, cfg, input_path, [view], out_dir, plan)
     session = Session(
-        cfg, view, source.size, source.fps, sinks=[StepsCsvSink(out_dir / "steps.csv")],
-        record=uses_model,
+        cfg, view, source.size, source.fps,
+        sinks=[StepsCsvSink(out_dir / "steps.csv", plan.name_at),
+               *([recorder] if recorder is not None else [])],
+        record=uses_model, plan=plan,
     )
     settle_memory()
     try:
@@ -136,13 +148,49 @@ def analyze(
     fps = session.frames / seconds if seconds > 0 else 0.0
     summary = session.summary(fps_processing=fps)
     summary["input"] = str(input_path)
+    _end(store, sid, recorder, summary, plan, cfg)
     write_json(out_dir / "summary.json", summary)
     return AnalysisResult(session.frames, session.frames_with_pose, len(session.steps), seconds,
                           fps, out_dir, summary)
 
 
+def _begin(store: StoreTarget | None, cfg: Config, source: Path, views: list[str],
+           out_dir: Path, plan: PlanClock) -> tuple[int | None, StoreRecorder | None]:
+    """The session's row in the store and its step recorder (None without a store)."""
+    if store is None:
+        return None, None
+    from realtime import __version__
+    from realtime.config import as_dict
+
+    profile = None
+    if store.profile is not None and store.profile.is_file():
+        profile = store.profile.read_text(encoding="utf-8", errors="replace")
+    sid = store.store.begin_session(runner=store.runner, kind="analyze", source=str(source),
+                                    views=views, folder=out_dir, profile=profile,
+                                    config=as_dict(cfg), version=__version__,
+                                    session_index=cfg.cues.session_index)
+    return sid, StoreRecorder(store.store, sid, plan.name_at)
+
+
+def _end(store: StoreTarget | None, sid: int | None, recorder: StoreRecorder | None,
+         summary: dict, plan: PlanClock, cfg: Config) -> None:
+    from realtime.config import as_dict
+
+    summary["t0_s"] = plan.t0_s
+    summary["plan"] = as_dict(plan.drill)
+    summary["thresholds"] = as_dict(cfg.cues)
+    if store is None or sid is None or recorder is None:
+        return
+    recorder.drain()
+    summary["session_id"] = sid
+    if plan.t0_s is not None:
+        store.store.set_t0(sid, plan.t0_s)
+    store.store.end_session(sid, summary, failed=recorder.error is not None)
+
+
 def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Path,
-                cfg: Config, progress: bool = True) -> AnalysisResult:
+                cfg: Config, progress: bool = True, store: StoreTarget | None = None
+                ) -> AnalysisResult:
     """A side and a rear recording of the same run -> one steps.csv row per step.
 
     Each view is analysed on its own (steps_side.csv, steps_rear.csv, and pose.npz /
@@ -158,14 +206,17 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
     sources = {"side": open_input(side_path, cfg, "side"),
                "rear": open_input(rear_path, cfg, "rear")}
     warmup()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(out_dir)
+    plan = PlanClock(cfg.drill)
+    sid, recorder = _begin(store, cfg, side_path, ["side", "rear"], out_dir, plan)
     sessions: dict[str, Session] = {}
     seconds = 0.0
     for v, (source, _, uses_model) in sources.items():
         source.start()
         session = Session(cfg, v, source.size, source.fps,  # type: ignore[arg-type]
-                          sinks=[StepsCsvSink(out_dir / f"steps_{v}.csv")], record=uses_model,
-                          body=BodyTraceRecorder())
+                          sinks=[StepsCsvSink(out_dir / f"steps_{v}.csv", plan.name_at)],
+                          record=uses_model, body=BodyTraceRecorder(),
+                          plan=plan if v == "side" else None)
         sessions[v] = session
         settle_memory()
         try:
@@ -181,13 +232,17 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
                                    side.body.trace(), rear.body.trace())
     rows, fuser = fuse_steps(side.steps, rear.steps, offset.offset_s if offset else 0.0,
                              cfg.two_view)
-    write_steps_csv(out_dir / "steps.csv", rows)
+    write_steps_csv(out_dir / "steps.csv", rows, [plan.name_at(r.t_contact_s) for r in rows])
+    if recorder is not None:
+        for row in rows:
+            recorder.on_step(row, ())
     frames = side.frames + rear.frames
     fps = frames / seconds if seconds > 0 else 0.0
     summary = two_view_summary(side, rows, fuser, offset, cfg.two_view.offset_min_pairs)
     summary["views"] = {v: s.summary(fps_processing=fps) for v, s in sessions.items()}
     summary["processing"] = {"fps": round(fps, 2)}
     summary["input"] = {"side": str(side_path), "rear": str(rear_path)}
+    _end(store, sid, recorder, summary, plan, cfg)
     write_json(out_dir / "summary.json", summary)
     return AnalysisResult(frames, side.frames_with_pose + rear.frames_with_pose, len(rows),
                           seconds, fps, out_dir, summary)

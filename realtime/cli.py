@@ -13,6 +13,9 @@ from realtime.errors import UserError
 
 if TYPE_CHECKING:
     from realtime.config import Config
+    from realtime.store.db import Store
+    from realtime.store.recorder import StoreTarget
+    from realtime.store.sessiondata import SessionData
 
 DESCRIPTION = """\
 Running-form feedback on the treadmill. A webcam beside the treadmill films you; the
@@ -26,15 +29,26 @@ Start here:
   realtime run --camera 0                a live session with your webcam
   realtime analyze clip.mp4 --out OUT    measure a recorded video (or a saved pose.npz)
 
-Therapists: thresholds and cues live in a profile (config/profiles/NAME.toml); choose it
-with --profile NAME, or change one value with --set cues.knee_drive_target_deg=55.
+Therapists: each runner has a profile (targets, cue schedule, drill plan) and a history
+of sessions, kept in the user data folder ($REALTIME_HOME):
+  realtime runner add ANNA               a new runner with a profile to edit
+  realtime run --camera 0 --runner ANNA  baseline -> drill -> retest, recorded
+  realtime sessions --runner ANNA        the recorded sessions
+  realtime report 12 --out r.html        one session: plots, phases, targets, cues
+  realtime compare 3 12 --out c.html     before/after, real change vs noise (SDD)
+One value can be changed for one session with --set cues.knee_drive_target_deg=30.
 """
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, runner: bool = False) -> None:
     g = p.add_argument_group("settings")
+    if runner:
+        g.add_argument("--runner", metavar="NAME",
+                       help="the runner (see `realtime runner list`): their profile is used "
+                            "and the session is recorded in their history")
     g.add_argument("--profile", metavar="NAME",
-                   help="runner profile: a name in config/profiles/ or a .toml file")
+                   help="a profile: a name in the data folder's profiles/, an example in "
+                        "config/profiles/, or a .toml file")
     g.add_argument("--config", metavar="FILE", help="an extra TOML config file")
     g.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="SECTION.KEY=VALUE",
@@ -64,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the camera stood (default: side; a pose stream knows its own)")
     a.add_argument("--out", metavar="DIR", default="out", help="output folder (default: out)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
-    _common(a)
+    _common(a, runner=True)
 
     r = sub.add_parser(
         "run", help="a live session: camera (or a video played live), display and cues",
@@ -93,10 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seconds", type=float, default=None, metavar="N",
                    help="stop after N seconds (default: until quit or end of video)")
     r.add_argument("--out", metavar="DIR", default=None,
-                   help="session folder (default: sessions/<date-time>)")
+                   help="session folder (default: sessions/RUNNER/<date-time> in the data "
+                        "folder)")
     r.add_argument("--screenshot", metavar="PNG", default=None,
-                   help="save the last displayed frame to this file")
-    _common(r)
+                   help="save the last displayed frame to this file (and the end-of-session "
+                        "summary to PNG-summary.png)")
+    _common(r, runner=True)
 
     d = sub.add_parser(
         "demo", help="see and hear the product with no camera (synthetic runner)",
@@ -128,22 +144,107 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--defaults", action="store_true",
                    help="ignore config/default.toml and profiles: the built-in defaults")
-    _common(c)
+    _common(c, runner=True)
+
+    ru = sub.add_parser("runner", help="add or list runners (each has a profile and sessions)",
+                        description="Runners live in the session store; each has a profile "
+                                    "(PROFILES/NAME.toml in the data folder) to edit.")
+    rus = ru.add_subparsers(dest="runner_command", metavar="ACTION", required=True)
+    ra = rus.add_parser("add", help="a new runner and their profile")
+    ra.add_argument("name", metavar="NAME")
+    ra.add_argument("--from", dest="template", metavar="PROFILE",
+                    help="start the profile from this one (default: the shipped example)")
+    rus.add_parser("list", help="every runner, their profile and number of sessions")
+
+    se = sub.add_parser("sessions", help="list recorded sessions (ids for report/compare)")
+    se.add_argument("--runner", metavar="NAME", help="only this runner's sessions")
+
+    rp = sub.add_parser("report", help="one session as an HTML report",
+                        description="Per-step plots of each metric with the phases shaded "
+                                    "and targets drawn, left/right, baseline vs retest, the "
+                                    "cues given; one self-contained HTML file.")
+    rp.add_argument("session", metavar="SESSION", help="an id from `realtime sessions`, or "
+                    "a session folder")
+    rp.add_argument("--out", metavar="FILE.html", required=True)
+
+    cp = sub.add_parser("compare", help="before/after of two sessions as an HTML report",
+                        description="Each metric's change from SESSION_A to SESSION_B, "
+                                    "called real only beyond the smallest detectable "
+                                    "difference, and the runner's progress over all "
+                                    "sessions.")
+    cp.add_argument("session_a", metavar="SESSION_A")
+    cp.add_argument("session_b", metavar="SESSION_B")
+    cp.add_argument("--out", metavar="FILE.html", required=True)
+    cp.add_argument("--phase", choices=("baseline", "retest", "drill", "all"),
+                    default="baseline",
+                    help="which part of each session to compare (default: baseline, the "
+                         "runner's own running without cues; the whole session if it has "
+                         "too few baseline steps)")
+
+    ca = sub.add_parser("calibrate", help="targets from a session's baseline; --save keeps "
+                        "them in the runner's profile",
+                        description="Shows each metric's baseline value and the target "
+                                    "the profile's [calibration] rules make of it.")
+    ca.add_argument("session", metavar="SESSION")
+    ca.add_argument("--save", action="store_true",
+                    help="the therapist confirms: write the targets to the runner's profile")
     return parser
+
+
+def _store() -> Store:
+    from realtime.store.db import Store
+    from realtime.store.home import home
+
+    return Store(home().ensure().db)
 
 
 def _load_cfg(args: argparse.Namespace) -> Config:
     from realtime.config import load_config
 
-    return load_config(profile=args.profile, config_file=args.config, overrides=args.overrides)
+    runner = getattr(args, "runner", None)
+    if not runner:
+        return load_config(profile=args.profile, config_file=args.config,
+                           overrides=args.overrides)
+    return _runner_cfg(args)[0]
+
+
+def _runner_cfg(args: argparse.Namespace) -> tuple[Config, StoreTarget]:
+    """The runner's profile as the profile layer, and the faded schedule's session number
+    from their history in the store."""
+    import dataclasses
+
+    from realtime.config import load_config
+    from realtime.store.home import check_runner_name, home
+    from realtime.store.recorder import StoreTarget
+
+    if args.profile:
+        raise UserError("--runner uses the runner's own profile; drop --profile (or edit "
+                        "the runner's profile, see `realtime runner list`)")
+    name = check_runner_name(args.runner)
+    store = _store()
+    store.runner_id(name)  # unknown runner: one line naming it
+    path = home().profile(name)
+    if not path.is_file():
+        raise UserError(f"runner {name!r} has no profile at {path}; create it with "
+                        f"`realtime config --defaults > {path}` and edit it")
+    cfg = load_config(profile=str(path), config_file=args.config, overrides=args.overrides)
+    if cfg.cues.schedule == "faded" and not any(
+            o.strip().startswith("cues.session_index") for o in args.overrides):
+        cfg = dataclasses.replace(cfg, cues=dataclasses.replace(
+            cfg.cues, session_index=store.earlier_sessions(name, "faded")))
+    return cfg, StoreTarget(store, name, path)
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from realtime.analyze import analyze
 
-    cfg = _load_cfg(args)
+    store = None
+    if args.runner:
+        cfg, store = _runner_cfg(args)
+    else:
+        cfg = _load_cfg(args)
     res = analyze(args.input, args.out, cfg, view=args.view, progress=not args.quiet,
-                  rear=args.rear)
+                  rear=args.rear, store=store)
     pct = 100.0 * res.frames_with_pose / res.frames if res.frames else 0.0
     cad = res.summary.get("cadence_spm")
     cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"
@@ -170,13 +271,21 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     for line in warnings(res.summary):
         print(f"note: {line}")
+    if "session_id" in res.summary:
+        print(f"recorded as session {res.summary['session_id']} of {args.runner} "
+              f"(realtime report {res.summary['session_id']} --out report.html)")
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from realtime.live import run_session
+    from realtime.store.recorder import StoreTarget
 
-    cfg = _load_cfg(args)
+    if args.runner:
+        cfg, store = _runner_cfg(args)
+    else:
+        cfg = _load_cfg(args)
+        store = StoreTarget(_store(), None, None)  # every live session is recorded
     if args.realtime and not args.video:
         raise UserError("--realtime only applies with --video PATH")
     if args.rear_video and not args.video:
@@ -198,6 +307,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         out_dir=Path(args.out) if args.out else None,
         screenshot=Path(args.screenshot) if args.screenshot else None,
+        store=store,
     )
 
 
@@ -227,6 +337,134 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runner(args: argparse.Namespace) -> int:
+    from realtime.config import profile_path
+    from realtime.store.home import check_runner_name, home
+    from realtime.store.profiles import create_profile
+
+    h = home().ensure()
+    store = _store()
+    if args.runner_command == "list":
+        rows = store.runners()
+        if not rows:
+            print(f"no runners yet in {h.root}; add one with `realtime runner add NAME`")
+        for name, created, n in rows:
+            print(f"{name:20s} {n:3d} sessions  since {created[:10]}  profile "
+                  f"{h.profile(name)}")
+        return 0
+    name = check_runner_name(args.name)
+    path = h.profile(name)
+    template = profile_path(args.template) if args.template else None
+    if not path.exists():
+        create_profile(path, template)
+    elif template is not None:
+        raise UserError(f"{path} already exists; edit it, or remove it to start from "
+                        f"{args.template}")
+    store.add_runner(name)
+    print(f"runner {name} added; profile {path} (edit the targets and the drill plan there)")
+    return 0
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    rows = _store().sessions(args.runner)
+    if not rows:
+        print("no sessions recorded" + (f" for {args.runner}" if args.runner else ""))
+        return 0
+    print(f"{'id':>4}  {'runner':12s} {'started (UTC)':20s} {'kind':8s} {'views':10s} "
+          f"{'steps':>6}  {'status':9s} folder")
+    for r in rows:
+        status = "no end" if r.status == "recording" else r.status  # crashed or running
+        print(f"{r.id:>4}  {(r.runner or '-'):12s} {r.started[:19]:20s} {r.kind:8s} "
+              f"{'+'.join(r.views):10s} {r.steps:>6}  {status:9s} {r.folder or ''}")
+    return 0
+
+
+def _session(ref: str) -> SessionData:
+    from realtime.store import sessiondata
+
+    return sessiondata.load(ref, _store() if ref.isdigit() else None)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from realtime.config import ReportConfig
+    from realtime.report.html import session_report
+
+    data = _session(args.session)
+    out = session_report(data, _out_file(args.out), ReportConfig())
+    print(f"wrote {out} ({data.ref}: {len(data.steps)} steps, {len(data.cues)} cues)")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from realtime.config import ReportConfig
+    from realtime.report.change import compare
+    from realtime.report.html import compare_report
+
+    a, b = _session(args.session_a), _session(args.session_b)
+    history = [a, b]
+    if a.runner and a.runner == b.runner:
+        from realtime.store import sessiondata
+
+        store = _store()
+        history = [sessiondata.from_store(store, r.id) for r in store.sessions(a.runner)
+                   if r.steps]
+    cfg = ReportConfig()
+    changes, used_a, used_b = compare(a.steps, b.steps, cfg, args.phase)
+    out = compare_report(a, b, history, cfg, _out_file(args.out), args.phase)
+    print(f"wrote {out}: {a.ref} ({used_a}) -> {b.ref} ({used_b})")
+    for c in changes:
+        m = c.metric
+        if c.verdict == "not measured":
+            continue
+        if c.verdict == "too few steps":
+            print(f"  {m.label:24s} too few reliable steps ({c.a.n} and {c.b.n}; "
+                  f"needs {cfg.min_steps})")
+            continue
+        print(f"  {m.label:24s} {c.a.mean:7.2f} -> {c.b.mean:7.2f} {m.unit:9s} change "
+              f"{c.diff:+.2f} (SDD {c.threshold:.2f}): {c.verdict}")
+    return 0
+
+
+def _out_file(path: str) -> Path:
+    out = Path(path)
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as report.html")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    return out
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from realtime.config import load_config
+    from realtime.feedback.calibration import propose
+    from realtime.store.home import home
+    from realtime.store.profiles import save_targets
+
+    data = _session(args.session)
+    base = [s for p, s in data.steps if p == "baseline"]
+    if not base:
+        raise UserError(f"{data.ref} has no baseline steps (its plan's baseline_s is 0, or "
+                        "the runner was not seen then)")
+    profile = home().profile(data.runner) if data.runner else None
+    cfg = load_config(profile=str(profile)) if profile and profile.is_file() else load_config()
+    cal = propose(base, cfg.cues, cfg.calibration)
+    print(f"{data.ref}: {len(base)} baseline steps")
+    for line in cal.lines():
+        print(f"  {line}")
+    if not cal.targets:
+        print(f"no target calibrated: each metric needs {cfg.calibration.min_steps} reliable "
+              "baseline steps")
+        return 0
+    if not args.save:
+        print("not saved; add --save to write these targets to the runner's profile")
+        return 0
+    if profile is None:
+        raise UserError(f"{data.ref} has no runner, so there is no profile to save to")
+    saved = save_targets(profile, cal.apply(cfg.cues))
+    print(f"saved to {profile}: " + ", ".join(f"{k} = {v:g}" for k, v in saved.items()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -234,7 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     handler = {"analyze": _cmd_analyze, "run": _cmd_run, "demo": _cmd_demo,
-               "config": _cmd_config, "recover": _cmd_recover}[args.command]
+               "config": _cmd_config, "recover": _cmd_recover, "runner": _cmd_runner,
+               "sessions": _cmd_sessions, "report": _cmd_report, "compare": _cmd_compare,
+               "calibrate": _cmd_calibrate}[args.command]
     try:
         return handler(args)
     except UserError as exc:

@@ -1,8 +1,10 @@
 """TOML config -> validated, frozen dataclasses.
 
 Layers, later wins: the dataclass defaults (mirrored by `config/default.toml`, a test
-keeps them equal), `config/profiles/NAME.toml` (a runner's thresholds, set by their
-therapist), an explicit `--config FILE`, then `--set section.key=value` overrides.
+keeps them equal), a profile (a runner's thresholds and plan, set by their therapist:
+`profiles/NAME.toml` in the user's data folder, see realtime.store.home, or one of the
+examples shipped in `config/profiles/`), an explicit `--config FILE`, then
+`--set section.key=value` overrides.
 Layers are deep-merged into fresh dicts, so no default is ever mutated.  Every unknown
 key and every out-of-range value is a `ConfigError` naming the key and the value.
 
@@ -15,6 +17,7 @@ import collections.abc
 import copy
 import dataclasses
 import json
+import math
 import tomllib
 import types
 import typing
@@ -24,7 +27,9 @@ from typing import Any
 
 from realtime.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# `config/` of the checkout, shipped inside the package (realtime/defaults links to it, and
+# a wheel holds copies), so an installed program finds its defaults and example profiles.
+CONFIG_DIR = Path(__file__).resolve().parent / "defaults"
 
 
 def _rng(lo: float | None = None, hi: float | None = None, doc: str = "") -> dict[str, Any]:
@@ -403,7 +408,8 @@ class CuesConfig:
         default=0.2, metadata=_rng(0.0, 1.0, "faded: never keep fewer than this share")
     )
     session_index: int = field(
-        default=0, metadata=_rng(0, 1000, "0 for the first retraining session")
+        default=0, metadata=_rng(0, 1000, "faded: 0 for the first retraining session; with "
+                                 "--runner it is counted from the session store")
     )
     phrases: typing.Mapping[str, str] = field(
         default_factory=_phrases,
@@ -429,20 +435,112 @@ class CuesConfig:
                 raise ConfigError(f"cues.phrases.{kind} = {text!r}: must not be empty")
 
 
+PHASES: tuple[str, ...] = ("warm-up", "baseline", "drill", "recovery", "retest", "cool-down",
+                           "done")
+
+
 @dataclass(frozen=True, slots=True)
 class DrillConfig:
-    """A session plan: warm-up, drill blocks separated by recoveries, cool-down."""
+    """A session plan: warm-up, baseline, drill blocks separated by recoveries, retest,
+    cool-down.
+
+    The baseline (no corrective cues) measures the runner's own steady values, which
+    calibrate the drill's targets (`[calibration]`); the retest (cues off) measures what
+    stays without feedback.  Every step and cue row records its phase.
+    """
 
     warmup_s: float = field(default=120.0, metadata=_rng(0.0, 3600.0))
+    baseline_s: float = field(
+        default=60.0, metadata=_rng(0.0, 3600.0, "no corrective cues: the runner's own "
+                                    "values (about 170 steps at 60 s)")
+    )
     blocks: int = field(default=4, metadata=_rng(0, 100, "0: one open-ended drill"))
     block_s: float = field(default=120.0, metadata=_rng(1.0, 3600.0))
     rest_s: float = field(default=60.0, metadata=_rng(0.0, 3600.0))
+    retest_s: float = field(
+        default=60.0, metadata=_rng(0.0, 3600.0, "cues off after the drill: what stays")
+    )
     cooldown_s: float = field(default=120.0, metadata=_rng(0.0, 3600.0))
     silent_phases: tuple[str, ...] = field(
-        default=("recovery", "cool-down", "done"),
-        metadata={"doc": "phases without corrective cues: warm-up, drill, recovery, "
-                  "cool-down, done"},
+        default=("warm-up", "baseline", "recovery", "retest", "cool-down", "done"),
+        metadata={"doc": "phases without cues, of: " + ", ".join(PHASES) + "; the retest "
+                  "is always silent"},
     )
+
+    def validate(self) -> None:
+        for i, name in enumerate(self.silent_phases):
+            if name not in PHASES:
+                raise ConfigError(f"drill.silent_phases[{i}] = {name!r}: not a phase "
+                                  f"(phases: {', '.join(PHASES)})")
+        if "retest" not in self.silent_phases:
+            raise ConfigError(f"drill.silent_phases = {list(self.silent_phases)!r} must "
+                              "include 'retest' (the retest measures the runner without cues)")
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationConfig:
+    """Targets from the runner's own baseline (realtime.feedback.calibration).
+
+    At the end of the baseline phase the median of each metric's reliable steps gives
+    a proposed target; with `targets = "baseline"` the drill uses them at once (saved to
+    the runner's profile only when the therapist confirms: key S, or `realtime
+    calibrate SESSION --save`).
+    """
+
+    targets: str = field(
+        default="baseline",
+        metadata=_choice("baseline", "profile",
+                         doc="baseline: the drill's targets come from this session's "
+                             "baseline (the profile's targets until then); profile: the "
+                             "profile's fixed targets (set when targets are saved)"),
+    )
+    knee_drive_above_deg: float = field(
+        default=8.0, metadata=_rng(0.0, 60.0, "knee-drive target = baseline median + this")
+    )
+    hip_sway_below_pct: float = field(
+        default=20.0, metadata=_rng(0.0, 90.0, "hip-sway limit = baseline median less this "
+                                    "share, %")
+    )
+    pelvic_drop_below_pct: float = field(
+        default=20.0, metadata=_rng(0.0, 90.0, "pelvic-drop limit = baseline median less "
+                                    "this share, %")
+    )
+    overstride_below_pct: float = field(
+        default=20.0, metadata=_rng(0.0, 90.0, "overstride limit = baseline median less "
+                                    "this share, %")
+    )
+    cadence_above_pct: float = field(
+        default=5.0, metadata=_rng(0.0, 30.0, "cadence target = baseline median plus this "
+                                   "share, % (5-10 % in retraining studies)")
+    )
+    min_steps: int = field(
+        default=12, metadata=_rng(3, 10_000, "reliable baseline steps a metric needs before "
+                                  "its target is calibrated; fewer keep the profile's")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportConfig:
+    """What `realtime compare` calls a real change (realtime.report.change).
+
+    A change between two sessions is real only when it exceeds the smallest detectable
+    difference (SDD).  Published 2D test-retest SDDs (Dingenen et al. 2018, Phys Ther
+    Sport 33:40-47, means of >= 7 steps, one week apart): contralateral pelvic drop
+    2.7-2.8 deg, knee flexion 2.3-3.8 deg (at midstance; used here for knee flexion at
+    contact).  0 means no published figure: then only the two means' own step-to-step
+    noise (95 %) counts, which understates day-to-day variation (the report says so).
+    """
+
+    min_steps: int = field(
+        default=7, metadata=_rng(2, 10_000, "reliable steps a session needs for a metric to "
+                                 "be compared (Dingenen 2018: a stable mean needs >= 7)")
+    )
+    sdd_pelvic_drop_deg: float = field(default=2.8, metadata=_rng(0.0, 90.0))
+    sdd_knee_flexion_ic_deg: float = field(default=3.8, metadata=_rng(0.0, 90.0))
+    sdd_knee_drive_deg: float = field(default=0.0, metadata=_rng(0.0, 90.0))
+    sdd_hip_sway_pct: float = field(default=0.0, metadata=_rng(0.0, 100.0))
+    sdd_overstride_pct: float = field(default=0.0, metadata=_rng(0.0, 100.0))
+    sdd_cadence_spm: float = field(default=0.0, metadata=_rng(0.0, 100.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,6 +574,11 @@ class DisplayConfig:
     )
     sway_step_pct: float = field(
         default=0.5, metadata=_rng(0.05, 10.0, "hotkey left/right changes the sway limit")
+    )
+    summary_s: float = field(
+        default=20.0,
+        metadata=_rng(0.0, 3600.0, "the end-of-session summary stays this long (any key "
+                      "closes it; 0: none)"),
     )
     second_view: str = field(
         default="auto",
@@ -578,6 +681,8 @@ class Config:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     tones: TonesConfig = field(default_factory=TonesConfig)
     two_view: TwoViewConfig = field(default_factory=TwoViewConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 # --------------------------------------------------------------------------- loading
@@ -599,6 +704,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder, not a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"config file {path} cannot be read (permission denied)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
@@ -615,6 +726,8 @@ def _check_value(key: str, value: Any, tp: Any, meta: typing.Mapping[str, Any]) 
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key} = {value!r}: expected a number")
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r}: must be a finite number")
     elif tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key} = {value!r}: expected a string")
@@ -689,15 +802,22 @@ def parse_override(text: str) -> dict[str, Any]:
 
 
 def profile_path(name: str) -> Path:
-    """A profile is a name under config/profiles/ or a path to a TOML file."""
+    """A profile is a path to a TOML file, a name in the data folder's profiles/, or the
+    name of an example shipped in config/profiles/."""
+    from realtime.store.home import home
+
     p = Path(name)
     if p.suffix == ".toml" or p.exists():
+        if p.is_dir():
+            raise ConfigError(f"profile {name} is a folder, not a TOML file")
         return p
-    candidate = CONFIG_DIR / "profiles" / f"{name}.toml"
-    if not candidate.exists():
-        known = sorted(x.stem for x in (CONFIG_DIR / "profiles").glob("*.toml"))
-        raise ConfigError(f"profile {name!r} not found (known: {', '.join(known) or 'none'})")
-    return candidate
+    dirs = (home().profiles, CONFIG_DIR / "profiles")
+    for d in dirs:
+        candidate = d / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    known = sorted({x.stem for d in dirs if d.is_dir() for x in d.glob("*.toml")})
+    raise ConfigError(f"profile {name!r} not found (known: {', '.join(known) or 'none'})")
 
 
 def load_config(

@@ -116,10 +116,12 @@ def render_frame(lm: np.ndarray, t_s: float, surface: object | None = None) -> n
 
 
 def _demo_config(cfg: Config, seconds: float) -> Config:
-    """A short plan so the display shows phases: warm-up, then one drill block."""
+    """A short plan so the display shows phases: warm-up, then one drill block (no
+    baseline or retest: the demo runner is synthetic, there is nothing to calibrate)."""
     warm = min(2.0, seconds * 0.15)
-    drill = DrillConfig(warmup_s=warm, blocks=1, block_s=max(1.0, seconds - warm),
-                        rest_s=0.0, cooldown_s=0.0, silent_phases=("cool-down", "done"))
+    drill = DrillConfig(warmup_s=warm, baseline_s=0.0, blocks=1,
+                        block_s=max(1.0, seconds - warm), rest_s=0.0, retest_s=0.0,
+                        cooldown_s=0.0, silent_phases=("warm-up", "retest", "cool-down", "done"))
     # The demo is about knee drive: the synthetic runner lands 10 % ahead (the metric
     # reads it between -3 and 21 % around the knee-drive changes), so the overstride
     # limit is relaxed to keep the story "drive the knee" -> "good knee drive".
@@ -155,6 +157,8 @@ def run_demo(seconds: float = 12.0, headless: bool = False, cfg: Config | None =
           f"({knee_drive_schedule(0.0):.0f}°) and improves to "
           f"{knee_drive_schedule(10.0):.0f}° (target {cfg.cues.knee_drive_target_deg:.0f}°)",
           flush=True)
+    cfg = dataclasses.replace(cfg, display=dataclasses.replace(cfg.display, summary_s=min(
+        cfg.display.summary_s, 5.0)))
     return run_live(cfg, source, "side", out, headless=headless, mute=mute, seconds=seconds,
                     record=False, title="Running form - demo",
                     screenshot=Path(screenshot) if screenshot else None)

@@ -31,8 +31,10 @@ from realtime.clock import now_ns
 from realtime.config import Config, CuesConfig, as_dict
 from realtime.errors import UserError
 from realtime.feedback import FeedbackSink
-from realtime.feedback.cues import CueState, decide, decide_swing, phase_at
-from realtime.feedback.display import Display, Mute, Pause, Quit, ThresholdChange
+from realtime.feedback.calibration import Calibration, propose
+from realtime.feedback.cues import CueState, Phase, PlanClock, decide, decide_swing
+from realtime.feedback.display import Display, Mute, Pause, Quit, SaveTargets, ThresholdChange
+from realtime.feedback.endsummary import end_lines
 from realtime.feedback.steps_csv import StepsCsvSink
 from realtime.metrics.twoview import (
     BodyTraceRecorder,
@@ -51,6 +53,8 @@ from realtime.pipeline import (
     two_view_summary,
     write_json,
 )
+from realtime.store.home import make_private_dir
+from realtime.store.recorder import StoreRecorder, StoreTarget
 from realtime.types import (
     REAR_METRICS,
     SIDE_METRICS,
@@ -74,27 +78,50 @@ VIEW_NOUNS = {"side": "knee drive, knee flexion at contact, overstride",
 
 
 class CueController:
-    """Holds the cue rules' state between steps; thresholds can change from the keyboard.
+    """Holds the cue rules' state between steps; thresholds can change from the keyboard
+    and, once, from the runner's baseline.
 
     The rules themselves are pure (`realtime.feedback.cues.decide`); this object only keeps
     their state on the worker thread and takes new thresholds from the main thread (an
-    attribute swap of a frozen config, which is atomic in CPython).
+    attribute swap of a frozen config, which is atomic in CPython).  It also keeps the
+    baseline phase's steps: when the baseline ends and `calibration.targets` is
+    "baseline", the drill's targets come from them (`realtime.feedback.calibration`).
     """
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, plan: PlanClock | None = None,
+                 on_calibrated: Callable[[Calibration], None] | None = None) -> None:
         self.cues_cfg: CuesConfig = cfg.cues
         self.drill_cfg = cfg.drill
+        self.calib_cfg = cfg.calibration
+        self.plan = plan or PlanClock(cfg.drill)
         self.state = CueState()
+        self.baseline: list[Step] = []
+        self.calibration: Calibration | None = None
+        self._calibrate = cfg.calibration.targets == "baseline" and cfg.drill.baseline_s > 0
+        self.on_calibrated = on_calibrated
+
+    def _phase(self, t_s: float) -> Phase:
+        phase = self.plan.at(t_s)
+        if self._calibrate and phase.name not in ("warm-up", "baseline"):
+            self._calibrate = False
+            self.calibration = propose(self.baseline, self.cues_cfg, self.calib_cfg)
+            self.cues_cfg = self.calibration.apply(self.cues_cfg)
+            if self.on_calibrated is not None:
+                self.on_calibrated(self.calibration)
+        return phase
 
     def step(self, step: Step, t_s: float, cadence_spm: float) -> list[Cue]:
-        silent = phase_at(t_s, self.drill_cfg).silent
-        self.state, cues = decide(self.state, step, t_s, self.cues_cfg, silent=silent,
+        phase = self._phase(t_s)
+        if phase.name == "baseline":
+            self.baseline.append(step)
+        self.state, cues = decide(self.state, step, t_s, self.cues_cfg, silent=phase.silent,
                                   cadence_spm=cadence_spm)
         return cues
 
     def swing(self, swing: Swing, t_s: float) -> list[Cue]:
-        silent = phase_at(t_s, self.drill_cfg).silent
-        self.state, cues = decide_swing(self.state, swing, t_s, self.cues_cfg, silent=silent)
+        phase = self._phase(t_s)
+        self.state, cues = decide_swing(self.state, swing, t_s, self.cues_cfg,
+                                        silent=phase.silent)
         return cues
 
 
@@ -234,6 +261,7 @@ class LiveRun:
         live_timing: bool = True,
         rear: PoseSource | None = None,
         clock_known: bool = True,
+        store: StoreTarget | None = None,
     ) -> None:
         if rear is not None and view != "side":
             raise UserError("with a rear camera, the main camera must be the side view")
@@ -242,7 +270,13 @@ class LiveRun:
         self.view = view
         self.out_dir = out_dir
         self.seconds = seconds
-        self.cues = CueController(cfg)
+        self.plan = PlanClock(cfg.drill)
+        self.cues = CueController(cfg, self.plan, self._calibrated)
+        self.store = store
+        self.session_id: int | None = None
+        self.recorder: StoreRecorder | None = None
+        self._thresholds_version = 0
+        self._flash: tuple[str, float] = ("", 0.0)  # a notice and until when (monotonic)
         self.extra_sinks = list(sinks)
         self.record = record
         self.states: LatestSlot[DisplayState] = LatestSlot()
@@ -310,23 +344,27 @@ class LiveRun:
     def start(self) -> None:
         check_session_dir(self.out_dir)
         self.open()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.out_dir)
+        self.begin_record()
+        phase_of = self.plan.name_at
         if self.two:
-            self._fused_csv = StepsCsvSink(self.out_dir / "steps.csv")
+            self._fused_csv = StepsCsvSink(self.out_dir / "steps.csv", phase_of)
         for k, ch in enumerate(self.channels):
             if self.two:
                 sinks: list[FeedbackSink] = [
-                    StepsCsvSink(self.out_dir / f"steps_{ch.view}.csv"),
+                    StepsCsvSink(self.out_dir / f"steps_{ch.view}.csv", phase_of),
                     *(LockedSink(s, self.lock, poses=k == 0) for s in self.extra_sinks)]
                 decider: CueDecider = ViewCues(self, ch.view)
                 ch.body = BodyTraceRecorder(window_s=OFFSET_WINDOW_S)
             else:
-                sinks = [StepsCsvSink(self.out_dir / "steps.csv"), *self.extra_sinks]
+                sinks = [StepsCsvSink(self.out_dir / "steps.csv", phase_of),
+                         *([self.recorder] if self.recorder is not None else []),
+                         *self.extra_sinks]
                 decider = self.cues
             ch.session = Session(self.cfg, ch.view, ch.source.size, ch.source.fps, sinks=sinks,
                                  decide_cues=decider, record=self.record,
                                  spill_dir=self.out_dir, body=ch.body, clock=self.clock,
-                                 pose_file=ch.pose_file)
+                                 pose_file=ch.pose_file, plan=self.plan)
             if ch.ended:  # never opened
                 self.fuser.close(ch.view)
         settle_memory()
@@ -338,6 +376,37 @@ class LiveRun:
                 ch.worker.start()
         if all(ch.ended for ch in self.channels):
             self.states.close()
+
+    def begin_record(self) -> None:
+        """The session's row in the store (once), and the recorder that adds its steps
+        and cues as they happen."""
+        if self.store is None or self.session_id is not None:
+            return
+        from realtime import __version__
+
+        profile_text = None
+        if self.store.profile is not None and self.store.profile.is_file():
+            profile_text = self.store.profile.read_text(encoding="utf-8", errors="replace")
+        self.session_id = self.store.store.begin_session(
+            runner=self.store.runner, kind="live", source=self.store.source,
+            views=[ch.view for ch in self.channels], folder=self.out_dir,
+            profile=profile_text, config=as_dict(self.cfg), version=__version__,
+            session_index=self.cfg.cues.session_index)
+        self.recorder = StoreRecorder(self.store.store, self.session_id, self.plan.name_at)
+
+    def _calibrated(self, cal: Calibration) -> None:
+        """Worker thread: the drill's targets now come from the baseline."""
+        self._thresholds_version += 1
+        self._flash = (cal.short(), time.monotonic() + 10.0)
+        if self.recorder is not None and self.session_id is not None:
+            sid, store = self.session_id, self.recorder.store
+            self.recorder.submit(lambda: store.set_calibration(sid, cal.as_dict()))
+        print("calibration: " + ("; ".join(cal.lines()) or "no trusted baseline steps"),
+              flush=True)
+
+    def flash(self, text: str, seconds: float = 5.0) -> None:
+        """A short notice on the display (any thread)."""
+        self._flash = (text, time.monotonic() + seconds)
 
     def _work(self, ch: Channel) -> None:
         session = ch.session
@@ -420,6 +489,9 @@ class LiveRun:
         if self._fused_csv is not None:
             for row in rows:
                 self._fused_csv.on_step(row, ())
+        if self.recorder is not None:
+            for row in rows:
+                self.recorder.on_step(row, ())
 
     def _estimate_offset(self, window: bool = True, apply: bool = True) -> ClockOffset | None:
         """The offset from both views' contacts and body motion (the last OFFSET_WINDOW_S
@@ -453,10 +525,13 @@ class LiveRun:
         session = main.session
         assert session is not None
         dt = time.monotonic() - self._t_start
-        notices = [n for n in (c.lost for c in self.channels) if n]
+        notices = [n for n in (c.lost for c in self.channels) if n] if self.two else []
         if self.two and notices:
             gone = [c.view for c in self.channels if c.lost]
             notices.append(" and ".join(VIEW_NOUNS[v] for v in gone) + " unavailable")
+        flash, until = self._flash
+        if flash and time.monotonic() < until:
+            notices.insert(0, flash)
         second = None
         if other is not None and (other.frame is not None or other.pose is not None):
             status = ("camera lost" if other.error else "camera ended") if (
@@ -467,11 +542,12 @@ class LiveRun:
         self.states.put(DisplayState(
             t_s=t_s, frame=main.frame, pose=main.pose, live=main.live,
             steps=(*self._history, *self._preview)[-HISTORY_STEPS:], cue=self._last_cue,
-            phase=phase_at(t_s, self.cues.drill_cfg).text,
+            phase=self.plan.at(t_s).text,
             fps=session.frames / dt if dt > 0 else 0.0, dropped=main.source.dropped,
             cadence_spm=session.analyzer.current_cadence_spm, knee_drive_deg=self._knee,
-            second=second, notice="; ".join(notices) if self.two else "",
-            fresh_view=fresh.view,
+            second=second, notice="; ".join(notices), fresh_view=fresh.view,
+            thresholds=self.cues.cues_cfg if self._thresholds_version else None,
+            thresholds_version=self._thresholds_version,
         ))
 
     @property
@@ -574,13 +650,32 @@ class LiveRun:
                 s.close()
             except Exception as exc:
                 problems.append(f"closing {type(s).__name__} failed: {exc!r}")
+        if self.recorder is not None:  # after the cue log: every cue's row is queued
+            self.recorder.drain()
+            if self.recorder.error:
+                problems.append(self.recorder.error)
         errors = [f"{ch.view}: {ch.error}" if self.two else ch.error
                   for ch in self.channels if ch.error]
         if problems or errors:
             self.error = "; ".join(filter(None, [self.error, *errors, *problems]))
         summary = self._summary()
         write_json(self.out_dir / "summary.json", summary)
+        if self.store is not None and self.session_id is not None:
+            try:
+                if self.plan.t0_s is not None:
+                    self.store.store.set_t0(self.session_id, self.plan.t0_s)
+                self.store.store.end_session(self.session_id, summary,
+                                             failed=bool(self.error))
+            except Exception as exc:  # the folder has everything; say so, keep going
+                print(f"realtime: the session store could not close session "
+                      f"{self.session_id}: {exc}", file=sys.stderr)
         return summary
+
+    def phased_steps(self) -> list[tuple[str, Step]]:
+        """(phase, step) of every steps.csv row, for the end screen."""
+        rows = self._rows if self.two else (self.channels[0].session.steps  # type: ignore[union-attr]
+                                            if self.channels[0].session else [])
+        return [(self.plan.name_at(s.t_contact_s), s) for s in rows]
 
     def _view_summary(self, ch: Channel, fps: float) -> dict:
         """One camera's summary.json part, with its live latency and dropped frames."""
@@ -603,6 +698,12 @@ class LiveRun:
             summary = self._two_view_summary()
         summary["cues"] = sum(len(ch.session.cues) for ch in self.channels)  # type: ignore[union-attr]
         summary["thresholds"] = as_dict(self.cues.cues_cfg)  # as they ended (hotkeys)
+        summary["t0_s"] = self.plan.t0_s  # the plan's phases count from here
+        summary["plan"] = as_dict(self.cfg.drill)
+        if self.cues.calibration is not None:
+            summary["calibration"] = self.cues.calibration.as_dict()
+        if self.session_id is not None:
+            summary["session_id"] = self.session_id
         if self.error:
             summary["error"] = self.error
         return summary
@@ -645,9 +746,11 @@ def check_session_dir(out_dir: Path) -> None:
         raise UserError(f"{out_dir} already holds a session; choose another --out")
 
 
-def default_session_dir() -> Path:
-    # A folder name for people, so wall-clock date here (never used for timing).
-    return Path("sessions") / time.strftime("%Y%m%d-%H%M%S")
+def default_session_dir(runner: str | None = None) -> Path:
+    """sessions/RUNNER/DATE-TIME in the user's data folder (never in the checkout)."""
+    from realtime.store.home import home
+
+    return home().ensure().session_dir(runner)
 
 
 def run_session(
@@ -664,8 +767,12 @@ def run_session(
     seconds: float | None = None,
     out_dir: Path | None = None,
     screenshot: Path | None = None,
+    store: StoreTarget | None = None,
 ) -> int:
-    """`realtime run`: a camera or a video through the live path; returns the exit code."""
+    """`realtime run`: a camera or a video through the live path; returns the exit code.
+
+    With `store`, the session is recorded in the session store as it happens (its
+    folder defaults to the data folder's sessions/RUNNER/DATE-TIME)."""
     from realtime.analyze import open_input
     from realtime.metrics import warmup
     from realtime.pose.mediapipe_pose import MediaPipePose
@@ -689,10 +796,16 @@ def run_session(
         rear = ModelPoses(CameraSource(cfg.capture, index=rear_camera),
                           lambda: MediaPipePose(cfg.pose))
     warmup()  # compile/load every numba kernel before the first frame
-    return run_live(cfg, source, view, out_dir or default_session_dir(), headless=headless,
+    if out_dir is None:
+        out_dir = default_session_dir(store.runner if store else None)
+    if store is not None:
+        cam = camera if camera is not None else cfg.capture.camera_index
+        store = dataclasses.replace(store, source=str(video) if video is not None
+                                    else f"camera {cam}")
+    return run_live(cfg, source, view, out_dir, headless=headless,
                     mute=mute, seconds=seconds, record=record,
                     live_timing=video is None or realtime, screenshot=screenshot, rear=rear,
-                    clock_known=video is None and rear_video is None)
+                    clock_known=video is None and rear_video is None, store=store)
 
 
 def run_live(
@@ -710,6 +823,7 @@ def run_live(
     screenshot: Path | None = None,
     rear: PoseSource | None = None,
     clock_known: bool = True,
+    store: StoreTarget | None = None,
 ) -> int:
     """The live path over any PoseSource: display (or headless), speech, tones, logs.
 
@@ -721,7 +835,7 @@ def run_live(
 
     check_session_dir(out_dir)  # before the camera, the model or a window
     run = LiveRun(cfg, source, view, out_dir, seconds=seconds, record=record,
-                  live_timing=live_timing, rear=rear, clock_known=clock_known)
+                  live_timing=live_timing, rear=rear, clock_known=clock_known, store=store)
     run.open()  # fails fast (no camera) before a window, a voice or a file appears
     display: Display | None = None
     speaker = None
@@ -736,7 +850,15 @@ def run_live(
         speaker = None if mute else make_speaker(cfg.speech, cfg.cues.phrases)
         tones = TonePlayer(cfg.tones, cfg.cues)
         tones.muted = mute
-        run.extra_sinks = [CueLogSink(out_dir / "cues.csv", speaker), tones]
+        try:
+            make_private_dir(out_dir)
+            run.begin_record()
+        except OSError as exc:
+            raise UserError(f"cannot write the session to {out_dir}: {exc}") from None
+        run.extra_sinks = [
+            CueLogSink(out_dir / "cues.csv", speaker, phase_of=run.plan.name_at,
+                       listeners=[run.recorder.cue] if run.recorder is not None else []),
+            tones]
         if headless:
             run.extra_sinks.append(PrintCues())
 
@@ -754,6 +876,8 @@ def run_live(
                     tones.silence()
             elif isinstance(action, ThresholdChange):
                 tones.cues = action.cues
+            elif isinstance(action, SaveTargets):
+                run.flash(save_profile_targets(store, run.cues.cues_cfg))
 
         try:
             run.start()
@@ -774,6 +898,14 @@ def run_live(
             display.screenshot(screenshot)
         if started:
             summary = run.finish()  # closes the sinks: the speaker stops first
+            lines = end_lines(run.phased_steps(), run.cues.cues_cfg, summary.get("cues", 0),
+                              _duration(run))
+            if display is not None and cfg.display.summary_s > 0:
+                end_screen(display, lines, store, run, cfg.display.summary_s, screenshot)
+            else:
+                for text, z in lines:
+                    print(f"{ {'good': '[ok]', 'near': '[~]', 'bad': '[!]'}.get(z, '')} {text}"
+                          .strip(), flush=True)
         else:  # failed before the session began: release what was opened
             for ch in run.channels:
                 ch.source.stop()
@@ -793,6 +925,56 @@ def run_live(
                   f"{out_dir})", file=sys.stderr)
         return 1
     return 0
+
+
+def _duration(run: LiveRun) -> float:
+    ch = run.channels[0]
+    return ch.live.t_s - (run.plan.t0_s or 0.0) if ch.live is not None else 0.0
+
+
+def save_profile_targets(store: StoreTarget | None, cues: CuesConfig) -> str:
+    """Key S: the therapist confirms the targets in effect; they go to the runner's
+    profile.  Returns what the display says."""
+    from realtime.store.profiles import save_targets
+
+    if store is None or store.runner is None or store.profile is None:
+        return "no runner: start with --runner NAME to save targets to a profile"
+    try:
+        saved = save_targets(store.profile, cues)
+    except (UserError, OSError) as exc:
+        return f"targets NOT saved: {exc}"
+    print(f"saved to {store.runner}'s profile ({store.profile}): "
+          + ", ".join(f"{k} = {v:g}" for k, v in saved.items()), flush=True)
+    return (f"saved to {store.runner}'s profile: knee drive "
+            f"{saved['knee_drive_target_deg']:g}°, hip sway {saved['hip_sway_limit_pct']:g} %")
+
+
+def end_screen(display: Display, lines: list[tuple[str, str]], store: StoreTarget | None,
+               run: LiveRun, seconds: float, screenshot: Path | None) -> None:
+    """The end-of-session summary, until a key (S saves the targets) or `seconds`."""
+    title = "Session summary" + (f" - {store.runner}" if store and store.runner else "")
+    ref = f"realtime report {run.session_id}" if run.session_id is not None else \
+        f"realtime report {run.out_dir}"
+    hint = f"any key closes   s save targets to the profile   report: {ref} --out FILE.html"
+    shown: list[tuple[str, str]] = list(lines)
+    t_end = time.monotonic() + seconds
+    saved_shot = False
+    while time.monotonic() < t_end:
+        actions = display.render_summary(title, shown, hint)
+        if screenshot is not None and not saved_shot:
+            display.screenshot(screenshot.with_name(f"{screenshot.stem}-summary"
+                                                    f"{screenshot.suffix}"))
+            saved_shot = True
+        done = False
+        for a in actions:
+            if isinstance(a, SaveTargets):
+                shown = [*lines, (save_profile_targets(store, run.cues.cues_cfg), "")]
+                t_end = max(t_end, time.monotonic() + 3.0)
+            elif isinstance(a, Quit | Pause | Mute | ThresholdChange):
+                done = True
+        if done:
+            break
+        time.sleep(1 / 30)
 
 
 def _stop_on_sigterm() -> signal.Handlers | None:

@@ -26,6 +26,7 @@ from realtime.capture import FrameSource
 from realtime.clock import now_ns
 from realtime.config import Config
 from realtime.feedback import FeedbackSink
+from realtime.feedback.cues import PlanClock
 from realtime.metrics.twoview import BodyTraceRecorder, ClockOffset, StepFuser
 from realtime.pose import PoseEstimator
 from realtime.pose.stream import PoseStream, PoseStreamRecorder
@@ -236,6 +237,7 @@ class Session:
         body: BodyTraceRecorder | None = None,
         clock: SharedClock | None = None,
         pose_file: str = "pose.npz",
+        plan: PlanClock | None = None,
     ) -> None:
         from realtime.metrics import GaitAnalyzer
 
@@ -250,6 +252,7 @@ class Session:
                                            Path(pose_file).stem) if record else None
         self.body = body  # the trunk's motion, for a two-camera session's clock offset
         self.clock = clock or SharedClock()
+        self.plan = plan  # the drill plan's clock starts at the first frame
         self.steps: list[Step] = []
         self.swings: list[Swing] = []
         self.cues: list[Cue] = []
@@ -263,6 +266,8 @@ class Session:
         t_s = sample.t_source_s
         if not math.isfinite(t_s):
             t_s = self.clock.seconds(sample.t_capture_ns)
+        if self.plan is not None:
+            self.plan.start(t_s)
         if sample.image_size != self.image_size and 0 not in sample.image_size:
             self._resize(sample.image_size)
         self.frames += 1

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from realtime.config import CuesConfig
 
 N_LANDMARKS = 33
 
@@ -268,3 +271,7 @@ class DisplayState:
     second: ViewImage | None = None  # a two-camera session's other view
     notice: str = ""  # e.g. which metrics a lost camera leaves unavailable
     fresh_view: str = ""  # whose new frame made this state (latency per camera)
+    # thresholds in effect when the worker changed them (calibration from the baseline);
+    # the display adopts them when `thresholds_version` grows
+    thresholds: CuesConfig | None = None
+    thresholds_version: int = 0

@@ -19,6 +19,16 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
+@pytest.fixture(autouse=True)
+def realtime_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                  ) -> Path:
+    """Every test gets its own data folder ($REALTIME_HOME): nothing is written into the
+    user's real one, and no test sees another's runners or sessions."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("REALTIME_HOME", str(home))
+    return home
+
+
 def data_file(rel: str) -> Path:
     """Path of a shared recording; skip (or fail under REALTIME_REQUIRE_DATA=1) if absent."""
     path = DATA_DIR / rel
@@ -63,3 +73,18 @@ def model_poses(rel: str) -> list:
             est.close()
         _MODEL_CACHE[rel] = (samples, src.fps, src.size)
     return _MODEL_CACHE[rel]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def real_clip_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real treadmill clip's BlazePose landmarks as a pose stream (pose.npz), so a
+    test can replay the real runner without running the model again."""
+    import math
+
+    from realtime.pose.stream import PoseStreamRecorder
+
+    samples, fps, _size = model_poses("videos/treadmill_side_male.mp4")
+    rec = PoseStreamRecorder("side", fps)
+    for i, s in enumerate(samples):
+        rec.add(s, s.t_source_s if math.isfinite(s.t_source_s) else i / fps)
+    return rec.save(tmp_path_factory.mktemp("clip") / "pose.npz")

@@ -229,19 +229,50 @@ def test_threshold_hotkeys_change_the_zone_and_are_clamped() -> None:
 
 @pytest.mark.parametrize(
     ("t", "label", "silent"),
-    [(0.0, "warm-up", False), (119.9, "warm-up", False), (120.0, "drill 1/4", False),
-     (250.0, "recovery 1/3", True), (300.0, "drill 2/4", False), (700.0, "drill 4/4", False),
-     (800.0, "cool-down", True), (900.0, "done", True)],
+    [(0.0, "warm-up", True), (119.9, "warm-up", True), (120.0, "baseline", True),
+     (179.9, "baseline", True), (180.0, "drill 1/4", False), (310.0, "recovery 1/3", True),
+     (360.0, "drill 2/4", False), (800.0, "drill 4/4", False), (840.0, "retest", True),
+     (900.0, "cool-down", True), (1020.0, "done", True)],
 )
 def test_phase_at(t: float, label: str, silent: bool) -> None:
+    """The default plan: warm-up 2 min, baseline 1, 4 x (2 min drill, 1 min recovery),
+    retest 1, cool-down 2; cues only in the drill blocks."""
     p = phase_at(t, DrillConfig())
     assert (p.label, p.silent) == (label, silent)
     assert p.elapsed_s >= 0 and p.remaining_s > 0
 
 
 def test_phase_text_counts_down() -> None:
-    assert phase_at(130.0, DrillConfig()).text == "drill 1/4  1:50 left"
+    assert phase_at(190.0, DrillConfig()).text == "drill 1/4  1:50 left"
     assert phase_at(1e4, DrillConfig()).text == "done"
+
+
+def test_phase_spans_cover_the_plan_in_order() -> None:
+    from realtime.feedback.cues import phase_spans
+
+    spans = phase_spans(DrillConfig(), 2000.0)
+    assert [s[0] for s in spans] == ["warm-up", "baseline", "drill", "recovery", "drill",
+                                     "recovery", "drill", "recovery", "drill", "retest",
+                                     "cool-down", "done"]
+    assert all(a[2] == b[1] for a, b in itertools.pairwise(spans))
+    assert spans[-1][2] == 2000.0
+
+
+def test_plan_clock_counts_from_the_first_frame() -> None:
+    from realtime.feedback.cues import PlanClock
+
+    plan = PlanClock(DrillConfig(warmup_s=10, baseline_s=10))
+    plan.start(100.0)
+    plan.start(105.0)  # later frames do not move the origin
+    assert plan.name_at(109.0) == "warm-up" and plan.name_at(115.0) == "baseline"
+    assert plan.name_at(121.0) == "drill"
+
+
+def test_the_retest_is_always_silent() -> None:
+    with pytest.raises(ConfigError, match="retest"):
+        build(DrillConfig, {"silent_phases": ["warm-up"]}, "drill.")
+    with pytest.raises(ConfigError, match=r"drill.silent_phases\[1\]"):
+        build(DrillConfig, {"silent_phases": ["retest", "warmup"]}, "drill.")
 
 
 def test_open_ended_drill() -> None:

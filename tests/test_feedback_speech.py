@@ -156,19 +156,23 @@ def test_cue_log_sink_writes_every_cue_with_its_fate(tmp_path: Path) -> None:
     assert tuple(rows[0]) == CUE_COLUMNS
     body = sorted(rows[1:])
     assert body == sorted([
-        ["1.000", "cadence", "quicker steps", "5", "0"],
-        ["1.000", "knee_drive", "drive the knee", "5", "0"],
-        ["2.000", "level_hips", "level hips", "5", "0"],
+        ["1.000", "cadence", "quicker steps", "5", "0", ""],  # no plan given: no phase
+        ["1.000", "knee_drive", "drive the knee", "5", "0", ""],
+        ["2.000", "level_hips", "level hips", "5", "0", ""],
     ])
     assert res.items  # the speaker's own callback still runs
 
 
 def test_cue_log_without_speaker(tmp_path: Path) -> None:
-    sink = CueLogSink(tmp_path / "c.csv", None)
+    heard = []
+    sink = CueLogSink(tmp_path / "c.csv", None, phase_of=lambda t: "drill" if t > 3 else "",
+                      listeners=[lambda c, spoken: heard.append((c.kind, spoken))])
     sink.on_step(Step("R", 0.0, confidence=1.0), [cue("good_knee", 3.25)])
     sink.close()
     lines = (tmp_path / "c.csv").read_text().splitlines()
-    assert lines == ["t_s,kind,text,priority,spoken", "3.250,good_knee,good knee drive,5,0"]
+    assert lines == ["t_s,kind,text,priority,spoken,phase",
+                     "3.250,good_knee,good knee drive,5,0,drill"]
+    assert heard == [("good_knee", False)]  # the session store gets the same row
 
 
 DISK_SCRIPT = textwrap.dedent("""
@@ -274,4 +278,4 @@ def test_no_audio_device_still_logs_the_cues(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "driver None audible False" in proc.stdout
     assert "no audio device" in proc.stderr
-    assert log.read_text().splitlines()[1:] == ["1.000,knee_drive,drive the knee,5,0"]
+    assert log.read_text().splitlines()[1:] == ["1.000,knee_drive,drive the knee,5,0,"]

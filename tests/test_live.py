@@ -26,8 +26,10 @@ from tests.test_capture import FakeCapture
 def test_run_video_realtime_headless_logs_cues_with_times(tmp_path) -> None:
     video = data_file("videos/treadmill_side_male.mp4")
     out = tmp_path / "session"
+    # no warm-up or baseline (the default plan starts with 3 silent minutes)
     r = subprocess.run([sys.executable, "-m", "realtime", "run", "--video", str(video),
-                        "--realtime", "--headless", "--mute", "--out", str(out)],
+                        "--realtime", "--headless", "--mute", "--out", str(out),
+                        "--set", "drill.warmup_s=0", "--set", "drill.baseline_s=0"],
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
     assert "session:" in r.stdout
@@ -39,7 +41,8 @@ def test_run_video_realtime_headless_logs_cues_with_times(tmp_path) -> None:
     with (out / "cues.csv").open() as fh:
         cues = list(csv.DictReader(fh))
     header = (out / "cues.csv").read_text().splitlines()[0]
-    assert header == "t_s,kind,text,priority,spoken"
+    assert header == "t_s,kind,text,priority,spoken,phase"
+    assert {row["phase"] for row in cues} == {"drill"}
     assert cues, "the runner's knee drive is well below the default target: cues expected"
     for row in cues:  # every printed cue is logged with its stream time
         assert f"cue: {row['text']}" in r.stdout

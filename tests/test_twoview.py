@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from realtime.config import Config, TwoViewConfig
+from realtime.config import Config, DrillConfig, TwoViewConfig
 from realtime.metrics.twoview import (
     BodyTrace,
     BodyTraceRecorder,
@@ -390,7 +390,7 @@ def test_both_cameras_share_one_set_of_cue_rules(tmp_path) -> None:
     from realtime.pipeline import RecordedPoses
     from realtime.validation.twoview import pair_streams
 
-    cfg = Config()
+    cfg = replace(Config(), drill=DrillConfig(warmup_s=0.0, baseline_s=0.0))  # cues at once
     side, rear = pair_streams("subject01_Run_3", 30.0, 15.0, 0.5, 0.0)
     run = LiveRun(cfg, RecordedPoses(side.stream), "side", tmp_path / "s",
                   rear=RecordedPoses(rear.stream), clock_known=False)

@@ -278,15 +278,18 @@ class Phase:
 
 
 def phase_at(t_s: float, cfg: DrillConfig) -> Phase:
-    """The drill phase at session time `t_s` (warm-up, blocks and recoveries, cool-down)."""
+    """The drill phase at session time `t_s` (seconds since the session's first frame):
+    warm-up, baseline, blocks and recoveries, retest, cool-down, done."""
     t = max(0.0, t_s)
 
     def mk(name: str, label: str, start: float, dur: float) -> Phase:
         return Phase(name, label, t - start, start + dur - t, name in cfg.silent_phases)
 
-    if t < cfg.warmup_s:
-        return mk("warm-up", "warm-up", 0.0, cfg.warmup_s)
-    start = cfg.warmup_s
+    start = 0.0
+    for name, dur in (("warm-up", cfg.warmup_s), ("baseline", cfg.baseline_s)):
+        if t < start + dur:
+            return mk(name, name, start, dur)
+        start += dur
     if cfg.blocks == 0:
         return mk("drill", "drill", start, math.inf)
     for b in range(cfg.blocks):
@@ -297,6 +300,46 @@ def phase_at(t_s: float, cfg: DrillConfig) -> Phase:
             if t < start + cfg.rest_s:
                 return mk("recovery", f"recovery {b + 1}/{cfg.blocks - 1}", start, cfg.rest_s)
             start += cfg.rest_s
-    if t < start + cfg.cooldown_s:
-        return mk("cool-down", "cool-down", start, cfg.cooldown_s)
-    return mk("done", "done", start + cfg.cooldown_s, math.inf)
+    for name, dur in (("retest", cfg.retest_s), ("cool-down", cfg.cooldown_s)):
+        if t < start + dur:
+            return mk(name, name, start, dur)
+        start += dur
+    return mk("done", "done", start, math.inf)
+
+
+def phase_spans(cfg: DrillConfig, until_s: float) -> list[tuple[str, float, float]]:
+    """(phase name, start, end) in session time up to `until_s`, adjacent recoveries and
+    blocks kept apart (reports shade them)."""
+    spans: list[tuple[str, float, float]] = []
+    t = 0.0
+    while t < until_s:
+        p = phase_at(t, cfg)
+        end = min(until_s, t + p.remaining_s)
+        spans.append((p.name, t, end))
+        if math.isinf(p.remaining_s) or end <= t:
+            break
+        t = end
+    return spans
+
+
+class PlanClock:
+    """The drill plan on a stream's own clock: phase times count from the first frame.
+
+    `start` is called with every frame's time and keeps the first (Session.process);
+    before any frame, times count from 0.  Shared by a session's cameras (the side's
+    clock) and by the writers that label each step and cue with its phase.
+    """
+
+    def __init__(self, drill: DrillConfig) -> None:
+        self.drill = drill
+        self.t0_s: float | None = None
+
+    def start(self, t_s: float) -> None:
+        if self.t0_s is None:
+            self.t0_s = t_s
+
+    def at(self, t_s: float) -> Phase:
+        return phase_at(t_s - (self.t0_s or 0.0), self.drill)
+
+    def name_at(self, t_s: float) -> str:
+        return self.at(t_s).name

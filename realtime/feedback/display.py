@@ -87,7 +87,13 @@ class ThresholdChange:
     cues: CuesConfig
 
 
-UserAction = Quit | Pause | Mute | ThresholdChange
+@dataclass(frozen=True, slots=True)
+class SaveTargets:
+    """s: the therapist confirms the targets in effect (calibrated or moved with the
+    arrow keys): save them to the runner's profile."""
+
+
+UserAction = Quit | Pause | Mute | ThresholdChange | SaveTargets
 
 
 def _fmt_time(t_s: float) -> str:
@@ -109,6 +115,7 @@ class Display:
     def __init__(self, cfg: Config, *, title: str = "Running form") -> None:
         self.cfg: DisplayConfig = cfg.display
         self.cues: CuesConfig = cfg.cues  # current thresholds (hotkeys change them)
+        self._thresholds_version = 0  # the worker's calibration, adopted once per change
         self.paused = False
         self.muted = False
         pygame.display.init()
@@ -202,6 +209,8 @@ class Display:
             self._fullscreen = not self._fullscreen
             self._set_mode(self._windowed)
             return []
+        if key == pygame.K_s:
+            return [SaveTargets()]
         steps = {
             pygame.K_UP: ("knee_drive_target_deg", self.cfg.knee_step_deg),
             pygame.K_DOWN: ("knee_drive_target_deg", -self.cfg.knee_step_deg),
@@ -223,6 +232,10 @@ class Display:
         actions = self._events()
         if any(isinstance(a, Quit) for a in actions):
             return actions
+        if (state is not None and state.thresholds is not None
+                and state.thresholds_version > self._thresholds_version):
+            self.cues = state.thresholds
+            self._thresholds_version = state.thresholds_version
         w, h = self.size
         u = min(w / 1280.0, h / 720.0)  # layout unit: 1 px at 1280x720
         self.screen.fill(BG)
@@ -492,9 +505,41 @@ class Display:
         c = self.cues
         text = (f"space pause   m mute   f fullscreen   q quit   "
                 f"up/down knee target {c.knee_drive_target_deg:.0f}°   "
-                f"left/right sway limit {c.hip_sway_limit_pct:.1f}%")
+                f"left/right sway limit {c.hip_sway_limit_pct:.1f}%   s save targets")
         surf = self._fit_text(text, int(28 * u), DIM, r.width - int(20 * u))
         self.screen.blit(surf, surf.get_rect(midleft=(r.x + int(12 * u), r.centery)))
+
+
+    # ----------------------------------------------------------------- end of session
+    def render_summary(self, title: str, lines: list[tuple[str, str]], hint: str
+                       ) -> list[UserAction]:
+        """The end-of-session screen: a title, one line per result, coloured by `zone`
+        ("good", "near", "bad" or "" for plain text) and marked with a word too, so the
+        meaning does not rest on colour alone."""
+        actions = self._events()
+        w, h = self.size
+        u = min(w / 1280.0, h / 720.0)
+        self.screen.fill(BG)
+        top = pygame.Rect(0, 0, w, int(84 * u))
+        pygame.draw.rect(self.screen, PANEL, top)
+        self._blit_text(title, int(56 * u), TEXT, (int(24 * u), top.centery), "midleft")
+        y = top.bottom + int(22 * u)
+        px = int(34 * u)
+        mark = {"good": "MET  ", "near": "CLOSE  ", "bad": "NOT MET  ", "": ""}
+        for text, z in lines:
+            color = ZONE_RGB[z] if z in ZONE_RGB else (DIM if text.startswith("  ") else TEXT)
+            surf = self._fit_text(mark.get(z, "") + text, px, color, w - int(48 * u))
+            self.screen.blit(surf, (int(24 * u), y))
+            y += int(px * 1.35)
+            if y > h - int(70 * u):
+                break
+        foot = pygame.Rect(0, h - int(48 * u), w, int(48 * u))
+        pygame.draw.rect(self.screen, PANEL, foot)
+        surf = self._fit_text(hint, int(30 * u), DIM, w - int(24 * u))
+        self.screen.blit(surf, surf.get_rect(midleft=(int(12 * u), foot.centery)))
+        pygame.display.flip()
+        self.frames += 1
+        return actions
 
 
 def _gauge_notes(state: DisplayState | None) -> dict[str, str]:

@@ -5,39 +5,51 @@ from __future__ import annotations
 import csv
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from realtime.feedback.speech import Speaker
 from realtime.types import Cue, LiveState, PoseSample, Step, Swing
 
-CUE_COLUMNS = ("t_s", "kind", "text", "priority", "spoken")
+CUE_COLUMNS = ("t_s", "kind", "text", "priority", "spoken", "phase")
+CueListener = Callable[[Cue, bool], None]
 
 
 class CueLog:
-    """`cues.csv`: one row per decided cue (t_s = stream time of the decision).
+    """`cues.csv`: one row per decided cue (t_s = stream time of the decision), with the
+    drill phase it was decided in (`phase_of(t_s)`).
 
     Rows are written when the cue's fate is known (spoken or not), flushed at once so a
-    crashed session keeps its log; safe to call from several threads.
+    crashed session keeps its log; safe to call from several threads.  Each `listener`
+    (the session store) gets the same rows.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str],
+                 phase_of: Callable[[float], str] | None = None,
+                 listeners: Sequence[CueListener] = ()) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._fh)
         self._csv.writerow(CUE_COLUMNS)
+        self._fh.flush()
         self._lock = threading.Lock()
+        self.phase_of = phase_of
+        self.listeners = list(listeners)
         self.rows = 0
 
     def write(self, cue: Cue, spoken: bool) -> None:
         with self._lock:
             if self._fh.closed:
                 return
-            self._csv.writerow((f"{cue.t_ns * 1e-9:.3f}", cue.kind, cue.text, cue.priority,
-                                int(spoken)))
+            t_s = cue.t_ns * 1e-9
+            phase = self.phase_of(t_s) if self.phase_of is not None else ""
+            self._csv.writerow((f"{t_s:.3f}", cue.kind, cue.text, cue.priority, int(spoken),
+                                phase))
             self._fh.flush()
             self.rows += 1
+            for listener in self.listeners:
+                listener(cue, spoken)
 
     def close(self) -> None:
         with self._lock:
@@ -55,8 +67,10 @@ class CueLogSink:
     nothing is said after it and every cue has its row.
     """
 
-    def __init__(self, path: str | os.PathLike[str], speaker: Speaker | None = None) -> None:
-        self.log = CueLog(path)
+    def __init__(self, path: str | os.PathLike[str], speaker: Speaker | None = None,
+                 phase_of: Callable[[float], str] | None = None,
+                 listeners: Sequence[CueListener] = ()) -> None:
+        self.log = CueLog(path, phase_of, listeners)
         self.speaker = speaker
         if speaker is not None:
             prev = speaker.on_result

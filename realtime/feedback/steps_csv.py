@@ -7,7 +7,7 @@ already recorded.  NaN (a metric the view cannot measure) is an empty cell.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from realtime.metrics.summary import step_row
@@ -15,21 +15,26 @@ from realtime.types import STEP_COLUMNS, Cue, LiveState, PoseSample, Step, Swing
 
 
 class StepsCsvSink:
-    """FeedbackSink writing steps.csv."""
+    """FeedbackSink writing steps.csv; with `phase_of`, a last column `phase` holds the
+    drill phase at each step's contact."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, phase_of: Callable[[float], str] | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.phase_of = phase_of
         self._fh = self.path.open("w", newline="")
         self._w = csv.writer(self._fh)
-        self._w.writerow(STEP_COLUMNS)
+        self._w.writerow((*STEP_COLUMNS, "phase") if phase_of else STEP_COLUMNS)
         self._fh.flush()
 
     def on_pose(self, sample: PoseSample, live: LiveState) -> None:
         pass
 
     def on_step(self, step: Step, cues: Sequence[Cue]) -> None:
-        self._w.writerow(step_row(step))
+        row = step_row(step)
+        if self.phase_of is not None:
+            row = [*row, self.phase_of(step.t_contact_s)]
+        self._w.writerow(row)
         self._fh.flush()
 
     def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:

@@ -44,15 +44,34 @@ def step_row(step: Step) -> list[str]:
     return row
 
 
-def write_steps_csv(path: str | Path, steps: Sequence[Step]) -> Path:
-    """Write a whole steps.csv at once (live sessions append with StepsCsvSink)."""
+def write_steps_csv(path: str | Path, steps: Sequence[Step],
+                    phases: Sequence[str] | None = None) -> Path:
+    """Write a whole steps.csv at once (live sessions append with StepsCsvSink); with
+    `phases` (one per step), a last column `phase`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         wr = csv.writer(fh)
-        wr.writerow(STEP_COLUMNS)
-        wr.writerows(step_row(s) for s in steps)
+        if phases is None:
+            wr.writerow(STEP_COLUMNS)
+            wr.writerows(step_row(s) for s in steps)
+        else:
+            wr.writerow((*STEP_COLUMNS, "phase"))
+            wr.writerows([*step_row(s), p] for s, p in zip(steps, phases, strict=True))
     return path
+
+
+def read_steps_csv(path: str | Path) -> list[tuple[str, Step]]:
+    """(phase, step) of each row of a steps.csv ('' where the file has no phase column)."""
+    out: list[tuple[str, Step]] = []
+    with Path(path).open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            vals = {c: float(row[c]) if row.get(c) else math.nan
+                    for c in STEP_COLUMNS if c not in ("leg", "unreliable")}
+            unrel = frozenset(x for x in (row.get("unreliable") or "").split(";") if x)
+            out.append((row.get("phase") or "", Step(leg=row["leg"], unreliable=unrel,
+                                                     **vals)))  # type: ignore[arg-type]
+    return out
 
 
 def _median(vals: Sequence[float]) -> float | None:

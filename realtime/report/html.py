@@ -1,0 +1,612 @@
+"""Self-contained HTML reports: one session, or two sessions compared with the progress.
+
+A report is one file a therapist can mail, archive or print and open years later
+without this program or a network: figures are PNGs embedded as base64, the CSS is
+inline, there is no script and no external URL.  Every plot and number uses only the
+steps whose metric was measured and trusted (`Step.reliable`), as the live cues did.
+
+Colours are the Okabe-Ito palette and every colour is backed by a second cue (marker
+shape, a label or a symbol), so the reports read the same to a colour-blind reader and
+on a black-and-white printout.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from realtime.config import ReportConfig
+from realtime.feedback.calibration import TARGETS
+from realtime.feedback.cues import phase_spans
+from realtime.feedback.endsummary import MAIN_METRICS
+from realtime.report.change import COMPARED, Change, Metric, Stats, compare, pick_phases, values
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from realtime.store.sessiondata import SessionData
+    from realtime.types import Step
+
+# Okabe-Ito (colour-blind safe)
+_BLUE, _VERMILLION, _ORANGE = "#0072B2", "#D55E00", "#E69F00"
+_SKY, _GREEN, _PURPLE, _GREY = "#56B4E9", "#009E73", "#CC79A7", "#999999"
+_LEG_STYLE = {"L": (_BLUE, "o", "left"), "R": (_VERMILLION, "^", "right")}
+_PHASE_FILL = {"warm-up": _GREY, "baseline": _SKY, "drill": _ORANGE, "recovery": _GREY,
+               "retest": _GREEN, "cool-down": _GREY, "done": "#FFFFFF"}
+_PHASE_SHORT = {"warm-up": "warm", "baseline": "base", "recovery": "rest", "retest": "retest",
+                "cool-down": "cool", "drill": "drill", "done": "done"}
+# Which cue kinds belong on which metric's plot (the cue that acts on that metric).
+_CUE_KINDS = {"knee_drive_deg": ("knee_drive",), "hip_sway_pct": ("level_hips",),
+              "pelvic_drop_deg": ("level_hips",), "overstride_pct": ("overstride",),
+              "cadence_spm": ("cadence",)}
+_TARGET = {m.column: m for m in MAIN_METRICS}
+_LABEL = {m.column: m for m in COMPARED}
+_MAX_CUE_ROWS = 200
+_FIG_W, _FIG_H, _DPI = 9.0, 2.6, 100
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ max-width:1000px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.45;font-size:15px}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;
+ border-bottom:1px solid #ccc;padding-bottom:.15em}h3{font-size:1em;margin:1.2em 0 .3em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.kv th{background:none;border:none;padding-left:0;font-weight:600}
+table.kv td{border:none}
+img{max-width:100%;height:auto;display:block}
+figure{margin:.6em 0 1.2em;break-inside:avoid;page-break-inside:avoid}
+figcaption{font-size:.88em;color:#444}
+.grid{display:flex;flex-wrap:wrap;gap:.5em 1.5em}.grid figure{flex:0 1 460px}
+.note{color:#444;font-size:.92em}
+tr.better td.v{background:#e3f1ea}tr.worse td.v{background:#f9e4d8}
+@media print{body{max-width:none;margin:0;font-size:11pt}h2{break-after:avoid}
+ tr{break-inside:avoid}}
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _pyplot() -> Any:
+    """pyplot on the Agg backend: a report is written with no display (a server, a
+    terminal, or after the live window closed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Figure) -> str:
+    """The figure as a base64 PNG, and closed (a report makes many figures)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight",
+                    pil_kwargs={"optimize": True})
+    finally:
+        plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(fig: Figure, alt: str, caption: str = "") -> str:
+    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return (f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{_png(fig)}">'
+            f"{cap}</figure>")
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n"
+            f"</body></html>\n")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (),
+           row_class: Sequence[str] | None = None, cell_class: dict[int, str] | None = None
+           ) -> str:
+    """A table of plain texts (escaped here); `numeric` columns are right-aligned."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    out = [f"<table><thead><tr>{head}</tr></thead><tbody>"]
+    for i, row in enumerate(rows):
+        cls = f' class="{_e(row_class[i])}"' if row_class and row_class[i] else ""
+        cells = []
+        for j, c in enumerate(row):
+            classes = " ".join(x for x in ("n" if j in numeric else "",
+                                           (cell_class or {}).get(j, "")) if x)
+            cells.append(f'<td class="{classes}">{_e(c)}</td>' if classes else f"<td>{_e(c)}</td>")
+        out.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _kv(pairs: Sequence[tuple[str, str]]) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
+    return f'<table class="kv">{rows}</table>'
+
+
+def _mss(t_s: float) -> str:
+    """Session time as m:ss (minutes may exceed 59: a session is read in minutes)."""
+    if not math.isfinite(t_s):
+        return "–"
+    sign = "-" if t_s < 0 else ""
+    m, s = divmod(round(abs(t_s)), 60)
+    return f"{sign}{m}:{s:02d}"
+
+
+def _unit(unit: str) -> str:
+    """A unit as it follows a number: "°" sticks to it, words get a space."""
+    unit = unit.strip()
+    return unit if unit.startswith("°") else f" {unit}"
+
+
+def _num(x: float, unit: str = "", fmt: str = ".1f") -> str:
+    return f"{x:{fmt}}{_unit(unit) if unit else ''}" if math.isfinite(x) else "–"
+
+
+def _med(v: Sequence[float]) -> float:
+    return float(np.median(v)) if len(v) else math.nan
+
+
+def _axis_label(m: Metric) -> str:
+    return f"{m.label} ({m.unit})"
+
+
+def _target(column: str, data: SessionData) -> tuple[float, str] | None:
+    """The session's target (higher is better) or limit for a metric, if it has one."""
+    mm = _TARGET.get(column)
+    if mm is None:
+        return None
+    return float(getattr(data.thresholds, mm.target_key)), (
+        "target" if mm.higher_is_better else "limit")
+
+
+def _reliable(steps: Sequence[tuple[str, Step]], column: str, phases: Sequence[str] | None = None,
+              leg: str | None = None) -> list[float]:
+    return [float(getattr(s, column)) for p, s in steps
+            if (phases is None or p in phases) and (leg is None or s.leg == leg)
+            and s.reliable(column)]
+
+
+def _boxes(ax: Axes, groups: Sequence[Sequence[float]], names: Sequence[str],
+           colours: Sequence[str], means: bool = False) -> None:
+    """Box plots with every value drawn as a jittered dot and n under each box; `means`
+    adds each mean as a white diamond (the SDD rule judges means, the box shows medians)."""
+    pos = np.arange(1, len(groups) + 1)
+    ax.boxplot([list(g) for g in groups], positions=pos, widths=0.5, showfliers=False,
+               showmeans=means, medianprops={"color": "black", "linewidth": 1.5},
+               meanprops={"marker": "D", "markerfacecolor": "white",
+                          "markeredgecolor": "black", "markersize": 6, "zorder": 5},
+               boxprops={"linewidth": 1.0}, whiskerprops={"linewidth": 1.0})
+    rng = np.random.default_rng(0)  # fixed: the same data gives the same picture
+    size = 9 if max(len(g) for g in groups) < 500 else 4
+    for p, g, c in zip(pos, groups, colours, strict=True):
+        jitter = rng.uniform(-0.17, 0.17, len(g))
+        ax.scatter(p + jitter, g, s=size, color=c, alpha=0.55, linewidths=0, zorder=3)
+    ax.set_xticks(pos)
+    ax.set_xticklabels([f"{n}\nn = {len(g)}" for n, g in zip(names, groups, strict=True)])
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+# --------------------------------------------------------------------------- session
+
+
+def _shade_phases(ax: Axes, spans: Sequence[tuple[str, float, float]], width_in: float,
+                  x_range: float) -> None:
+    """Shade the drill phases and name them above the plot (short names where a phase
+    is too narrow for its full name, none where even that does not fit)."""
+    for name, start, end in spans:
+        if name != "done":
+            ax.axvspan(start, end, color=_PHASE_FILL.get(name, _GREY), alpha=0.14, lw=0,
+                       zorder=0)
+        if start > 0:
+            ax.axvline(start, color="#888888", lw=0.5, zorder=1)
+        span_in = (end - start) / x_range * width_in if x_range > 0 else 0.0
+        for label in (name, _PHASE_SHORT.get(name, name)):
+            if len(label) * 7 * 0.55 / 72 < span_in:  # ~character width at 7 pt
+                ax.text((start + end) / 2, 1.02, label, transform=ax.get_xaxis_transform(),
+                        ha="center", va="bottom", fontsize=7, color="#333333")
+                break
+
+
+def _time_figure(data: SessionData, m: Metric) -> str | None:
+    """Per-step values over the session, phases shaded, target and cues marked."""
+    t0 = data.t0_s
+    pts = {leg: [(s.t_contact_s - t0, float(getattr(s, m.column))) for _, s in data.steps
+                 if s.leg == leg and s.reliable(m.column)] for leg in ("L", "R")}
+    if not pts["L"] and not pts["R"]:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(_FIG_W, _FIG_H))
+    cue_t = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())]
+    all_t = [t for leg in pts.values() for t, _ in leg] + cue_t
+    t_end = max([data.duration_s, *all_t])
+    x_lo = min([0.0, *all_t])
+    _shade_phases(ax, phase_spans(data.drill, t_end), _FIG_W * 0.78, t_end - x_lo)
+    size = 4.0 if len(pts["L"]) + len(pts["R"]) < 800 else 2.6
+    for leg, p in pts.items():
+        if p:
+            colour, marker, word = _LEG_STYLE[leg]
+            x, y = zip(*p, strict=True)
+            ax.plot(x, y, linestyle="none", marker=marker, markersize=size, color=colour,
+                    alpha=0.7, markeredgewidth=0, label=f"{word} ({len(p)})", zorder=3)
+    tgt = _target(m.column, data)
+    if tgt is not None:
+        ax.axhline(tgt[0], color="black", linestyle="--", linewidth=1.1, zorder=4,
+                   label=f"{tgt[1]} {_num(tgt[0], m.unit)}")
+    spoken = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())
+              and c.spoken]
+    silent = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())
+              and not c.spoken]
+    tr = ax.get_xaxis_transform()
+    if spoken:
+        ax.vlines(spoken, 0, 0.07, transform=tr, color=_PURPLE, linewidth=1.0, zorder=5,
+                  label=f"cue spoken ({len(spoken)})")
+    if silent:
+        ax.vlines(silent, 0, 0.04, transform=tr, color="#555555", linewidth=0.8,
+                  linestyle=":", zorder=5, label=f"cue not spoken ({len(silent)})")
+    ax.set_xlim(x_lo, t_end + max(1.0, 0.01 * (t_end - x_lo)))
+    ax.xaxis.set_major_locator(plt.MultipleLocator(_tick_step(t_end - x_lo)))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: _mss(v)))
+    ax.set_xlabel("session time (m:ss)", fontsize=8)
+    ax.set_ylabel(_axis_label(m), fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
+              markerscale=1.6)
+    caption = (f"{m.label}: each reliable step, left leg ● blue circles, right leg ▲ "
+               "vermillion triangles")
+    if tgt is not None:
+        caption += f"; dashed line: the {tgt[1]}"
+    if m.column in _CUE_KINDS:
+        caption += (f"; ticks at the bottom: {', '.join(_CUE_KINDS[m.column])} cues "
+                    "(solid: spoken, dotted: decided but not spoken)")
+    return _figure(fig, f"{m.label} per step over the session", caption + ".")
+
+
+def _tick_step(span_s: float) -> float:
+    """A time-axis tick step in whole, readable seconds or minutes (<= ~12 ticks)."""
+    for step in (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600):
+        if span_s / step <= 12:
+            return float(step)
+    return 7200.0
+
+
+def _metric_table(data: SessionData) -> str:
+    present = [p for p in ("baseline", "drill", "retest")
+               if any(ph == p for ph, _ in data.steps)]
+    header = ["metric", *(f"{p} median (n)" for p in present), "whole session median (n)",
+              "left median", "right median", "target / limit"]
+    rows = []
+    for mm in MAIN_METRICS:
+        if not _reliable(data.steps, mm.column):
+            continue
+        cells = [f"{mm.label} ({mm.unit.strip()})"]
+        for phases in [(p,) for p in present] + [None]:
+            v = _reliable(data.steps, mm.column, phases)
+            cells.append(f"{_num(_med(v))} ({len(v)})" if v else "– (0)")
+        for leg in ("L", "R"):
+            cells.append(_num(_med(_reliable(data.steps, mm.column, leg=leg))))
+        word = "target ≥" if mm.higher_is_better else "limit ≤"
+        cells.append(f"{word} {_num(getattr(data.thresholds, mm.target_key), mm.unit)}")
+        rows.append(cells)
+    if not rows:
+        return "<p>No step has a reliable value of any main metric: was the runner in view?</p>"
+    return _table(header, rows, numeric=range(1, len(header) - 1))
+
+
+def _calibration(cal: dict) -> str:
+    """The baseline's medians and the targets they set (the calibration's `as_dict`)."""
+    base = cal.get("baseline") if isinstance(cal.get("baseline"), dict) else {}
+    targets = cal.get("targets") if isinstance(cal.get("targets"), dict) else {}
+    previous = cal.get("previous") if isinstance(cal.get("previous"), dict) else {}
+
+    def num(x: object) -> str:
+        return _num(float(x)) if isinstance(x, int | float) else "–"
+
+    rows = []
+    for column, (key, _how) in TARGETS.items():
+        b = base.get(column) if isinstance(base.get(column), dict) else {}
+        if not b and key not in targets:
+            continue
+        label = _LABEL[column].label if column in _LABEL else column
+        new = num(targets[key]) if key in targets else "kept (too few steps)"
+        rows.append([label, num(b.get("median")), str(b.get("steps", "–")), new,
+                     num(previous.get(key))])
+    if not rows:
+        return "<p>The calibration measured nothing.</p>"
+    return _table(["metric", "baseline median", "steps", "new target / limit",
+                   "previous"], rows, numeric=(1, 2, 4))
+
+
+def _baseline_retest(data: SessionData) -> str:
+    have = {p: any(ph == p for ph, _ in data.steps) for p in ("baseline", "retest")}
+    if not have["baseline"] or not have["retest"]:
+        missing = " or ".join(p for p, h in have.items() if not h)
+        return (f"<p>This session has no {_e(missing)} steps, so its baseline and retest "
+                "cannot be compared.</p>")
+    plt = _pyplot()
+    figs = []
+    for m in COMPARED:
+        b = _reliable(data.steps, m.column, ("baseline",))
+        r = _reliable(data.steps, m.column, ("retest",))
+        if not b or not r:
+            continue
+        fig, ax = plt.subplots(figsize=(4.4, 2.8))
+        _boxes(ax, [b, r], ["baseline", "retest"], [_BLUE, _GREEN])
+        tgt = _target(m.column, data)
+        if tgt is not None:
+            ax.axhline(tgt[0], color="black", linestyle="--", linewidth=1.0,
+                       label=f"{tgt[1]} {_num(tgt[0], m.unit)}")
+            ax.legend(fontsize=7, loc="best", framealpha=0.8)
+        ax.set_ylabel(_axis_label(m), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_title(m.label, fontsize=9)
+        d = _med(r) - _med(b)
+        figs.append(_figure(fig, f"{m.label}: baseline against retest",
+                            f"{m.label}: median {_num(_med(b), m.unit)} → "
+                            f"{_num(_med(r), m.unit)} ({d:+.1f}{_unit(m.unit)})"))
+    if not figs:
+        return "<p>No metric was measured reliably in both the baseline and the retest.</p>"
+    return ('<p class="note">Both phases are without cues, so a difference is the runner\'s '
+            "own. Boxes: median and quartiles; dots: every reliable step.</p>"
+            f'<div class="grid">{"".join(figs)}</div>')
+
+
+def _cue_table(data: SessionData) -> str:
+    if not data.cues:
+        return "<p>No cue was given.</p>"
+    rows = [[_mss(c.t_s - data.t0_s), c.phase, c.text, "yes" if c.spoken else "no"]
+            for c in data.cues[:_MAX_CUE_ROWS]]
+    note = ""
+    if len(data.cues) > _MAX_CUE_ROWS:
+        note = (f'<p class="note">Only the first {_MAX_CUE_ROWS} of {len(data.cues)} cues '
+                "are listed.</p>")
+    return _table(["time", "phase", "cue", "spoken"], rows, numeric=(0,)) + note
+
+
+def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
+    """Write one session's report to `out` (one self-contained HTML file) and return it.
+
+    `cfg.min_steps` flags a metric whose median rests on too few steps to be stable."""
+    spoken = sum(1 for c in data.cues if c.spoken)
+    main = next((mm for mm in MAIN_METRICS if _reliable(data.steps, mm.column)), None)
+    steps = f"{len(data.steps)}"
+    if main is not None:
+        steps += (f" ({len(_reliable(data.steps, main.column))} with a reliable "
+                  f"{main.label})")
+    title = f"Session report: {data.ref}"
+    body = [f"<h1>{_e(title)}</h1>", _kv([
+        ("runner", data.runner or "no runner"),
+        ("started", data.started or "unknown"),
+        ("source", data.source),
+        ("views", ", ".join(data.views) or "unknown"),
+        ("duration", _mss(data.duration_s)),
+        ("steps", steps),
+        ("cues", f"{len(data.cues)} given, {spoken} spoken"),
+        ("status", data.status),
+    ])]
+    body.append('<p class="note">Only values that were measured and trusted are shown: a '
+                "metric the camera view cannot measure, or one whose landmarks were hidden, "
+                "is left out, never guessed.</p>")
+    if data.calibration:
+        body += ["<h2>Calibration from the baseline</h2>", _calibration(data.calibration)]
+    body += ["<h2>Main metrics</h2>", _metric_table(data)]
+    thin = [mm.label for mm in MAIN_METRICS
+            if 0 < len(_reliable(data.steps, mm.column)) < cfg.min_steps]
+    if thin:
+        body.append(f'<p class="note">Fewer than {cfg.min_steps} reliable steps (a median '
+                    f"this thin is not stable): {_e(', '.join(thin))}.</p>")
+    body.append("<h2>Step by step</h2>")
+    figs = [f"<h3>{_e(m.label)}</h3>{f}" for m in COMPARED
+            if (f := _time_figure(data, m)) is not None]
+    body.append("".join(figs) or "<p>No step has a reliable value to plot.</p>")
+    body += ["<h2>Baseline and retest</h2>", _baseline_retest(data)]
+    body += [f"<h2>Cues given ({len(data.cues)})</h2>", _cue_table(data)]
+    return _write(out, _page(title, "\n".join(body)))
+
+
+def _write(out: Path, text: str) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+# --------------------------------------------------------------------------- compare
+
+_VERDICT = {"better": "✓ better", "worse": "✗ worse", "no real change": "= no real change",
+            "not measured": "– not measured"}
+
+
+def _verdict(ch: Change, cfg: ReportConfig) -> str:
+    if ch.verdict == "too few steps":
+        return f"? too few steps (< {cfg.min_steps})"
+    return _VERDICT.get(ch.verdict, ch.verdict)
+
+
+def _sdd_text(ch: Change) -> str:
+    """Which smallest detectable difference decided, or would have."""
+    u = ch.metric.unit
+    if not math.isfinite(ch.noise):  # not compared
+        if ch.published_sdd > 0:
+            return f"published {_num(ch.published_sdd, u)} (not applied)"
+        return "no published SDD"
+    if ch.published_sdd <= 0:
+        return f"{_num(ch.threshold, u)}: no published SDD: step noise only"
+    if ch.published_sdd >= ch.noise:
+        return f"{_num(ch.threshold, u)}: published SDD"
+    return (f"{_num(ch.threshold, u)}: step noise (larger than the published "
+            f"{_num(ch.published_sdd, u)})")
+
+
+def _band(ch: Change) -> float:
+    """The half-width of the SDD band around A's mean (0: none to draw)."""
+    thr = ch.threshold if math.isfinite(ch.noise) else ch.published_sdd
+    return thr if math.isfinite(thr) and thr > 0 else 0.0
+
+
+def _session_label(s: SessionData, i: int, mark: str = "") -> str:
+    """'#12 (A)' over the start date: the id is what `realtime sessions` lists."""
+    name = (f"#{s.id}" if s.id is not None else f"{i + 1}") + mark
+    return f"{name}\n{s.started[:10]}" if s.started else name
+
+
+def _mean_sd(st: Stats, unit: str) -> str:
+    if st.n == 0:
+        return "– (0)"
+    return f"{st.mean:.1f} ± {st.sd:.1f}{_unit(unit)} ({st.n})"
+
+
+def _compare_figure(ch: Change, a: list[float], b: list[float]) -> str:
+    plt = _pyplot()
+    m = ch.metric
+    fig, ax = plt.subplots(figsize=(4.4, 2.9))
+    half = _band(ch)
+    if half > 0:
+        ax.axhspan(ch.a.mean - half, ch.a.mean + half, color=_GREY, alpha=0.25, lw=0,
+                   zorder=0, label=f"A mean ± SDD ({_num(half, m.unit)})")
+        ax.axhline(ch.a.mean, color="#555555", lw=0.8, ls=":", zorder=1)
+        ax.legend(fontsize=7, loc="best", framealpha=0.8)
+    _boxes(ax, [a, b], ["A before", "B after"], [_BLUE, _VERMILLION], means=True)
+    ax.set_ylabel(_axis_label(m), fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.set_title(m.label, fontsize=9)
+    return _figure(fig, f"{m.label}: session A against session B",
+                   f"{m.label}: {ch.verdict}; change {_num(ch.diff, m.unit, '+.1f')}.")
+
+
+def _progress_figure(history: Sequence[SessionData], m: Metric, phase: str,
+                     min_steps: int, a: SessionData, b: SessionData) -> str | None:
+    """Per-session mean ± sd of one metric, in `phase` where a session has enough of it."""
+    means, sds, ns, judged, targets = [], [], [], [], []
+    for s in history:
+        phases = pick_phases(s.steps, phase, min_steps)
+        v = values(s.steps, m.column, phases)
+        arr = np.asarray(v, float)
+        means.append(float(arr.mean()) if arr.size else math.nan)
+        sds.append(float(arr.std(ddof=1)) if arr.size > 1 else 0.0)
+        ns.append(arr.size)
+        judged.append(phases is not None or phase == "all")
+        tgt = _target(m.column, s)
+        targets.append(tgt[0] if tgt else math.nan)
+    if not any(ns):
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(_FIG_W, _FIG_H))
+    x = np.arange(len(history))
+    for want, marker, face, label in ((True, "o", _BLUE, f"{phase} (mean ± sd)"),
+                                      (False, "s", "white", "whole session (too few "
+                                       f"{phase} steps)")):
+        idx = [i for i in x if ns[i] and judged[i] == want]
+        if idx:
+            ax.errorbar([x[i] for i in idx], [means[i] for i in idx],
+                        yerr=[sds[i] for i in idx], fmt=marker, color=_BLUE, mfc=face,
+                        mec=_BLUE, ms=6, capsize=3, lw=1.2, label=label, zorder=3)
+    if any(math.isfinite(t) for t in targets):
+        word = "target" if m.higher_is_better else "limit"
+        ax.plot(x, targets, color="black", ls="--", lw=1.1, drawstyle="steps-mid",
+                label=word, zorder=2)
+    if len(history) <= 15:
+        for i in x:
+            if ns[i]:
+                ax.annotate(f"n={ns[i]}", (x[i], means[i]), xytext=(7, -3),
+                            textcoords="offset points", fontsize=7, color="#444444")
+    for i in x:
+        if not ns[i]:
+            ax.text(x[i], 0.04, "not\nmeasured", transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=7, color="#666666")
+    ax.set_xticks(x)
+    ab = {a.ref: " (A)", b.ref: " (B)"}
+    ax.set_xticklabels([_session_label(s, i, ab.get(s.ref, "")) for i, s in enumerate(history)],
+                       fontsize=7, rotation=0 if len(history) <= 10 else 45)
+    ax.set_xlim(-0.5, len(history) - 0.5)
+    ax.set_ylabel(_axis_label(m), fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    return _figure(fig, f"{m.label} over all sessions",
+                   f"{m.label}: mean ± sd of reliable steps per session; filled circles: "
+                   f"the {phase}, open squares: the whole session (its {phase} had fewer "
+                   f"than {min_steps} steps).")
+
+
+_SDD_NOTE = (
+    "A change is called real only when both sessions have at least {n} reliable steps of "
+    "the metric and the difference of the two means is larger than the smallest "
+    "detectable difference (SDD). The SDD used is the larger of the published 2D "
+    "test-retest SDD and the 95 % interval of the difference of the two means from the "
+    "sessions' own step-to-step spread (1.96 × √(sA²/nA + sB²/nB)). Published figures "
+    "(Dingenen et al. 2018, Phys Ther Sport 33:40-47; 2D video, one week apart, means of "
+    "≥ 7 steps): contralateral pelvic drop 2.7–2.8°, knee flexion 2.3–3.8°. For the other "
+    "metrics none is published, so only the step noise counts; it understates day-to-day "
+    "variation (camera placement, shoes, fatigue), so treat their verdicts with care."
+)
+
+
+def compare_report(a: SessionData, b: SessionData, history: list[SessionData],
+                   cfg: ReportConfig, out: Path, phase: str = "baseline") -> Path:
+    """Write the comparison of session A (before) with B (after), and the progress over
+    `history` (the runner's sessions, oldest first), to `out`; return it."""
+    changes, used_a, used_b = compare(a.steps, b.steps, cfg, phase)
+    pa, pb = pick_phases(a.steps, phase, cfg.min_steps), pick_phases(b.steps, phase,
+                                                                     cfg.min_steps)
+    title = f"Comparison: {a.ref} → {b.ref}"
+
+    def who(s: SessionData, used: str) -> str:
+        return (f"{s.ref}, started {s.started or 'unknown'}, "
+                f"{s.runner or 'no runner'}; used: {used}")
+
+    body = [f"<h1>{_e(title)}</h1>", _kv([("A (before)", who(a, used_a)),
+                                          ("B (after)", who(b, used_b)),
+                                          ("compared phase", phase)])]
+    if phase != "all" and (used_a != phase or used_b != phase):
+        body.append(f'<p class="note">A session with fewer than {cfg.min_steps} steps in '
+                    f"the {_e(phase)} is judged on its whole session instead.</p>")
+    rows, classes = [], []
+    for ch in changes:
+        m = ch.metric
+        better = "higher" if m.higher_is_better else "lower"
+        change = (_num(ch.diff, m.unit, "+.1f") if ch.a.n and ch.b.n else "–")
+        rows.append([f"{m.label} ({m.unit}; {better} is better)", _mean_sd(ch.a, m.unit),
+                     _mean_sd(ch.b, m.unit), change, _sdd_text(ch), _verdict(ch, cfg)])
+        classes.append(ch.verdict if ch.real else "")
+    body += ["<h2>What changed</h2>",
+             _table(["metric", "A mean ± sd (n)", "B mean ± sd (n)", "change B − A",
+                     "SDD used", "verdict"], rows, numeric=(1, 2, 3), row_class=classes,
+                    cell_class={5: "v"}),
+             f"<p class=\"note\">{_e(_SDD_NOTE.format(n=cfg.min_steps))}</p>"]
+    figs = []
+    for ch in changes:
+        va = values(a.steps, ch.metric.column, pa)
+        vb = values(b.steps, ch.metric.column, pb)
+        if va and vb:
+            figs.append(_compare_figure(ch, va, vb))
+    body.append("<h2>A and B step by step</h2>")
+    body.append(('<p class="note">Boxes: median and quartiles; dots: every reliable step; '
+                 "◇: mean; grey band: A's mean ± the SDD used. Where B's mean lies "
+                 "outside the band (and both have enough steps) the change is real.</p>"
+                 f'<div class="grid">{"".join(figs)}</div>') if figs else
+                "<p>No metric was measured in both sessions.</p>")
+    body.append(f"<h2>Progress over all sessions ({len(history)})</h2>")
+    prog = [f"<h3>{_e(m.label)}</h3>{f}" for m in COMPARED
+            if (f := _progress_figure(history, m, phase, cfg.min_steps, a, b)) is not None]
+    body.append("".join(prog) or "<p>No session of this runner has a reliable value to "
+                "show.</p>")
+    return _write(out, _page(title, "\n".join(body)))

@@ -1,0 +1,124 @@
+"""One recorded session as reports need it, from the store (an id) or a session folder.
+
+SESSION on the command line is an id from `realtime sessions` or a session folder
+(steps.csv, cues.csv, summary.json).  Either way the result is the same `SessionData`:
+steps with their phases, cues, the thresholds in effect at the end, and the plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from realtime.config import Config, CuesConfig, DrillConfig, build
+from realtime.errors import ConfigError, UserError
+from realtime.feedback.cues import phase_at
+from realtime.metrics.summary import read_steps_csv
+from realtime.store.db import CueRecord, SessionRow, Store
+from realtime.types import Step
+
+
+@dataclass(frozen=True, slots=True)
+class SessionData:
+    ref: str  # "session 12" or the folder
+    id: int | None
+    runner: str | None
+    started: str  # wall-clock label, '' if unknown
+    source: str
+    views: tuple[str, ...]
+    steps: tuple[tuple[str, Step], ...]  # (phase, step)
+    cues: tuple[CueRecord, ...]
+    thresholds: CuesConfig  # as the session ended (calibration, hotkeys)
+    drill: DrillConfig
+    t0_s: float  # the plan's phases count from here (stream time)
+    calibration: dict | None
+    folder: str | None
+    status: str
+
+    @property
+    def duration_s(self) -> float:
+        return (self.steps[-1][1].t_contact_s - self.t0_s) if self.steps else 0.0
+
+    def phase_of(self, t_s: float) -> str:
+        return phase_at(t_s - self.t0_s, self.drill).name
+
+
+def _config(cfg_dict: dict, thresholds: dict | None) -> tuple[CuesConfig, DrillConfig]:
+    """The session's plan and final thresholds; a config from another version of the
+    program falls back to today's defaults for what no longer loads."""
+    try:
+        cfg = build(Config, {k: v for k, v in cfg_dict.items()
+                             if k in Config.__dataclass_fields__})
+    except ConfigError:
+        cfg = Config()
+    cues = cfg.cues
+    if thresholds:
+        with contextlib.suppress(ConfigError):  # from another version: keep the plan's
+            cues = build(CuesConfig, thresholds, "cues.")
+    return cues, cfg.drill
+
+
+def from_store(store: Store, session_id: int) -> SessionData:
+    row: SessionRow = store.session(session_id)
+    summary = row.summary or {}
+    cues, drill = _config(row.config, summary.get("thresholds"))
+    t0 = row.t0_s if row.t0_s is not None else 0.0
+    return SessionData(
+        ref=f"session {row.id}", id=row.id, runner=row.runner, started=row.started,
+        source=row.source, views=row.views, steps=tuple(store.steps(row.id)),
+        cues=tuple(store.cues(row.id)), thresholds=cues, drill=drill, t0_s=t0,
+        calibration=row.calibration or summary.get("calibration"), folder=row.folder,
+        status=row.status)
+
+
+def from_folder(folder: Path) -> SessionData:
+    steps_csv = folder / "steps.csv"
+    if not steps_csv.is_file():
+        raise UserError(f"{folder} is not a session folder (no steps.csv)")
+    summary: dict = {}
+    if (folder / "summary.json").is_file():
+        try:
+            summary = json.loads((folder / "summary.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            summary = {}
+    cues, drill = _config({"drill": summary.get("plan", {})}, summary.get("thresholds"))
+    t0 = summary.get("t0_s")
+    t0 = float(t0) if isinstance(t0, int | float) and math.isfinite(t0) else 0.0
+    try:
+        steps = read_steps_csv(steps_csv)
+    except (KeyError, ValueError) as exc:
+        raise UserError(f"{steps_csv} cannot be read as steps: {exc}") from None
+    steps = [(p or phase_at(s.t_contact_s - t0, drill).name, s) for p, s in steps]
+    cue_rows: list[CueRecord] = []
+    if (folder / "cues.csv").is_file():
+        with (folder / "cues.csv").open(newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                t = float(r["t_s"])
+                cue_rows.append(CueRecord(t, r.get("phase") or phase_at(t - t0, drill).name,
+                                          r["kind"], r["text"], int(r["priority"]),
+                                          r["spoken"] == "1"))
+    view = summary.get("view")
+    views = tuple(summary.get("views", {}) or ([view] if view else []))
+    return SessionData(
+        ref=str(folder), id=summary.get("session_id"), runner=None, started="",
+        source=str(summary.get("input", folder)), views=views, steps=tuple(steps),
+        cues=tuple(cue_rows), thresholds=cues, drill=drill, t0_s=t0,
+        calibration=summary.get("calibration"), folder=str(folder),
+        status="error" if summary.get("error") else ("done" if summary else "unfinished"))
+
+
+def load(ref: str, store: Store | None) -> SessionData:
+    """SESSION: an id in the store, or a session folder."""
+    if ref.isdigit():
+        if store is None:
+            raise UserError(f"no session store to look up session id {ref}")
+        return from_store(store, int(ref))
+    p = Path(ref)
+    if p.is_dir():
+        return from_folder(p)
+    raise UserError(f"{ref!r} is neither a session id (see `realtime sessions`) nor a "
+                    "session folder")
