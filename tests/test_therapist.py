@@ -319,3 +319,29 @@ def test_the_end_screen_is_drawn(tmp_path: Path) -> None:
     img = pygame.surfarray.array3d(pygame.image.load(str(shot)))
     reds = ((img[..., 0] > 180) & (img[..., 1] < 90)).sum()  # the "NOT MET" line
     assert reds > 500
+
+
+def test_key_s_saves_the_targets_in_effect_to_the_runners_profile(tmp_path: Path) -> None:
+    """A live hotkey change (or the calibration) saved back to the profile with S."""
+    import pygame
+
+    from realtime.config import Config, load_config
+    from realtime.feedback.display import Display, SaveTargets
+    from realtime.live import save_profile_targets
+    from realtime.store.recorder import StoreTarget
+
+    display = Display(Config())
+    try:
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_UP))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s))
+        actions = display.render(None)
+    finally:
+        display.close()
+    assert isinstance(actions[-1], SaveTargets)
+    moved = actions[0].cues  # the up arrow: knee target 45 -> 47
+    profile = _add_runner("eve")
+    target = StoreTarget(Store(home().db), "eve", profile)
+    said = save_profile_targets(target, moved)
+    assert said.startswith("saved to eve's profile: knee drive 47°")
+    assert load_config(profile=str(profile)).cues.knee_drive_target_deg == 47.0
+    assert "no runner" in save_profile_targets(StoreTarget(target.store, None, None), moved)

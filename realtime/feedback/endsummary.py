@@ -16,6 +16,7 @@ import numpy as np
 
 from realtime.config import CuesConfig
 from realtime.feedback.cues import zone
+from realtime.metrics.summary import phase_values
 from realtime.types import Step
 
 
@@ -46,8 +47,7 @@ MAIN_METRICS: tuple[MainMetric, ...] = (
 def reliable(steps: Sequence[tuple[str, Step]], column: str,
              phases: Sequence[str] | None = None) -> np.ndarray:
     """The trusted values of one metric (in the given phases)."""
-    return np.asarray([getattr(s, column) for p, s in steps
-                       if (phases is None or p in phases) and s.reliable(column)], float)
+    return np.asarray(phase_values(steps, column, phases), float)
 
 
 def _med(a: np.ndarray) -> float:

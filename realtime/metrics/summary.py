@@ -61,6 +61,15 @@ def write_steps_csv(path: str | Path, steps: Sequence[Step],
     return path
 
 
+def phase_values(steps: Sequence[tuple[str, Step]], column: str,
+                 phases: Sequence[str] | None = None, leg: str | None = None) -> list[float]:
+    """The trusted values of one metric among (phase, step) rows, in the given phases
+    (None: all) and of one leg (None: both): what every session report counts."""
+    return [float(getattr(s, column)) for p, s in steps
+            if (phases is None or p in phases) and (leg is None or s.leg == leg)
+            and s.reliable(column)]
+
+
 def read_steps_csv(path: str | Path) -> list[tuple[str, Step]]:
     """(phase, step) of each row of a steps.csv ('' where the file has no phase column)."""
     out: list[tuple[str, Step]] = []

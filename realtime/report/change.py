@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from realtime.config import ReportConfig
+from realtime.metrics.summary import phase_values
 from realtime.types import Step
 
 
@@ -85,8 +86,7 @@ class Change:
 def values(steps: Sequence[tuple[str, Step]], column: str,
            phases: Sequence[str] | None) -> list[float]:
     """Trusted values of one metric, in the given phases (None: all)."""
-    return [float(getattr(s, column)) for p, s in steps
-            if (phases is None or p in phases) and s.reliable(column)]
+    return phase_values(steps, column, phases)
 
 
 def compare_metric(metric: Metric, a: Sequence[float], b: Sequence[float],

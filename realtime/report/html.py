@@ -26,6 +26,7 @@ from realtime.config import ReportConfig
 from realtime.feedback.calibration import TARGETS
 from realtime.feedback.cues import phase_spans
 from realtime.feedback.endsummary import MAIN_METRICS
+from realtime.metrics.summary import phase_values
 from realtime.report.change import COMPARED, Change, Metric, Stats, compare, pick_phases, values
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from realtime.store.sessiondata import SessionData
-    from realtime.types import Step
 
 # Okabe-Ito (colour-blind safe)
 _BLUE, _VERMILLION, _ORANGE = "#0072B2", "#D55E00", "#E69F00"
@@ -176,13 +176,6 @@ def _target(column: str, data: SessionData) -> tuple[float, str] | None:
         "target" if mm.higher_is_better else "limit")
 
 
-def _reliable(steps: Sequence[tuple[str, Step]], column: str, phases: Sequence[str] | None = None,
-              leg: str | None = None) -> list[float]:
-    return [float(getattr(s, column)) for p, s in steps
-            if (phases is None or p in phases) and (leg is None or s.leg == leg)
-            and s.reliable(column)]
-
-
 def _boxes(ax: Axes, groups: Sequence[Sequence[float]], names: Sequence[str],
            colours: Sequence[str], means: bool = False) -> None:
     """Box plots with every value drawn as a jittered dot and n under each box; `means`
@@ -295,14 +288,14 @@ def _metric_table(data: SessionData) -> str:
               "left median", "right median", "target / limit"]
     rows = []
     for mm in MAIN_METRICS:
-        if not _reliable(data.steps, mm.column):
+        if not phase_values(data.steps, mm.column):
             continue
         cells = [f"{mm.label} ({mm.unit.strip()})"]
         for phases in [(p,) for p in present] + [None]:
-            v = _reliable(data.steps, mm.column, phases)
+            v = phase_values(data.steps, mm.column, phases)
             cells.append(f"{_num(_med(v))} ({len(v)})" if v else "– (0)")
         for leg in ("L", "R"):
-            cells.append(_num(_med(_reliable(data.steps, mm.column, leg=leg))))
+            cells.append(_num(_med(phase_values(data.steps, mm.column, leg=leg))))
         word = "target ≥" if mm.higher_is_better else "limit ≤"
         cells.append(f"{word} {_num(getattr(data.thresholds, mm.target_key), mm.unit)}")
         rows.append(cells)
@@ -344,8 +337,8 @@ def _baseline_retest(data: SessionData) -> str:
     plt = _pyplot()
     figs = []
     for m in COMPARED:
-        b = _reliable(data.steps, m.column, ("baseline",))
-        r = _reliable(data.steps, m.column, ("retest",))
+        b = phase_values(data.steps, m.column, ("baseline",))
+        r = phase_values(data.steps, m.column, ("retest",))
         if not b or not r:
             continue
         fig, ax = plt.subplots(figsize=(4.4, 2.8))
@@ -386,10 +379,10 @@ def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
 
     `cfg.min_steps` flags a metric whose median rests on too few steps to be stable."""
     spoken = sum(1 for c in data.cues if c.spoken)
-    main = next((mm for mm in MAIN_METRICS if _reliable(data.steps, mm.column)), None)
+    main = next((mm for mm in MAIN_METRICS if phase_values(data.steps, mm.column)), None)
     steps = f"{len(data.steps)}"
     if main is not None:
-        steps += (f" ({len(_reliable(data.steps, main.column))} with a reliable "
+        steps += (f" ({len(phase_values(data.steps, main.column))} with a reliable "
                   f"{main.label})")
     title = f"Session report: {data.ref}"
     body = [f"<h1>{_e(title)}</h1>", _kv([
@@ -409,7 +402,7 @@ def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
         body += ["<h2>Calibration from the baseline</h2>", _calibration(data.calibration)]
     body += ["<h2>Main metrics</h2>", _metric_table(data)]
     thin = [mm.label for mm in MAIN_METRICS
-            if 0 < len(_reliable(data.steps, mm.column)) < cfg.min_steps]
+            if 0 < len(phase_values(data.steps, mm.column)) < cfg.min_steps]
     if thin:
         body.append(f'<p class="note">Fewer than {cfg.min_steps} reliable steps (a median '
                     f"this thin is not stable): {_e(', '.join(thin))}.</p>")
