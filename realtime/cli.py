@@ -414,7 +414,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {a.ref} ({used_a}) -> {b.ref} ({used_b})")
     for c in changes:
         m = c.metric
-        if c.verdict == "not measured":
+        if c.verdict == "no trusted steps":
             continue
         if c.verdict == "too few steps":
             print(f"  {m.label:24s} too few reliable steps ({c.a.n} and {c.b.n}; "

@@ -904,8 +904,8 @@ def run_live(
                 end_screen(display, lines, store, run, cfg.display.summary_s, screenshot)
             else:
                 for text, z in lines:
-                    print(f"{ {'good': '[ok]', 'near': '[~]', 'bad': '[!]'}.get(z, '')} {text}"
-                          .strip(), flush=True)
+                    mark = {"good": "[met] ", "near": "[close] ", "bad": "[not met] "}.get(z, "")
+                    print(mark + text, flush=True)
         else:  # failed before the session began: release what was opened
             for ch in run.channels:
                 ch.source.stop()

@@ -68,7 +68,8 @@ class Change:
     b: Stats
     published_sdd: float  # 0: none published
     noise: float  # 95 % interval of the difference of the two means
-    verdict: str  # "better", "worse", "no real change", "too few steps", "not measured"
+    # "better", "worse", "no real change", "too few steps", "no trusted steps" (in neither)
+    verdict: str
 
     @property
     def diff(self) -> float:
@@ -95,7 +96,7 @@ def compare_metric(metric: Metric, a: Sequence[float], b: Sequence[float],
     sa, sb = Stats.of(a), Stats.of(b)
     sdd = float(getattr(cfg, metric.sdd_key))
     if sa.n == 0 and sb.n == 0:
-        return Change(metric, sa, sb, sdd, math.nan, "not measured")
+        return Change(metric, sa, sb, sdd, math.nan, "no trusted steps")
     if sa.n < cfg.min_steps or sb.n < cfg.min_steps:
         return Change(metric, sa, sb, sdd, math.nan, "too few steps")
     noise = 1.96 * math.sqrt(sa.sd ** 2 / sa.n + sb.sd ** 2 / sb.n)

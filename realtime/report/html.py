@@ -425,7 +425,7 @@ def _write(out: Path, text: str) -> Path:
 # --------------------------------------------------------------------------- compare
 
 _VERDICT = {"better": "✓ better", "worse": "✗ worse", "no real change": "= no real change",
-            "not measured": "– not measured"}
+            "no trusted steps": "– no trusted steps"}
 
 
 def _verdict(ch: Change, cfg: ReportConfig) -> str:
