@@ -7,6 +7,7 @@ summary.json exactly, because the stream stores the very times and landmarks use
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,17 +160,11 @@ def _begin(store: StoreTarget | None, cfg: Config, source: Path, views: list[str
     """The session's row in the store and its step recorder (None without a store)."""
     if store is None:
         return None, None
-    from realtime import __version__
     from realtime.config import as_dict
 
-    profile = None
-    if store.profile is not None and store.profile.is_file():
-        profile = store.profile.read_text(encoding="utf-8", errors="replace")
-    sid = store.store.begin_session(runner=store.runner, kind="analyze", source=str(source),
-                                    views=views, folder=out_dir, profile=profile,
-                                    config=as_dict(cfg), version=__version__,
-                                    session_index=cfg.cues.session_index)
-    return sid, StoreRecorder(store.store, sid, plan.name_at)
+    store = dataclasses.replace(store, source=str(source))
+    return store.begin("analyze", as_dict(cfg), views, out_dir, cfg.cues.session_index,
+                       plan.name_at)
 
 
 def _end(store: StoreTarget | None, sid: int | None, recorder: StoreRecorder | None,

@@ -382,17 +382,9 @@ class LiveRun:
         and cues as they happen."""
         if self.store is None or self.session_id is not None:
             return
-        from realtime import __version__
-
-        profile_text = None
-        if self.store.profile is not None and self.store.profile.is_file():
-            profile_text = self.store.profile.read_text(encoding="utf-8", errors="replace")
-        self.session_id = self.store.store.begin_session(
-            runner=self.store.runner, kind="live", source=self.store.source,
-            views=[ch.view for ch in self.channels], folder=self.out_dir,
-            profile=profile_text, config=as_dict(self.cfg), version=__version__,
-            session_index=self.cfg.cues.session_index)
-        self.recorder = StoreRecorder(self.store.store, self.session_id, self.plan.name_at)
+        self.session_id, self.recorder = self.store.begin(
+            "live", as_dict(self.cfg), [ch.view for ch in self.channels], self.out_dir,
+            self.cfg.cues.session_index, self.plan.name_at)
 
     def _calibrated(self, cal: Calibration) -> None:
         """Worker thread: the drill's targets now come from the baseline."""

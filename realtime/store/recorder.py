@@ -31,6 +31,22 @@ class StoreTarget:
     profile: Path | None  # the runner's profile: confirmed targets are saved there
     source: str = ""  # what was recorded: "camera 0", a file
 
+    def begin(self, kind: str, config: dict, views: Sequence[str], folder: Path,
+              session_index: int, phase_of: Callable[[float], str]
+              ) -> tuple[int, StoreRecorder]:
+        """The session's row (with a snapshot of the profile as it is now) and the
+        recorder that adds its rows as they happen."""
+        from realtime import __version__
+
+        profile = None
+        if self.profile is not None and self.profile.is_file():
+            profile = self.profile.read_text(encoding="utf-8", errors="replace")
+        sid = self.store.begin_session(runner=self.runner, kind=kind, source=self.source,
+                                       views=views, folder=folder, profile=profile,
+                                       config=config, version=__version__,
+                                       session_index=session_index)
+        return sid, StoreRecorder(self.store, sid, phase_of)
+
 
 class StoreRecorder:
     """FeedbackSink for steps, plus `cue(cue, spoken)` for the cue log's rows."""
