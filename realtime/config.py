@@ -554,7 +554,10 @@ class SpeechConfig:
         ),
     )
     voice: str = field(default="", metadata={"doc": "pyttsx3 voice id; empty = default"})
-    rate_wpm: int = field(default=175, metadata=_rng(80, 400, "speaking rate, words/min"))
+    rate_wpm: int = field(
+        default=190, metadata=_rng(80, 400, "speaking rate, words/min (190: every default "
+                                   "phrase lasts <= 0.8 s, bench/bench_voice.py)")
+    )
     volume: float = field(default=1.0, metadata=_rng(0.0, 1.0))
     stop_timeout_s: float = field(default=2.0, metadata=_rng(0.1, 30.0))
     stale_s: float = field(

@@ -40,6 +40,24 @@ def data_file(rel: str) -> Path:
     return path
 
 
+def espeak_available() -> bool:
+    import ctypes.util
+
+    return ctypes.util.find_library("espeak-ng") is not None or \
+        ctypes.util.find_library("espeak") is not None
+
+
+@pytest.fixture
+def espeak() -> None:
+    """Speech synthesis needs espeak-ng (pyttsx3's engine on Linux): skip with the reason
+    when it is missing, fail under REALTIME_REQUIRE_DATA=1 (CI installs it)."""
+    if not espeak_available():
+        msg = "espeak-ng is not installed (apt-get install espeak-ng): speech not tested"
+        if REQUIRE_DATA:
+            pytest.fail(msg + " (REALTIME_REQUIRE_DATA=1)")
+        pytest.skip(msg)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not DATA_DIR.exists():

@@ -35,7 +35,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         return data, f.getframerate()
 
 
-def test_every_cue_phrase_synthesises_to_plausible_audio(tmp_path: Path) -> None:
+def test_every_cue_phrase_synthesises_to_plausible_audio(tmp_path: Path, espeak: None) -> None:
     phrases = all_phrases(load_config(profile="default").cues.phrases)
     assert set(phrases) == set(CUE_KINDS)
     paths = render_phrases(phrases, tmp_path, SpeechConfig())
@@ -55,7 +55,7 @@ def test_every_cue_phrase_synthesises_to_plausible_audio(tmp_path: Path) -> None
         assert loud[0] / rate < 0.01 and (len(data) - loud[-1]) / rate < 0.06
 
 
-def test_speaking_rate_changes_the_length(tmp_path: Path) -> None:
+def test_speaking_rate_changes_the_length(tmp_path: Path, espeak: None) -> None:
     (tmp_path / "s").mkdir()
     (tmp_path / "f").mkdir()
     slow = render_phrases({"a": "drive the knee"}, tmp_path / "s", SpeechConfig(rate_wpm=110))
@@ -65,12 +65,12 @@ def test_speaking_rate_changes_the_length(tmp_path: Path) -> None:
     assert n_slow > 1.5 * n_fast
 
 
-def test_a_phrase_without_audio_is_an_error_not_a_silent_cue(tmp_path: Path) -> None:
+def test_a_phrase_without_audio_is_an_error_not_a_silent_cue(tmp_path: Path, espeak: None) -> None:
     with pytest.raises(RuntimeError, match="no audio"):
         render_phrases({"x": "   "}, tmp_path, SpeechConfig())
 
 
-def test_trim_silence_reports_the_sound_length(tmp_path: Path) -> None:
+def test_trim_silence_reports_the_sound_length(tmp_path: Path, espeak: None) -> None:
     rate = 22050
     data = np.zeros(rate, np.int16)
     data[5000:16025] = (8000 * np.sin(np.arange(11025) * 0.3)).astype(np.int16)
@@ -117,7 +117,7 @@ def test_one_slot_queue_a_newer_cue_replaces_a_waiting_one() -> None:
     assert res.items[-1] == ("cadence", False, None)
 
 
-def test_speaker_plays_on_the_mixer_and_stops_cleanly() -> None:
+def test_speaker_plays_on_the_mixer_and_stops_cleanly(espeak: None) -> None:
     res = Results()
     sp = Speaker(SpeechConfig(), DEFAULT_PHRASES, on_result=res).start()
     assert sp.wait_ready(20.0)
@@ -142,7 +142,7 @@ def test_speech_off_gives_no_speaker() -> None:
     assert make_speaker(SpeechConfig(mode="off")) is None
 
 
-def test_cue_log_sink_writes_every_cue_with_its_fate(tmp_path: Path) -> None:
+def test_cue_log_sink_writes_every_cue_with_its_fate(tmp_path: Path, espeak: None) -> None:
     res = Results()
     sp = Speaker(SpeechConfig(), DEFAULT_PHRASES, on_result=res)  # not started
     sink = CueLogSink(tmp_path / "cues.csv", sp)
@@ -192,7 +192,7 @@ DISK_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_disk_audio_driver_receives_the_spoken_phrase(tmp_path: Path) -> None:
+def test_disk_audio_driver_receives_the_spoken_phrase(tmp_path: Path, espeak: None) -> None:
     """SDL's disk driver writes what a sound card would play: the phrase must be in it."""
     raw = tmp_path / "audio.raw"
     env = {**os.environ, "SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": str(raw),
@@ -236,7 +236,7 @@ LIVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_live_mode_hands_the_synthesised_phrase_to_aplay(tmp_path: Path) -> None:
+def test_live_mode_hands_the_synthesised_phrase_to_aplay(tmp_path: Path, espeak: None) -> None:
     """pyttsx3's live path on Linux ends in `aplay FILE`; a stand-in keeps that file."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -270,7 +270,7 @@ NO_AUDIO_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_no_audio_device_still_logs_the_cues(tmp_path: Path) -> None:
+def test_no_audio_device_still_logs_the_cues(tmp_path: Path, espeak: None) -> None:
     env = {**os.environ, "SDL_AUDIODRIVER": "no-such-driver", "PYTHONPATH": str(ROOT)}
     log = tmp_path / "cues.csv"
     proc = subprocess.run([sys.executable, "-c", NO_AUDIO_SCRIPT, str(log)], env=env,

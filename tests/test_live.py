@@ -35,7 +35,18 @@ def test_run_video_realtime_headless_logs_cues_with_times(tmp_path) -> None:
     assert "session:" in r.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] + summary["processing"]["dropped_frames"] == 360
-    assert summary["steps"] >= 25
+    # What was processed depends on the machine's load (stale frames are dropped), so the
+    # check is against what was processed: the recorded poses, re-measured, give the very
+    # same steps (the phase column aside: the re-analysis has the default plan).
+    from realtime.analyze import analyze
+
+    again = analyze(out / "pose.npz", tmp_path / "again", load_config(), progress=False)
+    assert again.steps == summary["steps"] > 0
+
+    def without_phase(path):
+        return [r.rsplit(",", 1)[0] for r in path.read_text().splitlines()]
+
+    assert without_phase(tmp_path / "again" / "steps.csv") == without_phase(out / "steps.csv")
     lat = summary["processing"]["latency"]
     assert lat["capture_to_pose"]["n"] == summary["frames"]
     with (out / "cues.csv").open() as fh:
