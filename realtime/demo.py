@@ -125,8 +125,11 @@ def _demo_config(cfg: Config, seconds: float) -> Config:
     # The demo is about knee drive: the synthetic runner lands 10 % ahead (the metric
     # reads it between -3 and 21 % around the knee-drive changes), so the overstride
     # limit is relaxed to keep the story "drive the knee" -> "good knee drive".
+    # Its knee target is the one the story needs (38 deg poor, 66 good), not the
+    # uncalibrated runner's default.
     cues = dataclasses.replace(cfg.cues, overstride_limit_pct=max(cfg.cues.overstride_limit_pct,
-                                                                  40.0))
+                                                                  40.0),
+                               knee_drive_target_deg=50.0)
     return dataclasses.replace(cfg, drill=drill, cues=cues)
 
 

@@ -35,6 +35,7 @@ from realtime.feedback.calibration import Calibration, propose
 from realtime.feedback.cues import CueState, Phase, PlanClock, decide, decide_swing
 from realtime.feedback.display import Display, Mute, Pause, Quit, SaveTargets, ThresholdChange
 from realtime.feedback.endsummary import end_lines
+from realtime.feedback.placement import mean_luma, placement
 from realtime.feedback.steps_csv import StepsCsvSink
 from realtime.metrics.twoview import (
     BodyTraceRecorder,
@@ -531,16 +532,27 @@ class LiveRun:
             second = ViewImage(other.view, other.frame, other.pose,
                                bool(other.live and other.live.has_pose), status)
         t_s = main.live.t_s - self.offset_of(main.view)
+        phase = self.plan.at(t_s)
         self.states.put(DisplayState(
             t_s=t_s, frame=main.frame, pose=main.pose, live=main.live,
             steps=(*self._history, *self._preview)[-HISTORY_STEPS:], cue=self._last_cue,
-            phase=self.plan.at(t_s).text,
+            phase=phase.text,
             fps=session.frames / dt if dt > 0 else 0.0, dropped=main.source.dropped,
             cadence_spm=session.analyzer.current_cadence_spm, knee_drive_deg=self._knee,
             second=second, notice="; ".join(notices), fresh_view=fresh.view,
             thresholds=self.cues.cues_cfg if self._thresholds_version else None,
             thresholds_version=self._thresholds_version,
+            views=tuple(c.view for c in self.channels if not (c.ended and c.error)),
+            phase_name=phase.name,
+            placement=self._placement(main) if phase.name == "warm-up" else (),
         ))
+
+    @staticmethod
+    def _placement(ch: Channel) -> tuple:
+        """Warm-up: is the camera placed well (realtime.feedback.placement)?"""
+        luma = mean_luma(ch.frame.image) if ch.frame is not None else math.inf
+        lm = ch.pose.landmarks if ch.pose is not None and ch.pose.has_pose else None
+        return placement(lm, luma)
 
     @property
     def running(self) -> bool:

@@ -275,3 +275,6 @@ class DisplayState:
     # the display adopts them when `thresholds_version` grows
     thresholds: CuesConfig | None = None
     thresholds_version: int = 0
+    views: tuple[str, ...] = ("side",)  # the session's cameras: only their metrics are shown
+    phase_name: str = ""  # the plan's phase ("warm-up", "drill", ...) for the display
+    placement: tuple = ()  # warm-up: realtime.feedback.placement.Check results

@@ -185,7 +185,8 @@ def test_silent_phase_says_nothing_but_keeps_history() -> None:
 
 
 def test_cue_record_carries_phrase_priority_and_time() -> None:
-    cfg = load_config(overrides=['cues.phrases.knee_drive="knees up"']).cues
+    cfg = load_config(overrides=['cues.phrases.knee_drive="knees up"',
+                                 "cues.knee_drive_target_deg=55"]).cues
     state = CueState()
     for i in range(3):
         state, cues = observe(state, LOW_KNEE, 2.0 + i * STEP_S, cfg)

@@ -50,14 +50,15 @@ def landmarks() -> np.ndarray:
 
 
 def state(knee: float = 60.0, sway: float = 2.0, has_pose: bool = True, cue: Cue | None = None,
-          image: np.ndarray | None = None, n_steps: int = 12) -> DisplayState:
+          image: np.ndarray | None = None, n_steps: int = 12,
+          views: tuple[str, ...] = ("side", "rear"), placement: tuple = ()) -> DisplayState:
     img = image if image is not None else np.full((H, W, 3), 40, np.uint8)
     pose = PoseSample(1, 0, 0, landmarks(), None, (W, H)) if has_pose else \
         PoseSample.no_pose(1, 0, 0, (W, H))
     steps = tuple(Step("L" if i % 2 else "R", i * 0.35, cadence_spm=170.0, knee_drive_deg=knee,
                        hip_sway_pct=sway, confidence=0.9) for i in range(n_steps))
     return DisplayState(20.0, Frame(1, 0, img), pose, LiveState(20.0, has_pose), steps, cue,
-                        "drill 1/4", 30.0)
+                        "drill 1/4", 30.0, views=views, placement=placement)
 
 
 def pixel(d: Display, xy: tuple[int, int]) -> tuple[int, int, int]:
@@ -230,3 +231,52 @@ def test_lost_rear_camera_is_said_on_screen(display: Display) -> None:
     assert count_color(display, second, BONE) == 0
     assert count_color(display, display.regions["notice"], ZONE_RGB["near"]) > 200
     display.screenshot("/tmp/test_feedback_display_two_views_lost.png")
+
+
+def test_only_the_metrics_the_camera_measures_take_space(display: Display) -> None:
+    """A side camera shows knee drive alone (larger), a rear camera hip sway alone; no
+    'not measured' panel."""
+    display.render(state(views=("side",)))
+    assert "knee_drive" in display.regions
+    assert "hip_sway" not in display.regions
+    side_bar = display.regions["knee_drive"].copy()
+    display.regions.clear()
+    display.render(state(views=("rear",), knee=math.nan))
+    assert "hip_sway" in display.regions and "knee_drive" not in display.regions
+    display.regions.clear()
+    display.render(state(views=("side", "rear")))
+    assert {"hip_sway", "knee_drive"} <= set(display.regions)
+    assert display.regions["knee_drive"].y < side_bar.y  # two gauges share the panel
+
+
+def test_a_portrait_video_fills_the_height(display: Display) -> None:
+    """An upright phone video (720x1280) is drawn as tall as the window allows, not
+    shrunk into the landscape slot."""
+    display.render(state(image=np.full((1280, 720, 3), 60, np.uint8), views=("side",)))
+    _w, h = display.size
+    img = display.regions["image"]
+    assert img.height >= 0.85 * h  # all but the top bar and footer
+    assert img.width / img.height == pytest.approx(720 / 1280, rel=0.02)
+    assert display.regions["gauges"].x >= img.right - 1  # gauges beside, not under
+
+
+def test_zones_are_marked_by_shape_as_well_as_colour(display: Display) -> None:
+    """History bars carry a dot, dash or cross (white) so colour is not the only signal,
+    and the gauge says its zone in words."""
+    display.render(state(knee=10.0, views=("side",), n_steps=20))
+    strip = display.regions["history"]
+    assert count_color(display, strip, (235, 235, 235)) > 150  # crosses, target label
+    gauge_panel = display.regions["gauges"]
+    assert count_color(display, gauge_panel, ZONE_RGB["bad"]) > 2000  # bar and "BELOW TARGET"
+
+
+def test_warm_up_shows_the_placement_checklist(display: Display) -> None:
+    from realtime.feedback.placement import Check
+
+    checks = (Check("body", True, "whole body in frame"),
+              Check("height", False, "camera too high: lower it to hip height"),
+              Check("light", True, "light OK"))
+    display.render(state(placement=checks, views=("side",)))
+    box = display.regions["placement"]
+    assert count_color(display, box, ZONE_RGB["near"]) > 100  # the FIX line
+    assert count_color(display, box, ZONE_RGB["good"]) > 100  # the OK lines

@@ -338,10 +338,10 @@ def test_key_s_saves_the_targets_in_effect_to_the_runners_profile(tmp_path: Path
     finally:
         display.close()
     assert isinstance(actions[-1], SaveTargets)
-    moved = actions[0].cues  # the up arrow: knee target 45 -> 47
+    moved = actions[0].cues  # the up arrow: knee target 30 -> 32
     profile = _add_runner("eve")
     target = StoreTarget(Store(home().db), "eve", profile)
     said = save_profile_targets(target, moved)
-    assert said.startswith("saved to eve's profile: knee drive 47°")
-    assert load_config(profile=str(profile)).cues.knee_drive_target_deg == 47.0
+    assert said.startswith("saved to eve's profile: knee drive 32°")
+    assert load_config(profile=str(profile)).cues.knee_drive_target_deg == 32.0
     assert "no runner" in save_profile_targets(StoreTarget(target.store, None, None), moved)

@@ -241,23 +241,43 @@ class Display:
         self.screen.fill(BG)
         top_h = int(64 * u)
         foot_h = int(34 * u)
-        strip_h = int(130 * u)
-        side_w = int(w * 0.36)
+        strip_h = int(150 * u)
         cue_h = int(104 * u)  # its own row: the cue never hides the runner's head or feet
-        cue_row = pygame.Rect(0, top_h, w - side_w, cue_h)
-        cam = pygame.Rect(0, cue_row.bottom, w - side_w, h - top_h - cue_h - strip_h - foot_h)
-        side = pygame.Rect(cam.right, top_h, side_w, cue_h + cam.height)
-        strip = pygame.Rect(0, cam.bottom, w, strip_h)
-        foot = pygame.Rect(0, strip.bottom, w, foot_h)
+        iw, ih = _image_size(state.frame, state.pose) if state is not None else (16, 9)
+        if ih > iw and (state is None or state.second is None):
+            # portrait video (a runner filmed upright): the picture takes the full height
+            # on the left; cue, gauges and history stack on the right
+            body_h = h - top_h - foot_h
+            cam_w = min(int(body_h * iw / ih), int(w * 0.5))
+            cam = pygame.Rect(0, top_h, cam_w, body_h)
+            cue_row = pygame.Rect(cam.right, top_h, w - cam.right, cue_h)
+            strip = pygame.Rect(cam.right, top_h + body_h - strip_h, w - cam.right, strip_h)
+            side = pygame.Rect(cam.right, cue_row.bottom, w - cam.right,
+                               strip.top - cue_row.bottom)
+        else:
+            side_w = int(w * 0.36)
+            cue_row = pygame.Rect(0, top_h, w - side_w, cue_h)
+            cam = pygame.Rect(0, cue_row.bottom, w - side_w,
+                              h - top_h - cue_h - strip_h - foot_h)
+            side = pygame.Rect(cam.right, top_h, side_w, cue_h + cam.height)
+            strip = pygame.Rect(0, cam.bottom, w, strip_h)
+        foot = pygame.Rect(0, h - foot_h, w, foot_h)
 
         self.regions.update(camera=cam, gauges=side, history=strip, footer=foot)
         steps = state.steps if state is not None else ()
+        views = state.views if state is not None else ("side",)
         self._top_bar(state, pygame.Rect(0, 0, w, top_h), u)
+        # a notice goes where it has room: under a landscape picture, or across the
+        # gauges beside a narrow portrait one
         self._camera(state, cam, u)
         self._cue(state, cue_row, u)
+        if state is not None and state.placement:  # warm-up: no cues, so the cue row
+            self._placement(state.placement, cue_row, u)
         self._gauges(state, steps, side, u)
-        self._history(steps, strip, u)
-        self._footer(foot, u)
+        self._history(steps, strip, u, KNEE if "side" in views else SWAY)
+        if state is not None and state.notice:
+            self._notice(state.notice, side if cam.height > 1.5 * cam.width else cam, u)
+        self._footer(foot, u, views)
         pygame.display.flip()
         self.frames += 1
         return actions
@@ -305,8 +325,21 @@ class Display:
                           small=True, status=second.status)
             self._blit_text(second.view.upper(), int(30 * u), TEXT,
                             (second_r.x + int(8 * u), second_r.y + int(6 * u)))
-        if state.notice:
-            self._notice(state.notice, r, u)
+
+
+    def _placement(self, checks: tuple, r: pygame.Rect, u: float) -> None:
+        """Warm-up: the camera placement checklist in the cue row, one line per check,
+        each with OK or FIX in words (and its colour)."""
+        pygame.draw.rect(self.screen, (0, 0, 0), r)
+        px = max(10, min(int(34 * u), (r.height - int(8 * u)) // max(1, len(checks))))
+        y = r.y + int(4 * u)
+        for c in checks:
+            text = ("OK   " if c.ok else "FIX  ") + c.text
+            surf = self._fit_text(text, px, ZONE_RGB["good" if c.ok else "near"],
+                                  r.width - int(24 * u))
+            self.screen.blit(surf, (r.x + int(14 * u), y))
+            y += px
+        self.regions["placement"] = r
 
     def _two_views(self, main: tuple[int, int], second: tuple[int, int], r: pygame.Rect
                    ) -> tuple[pygame.Rect, pygame.Rect]:
@@ -405,45 +438,61 @@ class Display:
 
     def _gauges(self, state: DisplayState | None, steps: tuple[Step, ...], r: pygame.Rect,
                 u: float) -> None:
+        """One large gauge per metric the session's camera(s) measure: knee drive from the
+        side, hip sway from the rear (nothing takes space that cannot be measured)."""
         pygame.draw.rect(self.screen, PANEL, r)
         no_pose = state is None or not state.live.has_pose
         self._no_pose = no_pose
-        knee = math.nan
-        if not no_pose and state is not None:
-            # the newest trusted swing (final ~0.1 s after its peak), else the last step
-            knee = state.knee_drive_deg
-            if math.isnan(knee):
-                knee = _last_reliable(steps, "knee_drive_deg")
-        sway = math.nan if no_pose else _last_reliable(steps, "hip_sway_pct")
+        views = state.views if state is not None else ("side",)
         c = self.cues
-        half = r.height // 2
         notes = _gauge_notes(state)
-        self._gauge(pygame.Rect(r.x, r.y, r.width, half), "KNEE DRIVE", knee, "°",
-                    c.knee_drive_target_deg, c.knee_drive_band_deg, knee_zone(knee, c),
-                    higher_is_better=True, span=max(90.0, c.knee_drive_target_deg + 30.0), u=u,
-                    note=notes["side"])
-        self._gauge(pygame.Rect(r.x, r.y + half, r.width, r.height - half), "HIP SWAY", sway,
-                    "%", c.hip_sway_limit_pct, c.hip_sway_band_pct, sway_zone(sway, c),
-                    higher_is_better=False, span=max(10.0, 2.5 * c.hip_sway_limit_pct), u=u,
-                    note=notes["rear"])
+        gauges = []
+        if "side" in views:
+            knee = math.nan
+            if not no_pose and state is not None:
+                # the newest trusted swing (final ~0.1 s after its peak), else the last step
+                knee = state.knee_drive_deg
+                if math.isnan(knee):
+                    knee = _last_reliable(steps, "knee_drive_deg")
+            gauges.append(("KNEE DRIVE", knee, "°", c.knee_drive_target_deg,
+                           c.knee_drive_band_deg, knee_zone(knee, c), True,
+                           max(90.0, c.knee_drive_target_deg + 30.0), notes["side"]))
+        if "rear" in views:
+            sway = math.nan if no_pose else _last_reliable(steps, "hip_sway_pct")
+            gauges.append(("HIP SWAY", sway, "%", c.hip_sway_limit_pct, c.hip_sway_band_pct,
+                           sway_zone(sway, c), False, max(10.0, 2.5 * c.hip_sway_limit_pct),
+                           notes["rear"]))
+        hgt = r.height // max(1, len(gauges))
+        big = len(gauges) == 1
+        for k, (label, value, unit, target, band, z, hib, span, note) in enumerate(gauges):
+            self._gauge(pygame.Rect(r.x, r.y + k * hgt, r.width, hgt), label, value, unit,
+                        target, band, z, higher_is_better=hib, span=span, u=u, note=note,
+                        big=big)
 
     def _gauge(self, r: pygame.Rect, label: str, value: float, unit: str, target: float,
                band: float, z: Zone, *, higher_is_better: bool, span: float, u: float,
-               note: str = "not measured from this camera view") -> None:
-        """A large horizontal bar: fill to the value in its zone colour, target tick."""
+               note: str = "waiting for the first steps", big: bool = False) -> None:
+        """A large horizontal bar: fill to the value in its zone colour, target tick; the
+        zone is also said in words under the value (colour is never the only signal)."""
         pad = int(18 * u)
         color = ZONE_RGB[z]
-        self._blit_text(label, int(38 * u), DIM, (r.x + pad, r.y + pad))
+        k = 1.35 if big else 1.0  # one gauge alone gets the space: larger digits
+        self._blit_text(label, int(44 * u), DIM, (r.x + pad, r.y + pad))
         val = "--" if math.isnan(value) else (f"{value:.0f}" if unit == "°" else f"{value:.1f}")
-        self._blit_text(val + unit, int(110 * u), color if z != "none" else DIM,
-                        (r.right - pad, r.y + int(6 * u)), "topright")
+        num = self._blit_text(val + unit, int(120 * u * k), color if z != "none" else DIM,
+                              (r.right - pad, r.y + int(4 * u)), "topright")
         sign = "≥" if higher_is_better else "≤"
         tgt = f"target {sign} {target:.0f}{unit}" if unit == "°" else \
             f"limit {sign} {target:.1f}{unit}"
-        self._blit_text(tgt, int(30 * u), DIM, (r.x + pad, r.y + pad + int(38 * u)))
+        self._blit_text(tgt, int(34 * u), DIM, (r.x + pad, r.y + pad + int(46 * u)))
+        word = {"good": "ON TARGET" if higher_is_better else "WITHIN LIMIT", "near": "CLOSE",
+                "bad": "BELOW TARGET" if higher_is_better else "ABOVE LIMIT"}.get(z, "")
+        if word:
+            self._blit_text(word, int(40 * u), color, (r.right - pad, num.bottom), "topright")
+        bar = pygame.Rect(r.x + pad, max(num.bottom + int(48 * u), r.y + int(150 * u)),
+                          r.width - 2 * pad, int(64 * u))
         if math.isnan(value) and not self._no_pose:
-            self._blit_text(note, int(28 * u), DIM, (r.x + pad, r.y + int(196 * u)))
-        bar = pygame.Rect(r.x + pad, r.y + int(112 * u), r.width - 2 * pad, int(64 * u))
+            self._blit_text(note, int(32 * u), DIM, (r.x + pad, bar.bottom + int(20 * u)))
         self.regions[label.lower().replace(" ", "_")] = bar
         pygame.draw.rect(self.screen, (55, 58, 66), bar)
 
@@ -464,48 +513,65 @@ class Display:
         pygame.draw.line(self.screen, TEXT, (tx, bar.y - int(8 * u)),
                          (tx, bar.bottom + int(8 * u)), max(2, int(5 * u)))
 
-    def _history(self, steps: tuple[Step, ...], r: pygame.Rect, u: float) -> None:
-        """Last N steps per leg: bar height = knee drive, colour = its zone; a thin line
-        under each bar shows the hip zone of that step."""
+    def _history(self, steps: tuple[Step, ...], r: pygame.Rect, u: float,
+                 metric: HistoryMetric) -> None:
+        """Last N steps per leg: bar height = the metric, colour = its zone, and a mark on
+        each bar that says the zone by shape (dot met, dash close, cross not met); the
+        target line is labelled.  From the side, a thin line under each bar shows the hip
+        zone of that step when a rear camera measures it."""
         pygame.draw.rect(self.screen, BG, r)
         n = self.cfg.history_steps
         c = self.cues
-        # bars cover target-30 .. target+20 deg so the runner sees small changes
-        lo_deg = c.knee_drive_target_deg - 30.0
-        span = 50.0
+        target = getattr(c, metric.target_key)
+        lo, span = target - metric.below, metric.below + metric.above
         lab_w = int(44 * u)
-        row_h = (r.height - int(12 * u)) // 2
+        title_h = int(30 * u)
+        self._blit_text(f"{metric.label} per step", int(28 * u), DIM,
+                        (r.x + lab_w, r.y + int(2 * u)))
+        row_h = (r.height - title_h - int(6 * u)) // 2
         for row, leg in enumerate(("L", "R")):
-            y0 = r.y + int(6 * u) + row * row_h
+            y0 = r.y + title_h + row * row_h
             self._blit_text(leg, int(40 * u), DIM, (r.x + lab_w // 2, y0 + row_h // 2), "center")
             legs = [s for s in steps if s.leg == leg][-n:]
             area = pygame.Rect(r.x + lab_w, y0 + int(2 * u), r.width - lab_w - int(10 * u),
                                row_h - int(8 * u))
             pygame.draw.rect(self.screen, PANEL, area)
-            ty = area.bottom - int(area.height * 30.0 / span)
+            ty = area.bottom - int(area.height * metric.below / span)
             slot = area.width / n
             for i, s in enumerate(legs):
                 x = area.x + int((n - len(legs) + i) * slot)
                 bw = max(1, int(slot) - max(1, int(3 * u)))
                 zones = step_zones(s, c)
-                kz = zones["knee_drive"]
-                if s.reliable("knee_drive_deg"):
-                    frac = (s.knee_drive_deg - lo_deg) / span
+                kz = zones[metric.kind]
+                if s.reliable(metric.column):
+                    frac = (getattr(s, metric.column) - lo) / span
                     hgt = int(area.height * min(1.0, max(0.06, frac)))
                 else:
                     hgt = int(4 * u)
-                pygame.draw.rect(self.screen, ZONE_RGB[kz],
-                                 pygame.Rect(x, area.bottom - hgt, bw, hgt))
-                pygame.draw.rect(self.screen, ZONE_RGB[zones["level_hips"]],
-                                 pygame.Rect(x, area.bottom + int(2 * u), bw, max(2, int(4 * u))))
-            pygame.draw.line(self.screen, TEXT, (area.x, ty), (area.right, ty), max(1, int(2 * u)))
+                bar = pygame.Rect(x, area.bottom - hgt, bw, hgt)
+                pygame.draw.rect(self.screen, ZONE_RGB[kz], bar)
+                _zone_mark(self.screen, kz, bar, u)
+                if metric.kind != "level_hips" and zones["level_hips"] != "none":
+                    pygame.draw.rect(self.screen, ZONE_RGB[zones["level_hips"]],
+                                     pygame.Rect(x, area.bottom + int(2 * u), bw,
+                                                 max(2, int(4 * u))))
+            pygame.draw.line(self.screen, TEXT, (area.x, ty), (area.right, ty),
+                             max(1, int(2 * u)))
+            if row == 0:
+                unit = "°" if metric.column.endswith("_deg") else "%"
+                self._blit_text(f"{'target' if metric.higher_is_better else 'limit'} "
+                                f"{target:.0f}{unit}", int(26 * u), TEXT,
+                                (area.x + int(6 * u), ty - int(2 * u)), "bottomleft")
 
-    def _footer(self, r: pygame.Rect, u: float) -> None:
+    def _footer(self, r: pygame.Rect, u: float, views: tuple[str, ...] = ("side",)) -> None:
         pygame.draw.rect(self.screen, PANEL, r)
         c = self.cues
-        text = (f"space pause   m mute   f fullscreen   q quit   "
-                f"up/down knee target {c.knee_drive_target_deg:.0f}°   "
-                f"left/right sway limit {c.hip_sway_limit_pct:.1f}%   s save targets")
+        keys = ["space pause", "m mute", "f fullscreen", "q quit"]
+        if "side" in views:
+            keys.append(f"up/down knee target {c.knee_drive_target_deg:.0f}°")
+        if "rear" in views:
+            keys.append(f"left/right sway limit {c.hip_sway_limit_pct:.1f}%")
+        text = "   ".join([*keys, "s save targets"])
         surf = self._fit_text(text, int(28 * u), DIM, r.width - int(20 * u))
         self.screen.blit(surf, surf.get_rect(midleft=(r.x + int(12 * u), r.centery)))
 
@@ -542,11 +608,47 @@ class Display:
         return actions
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryMetric:
+    """What the step-history strip shows: bars span target - below .. target + above."""
+
+    column: str
+    kind: str  # its zone in step_zones
+    label: str
+    target_key: str
+    below: float
+    above: float
+    higher_is_better: bool
+
+
+KNEE = HistoryMetric("knee_drive_deg", "knee_drive", "knee drive", "knee_drive_target_deg",
+                     30.0, 20.0, True)
+SWAY = HistoryMetric("hip_sway_pct", "level_hips", "hip sway", "hip_sway_limit_pct", 4.0, 6.0,
+                     False)
+
+
+def _zone_mark(screen: pygame.Surface, z: str, bar: pygame.Rect, u: float) -> None:
+    """The zone by shape on a history bar: a dot (met), a dash (close), a cross (not met),
+    so a colour-blind runner reads the strip too."""
+    size = max(3, min(bar.width // 2 - 1, int(7 * u)))
+    if bar.height < 2 * size + 4 or z == "none":
+        return
+    cx, cy = bar.centerx, bar.y + size + 3
+    lw = max(2, int(2.5 * u))
+    if z == "good":
+        pygame.draw.circle(screen, TEXT, (cx, cy), size // 2 + 1)
+    elif z == "near":
+        pygame.draw.line(screen, TEXT, (cx - size, cy), (cx + size, cy), lw)
+    else:
+        pygame.draw.line(screen, TEXT, (cx - size, cy - size), (cx + size, cy + size), lw)
+        pygame.draw.line(screen, TEXT, (cx - size, cy + size), (cx + size, cy - size), lw)
+
+
 def _gauge_notes(state: DisplayState | None) -> dict[str, str]:
-    """Why a gauge shows no value: one camera has no such view; with two, what its
-    camera is doing."""
-    notes = {"side": "not measured from this camera view",
-             "rear": "not measured from this camera view"}
+    """Why a gauge shows no value yet: its camera has not seen a trusted step; with two
+    cameras, what the other camera is doing.  (A metric no camera of the session measures
+    has no gauge at all.)"""
+    notes = {"side": "waiting for the first steps", "rear": "waiting for the first strides"}
     second = state.second if state is not None else None
     if second is None:
         return notes
