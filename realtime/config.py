@@ -512,8 +512,10 @@ class CalibrationConfig:
                                     "this share, %")
     )
     cadence_above_pct: float = field(
-        default=5.0, metadata=_rng(0.0, 30.0, "cadence target = baseline median plus this "
-                                   "share, % (5-10 % in retraining studies)")
+        default=-3.0,
+        metadata=_rng(-30.0, 30.0, "cadence target = baseline median plus this share, %: "
+                      "-3 cues only a runner who slows down (fatigue); +5 to +10 retrains "
+                      "cadence, as in the retraining studies"),
     )
     min_steps: int = field(
         default=12, metadata=_rng(3, 10_000, "reliable baseline steps a metric needs before "

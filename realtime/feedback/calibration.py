@@ -4,7 +4,8 @@ A fixed target (the 45 deg knee drive of the defaults) fits an average runner an
 in particular: the runner of the real clip reaches ~22 deg, so "drive the knee" would
 repeat all session.  The baseline phase (no corrective cues) measures the runner's own
 steady values; `propose` turns each into a target a step beyond it (`[calibration]`:
-knee drive + 8 deg, hip sway and pelvic drop 20 % less, cadence 5 % more).  A metric
+knee drive + 8 deg, hip sway and pelvic drop 20 % less, cadence no more than 3 % below
+it).  A metric
 with fewer than `min_steps` reliable baseline steps keeps the profile's target.
 """
 
@@ -118,7 +119,7 @@ def propose(steps: Sequence[Step], cues: CuesConfig, cfg: CalibrationConfig) -> 
         if how == "above_abs":
             value = med + share[metric]
         elif how == "above":
-            value = med + abs(med) * share[metric]
+            value = med + abs(med) * share[metric]  # a negative share: "no slower than"
         else:
             value = med - abs(med) * share[metric]
         targets[key] = _clamp(key, value)

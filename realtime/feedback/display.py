@@ -284,7 +284,7 @@ class Display:
 
     def _top_bar(self, state: DisplayState | None, r: pygame.Rect, u: float) -> None:
         pygame.draw.rect(self.screen, PANEL, r)
-        px = int(52 * u)
+        px = int(58 * u)
         cy = r.centery
         if state is None:
             self._blit_text("waiting for the camera...", px, DIM, (int(16 * u), cy), "midleft")
@@ -433,7 +433,7 @@ class Display:
             return
         color = ZONE_RGB["good"] if cue.positive else ZONE_RGB["near"]
         self.regions["cue"] = band
-        surf = self._fit_text(cue.text.upper(), int(100 * u), color, band.width - int(20 * u))
+        surf = self._fit_text(cue.text.upper(), int(124 * u), color, band.width - int(20 * u))
         self.screen.blit(surf, surf.get_rect(center=band.center))
 
     def _gauges(self, state: DisplayState | None, steps: tuple[Step, ...], r: pygame.Rect,
@@ -488,7 +488,7 @@ class Display:
         word = {"good": "ON TARGET" if higher_is_better else "WITHIN LIMIT", "near": "CLOSE",
                 "bad": "BELOW TARGET" if higher_is_better else "ABOVE LIMIT"}.get(z, "")
         if word:
-            self._blit_text(word, int(40 * u), color, (r.right - pad, num.bottom), "topright")
+            self._blit_text(word, int(56 * u), color, (r.right - pad, num.bottom), "topright")
         bar = pygame.Rect(r.x + pad, max(num.bottom + int(48 * u), r.y + int(150 * u)),
                           r.width - 2 * pad, int(64 * u))
         if math.isnan(value) and not self._no_pose:
