@@ -17,6 +17,7 @@ from realtime.config import Config
 from realtime.errors import UserError
 from realtime.feedback.cues import PlanClock
 from realtime.feedback.steps_csv import StepsCsvSink
+from realtime.outdir import prepare_out_dir
 from realtime.pipeline import (
     VIDEO_SUFFIXES,
     ModelPoses,
@@ -28,7 +29,6 @@ from realtime.pipeline import (
     write_json,
 )
 from realtime.pose import stream as pose_stream
-from realtime.store.home import make_private_dir
 from realtime.store.recorder import StoreRecorder, StoreTarget
 from realtime.types import View
 
@@ -62,12 +62,6 @@ def open_input(path: Path, cfg: Config, view: View | None, realtime: bool = Fals
 
     frames = VideoFileSource(path, realtime=realtime, queue_size=cfg.capture.replay_queue)
     return ModelPoses(frames, lambda: MediaPipePose(cfg.pose)), view or "side", True
-
-
-def _check_out_dir(out_dir: Path) -> None:
-    if (out_dir / "cues.csv").exists() or (out_dir / "pose.partial.bin").exists():
-        raise UserError(f"{out_dir} holds a live session; analyze into another --out "
-                        "(its pose.npz can be the input)")
 
 
 def _drive(source: PoseSource, session: Session, progress: bool, label: str) -> float:
@@ -111,6 +105,7 @@ def analyze(
     progress: bool = True,
     rear: str | Path | None = None,
     store: StoreTarget | None = None,
+    force: bool = False,
 ) -> AnalysisResult:
     """One view, or a side and a `rear` recording of the same run (see analyze_two).
 
@@ -120,15 +115,14 @@ def analyze(
     if rear is not None:
         if view not in (None, "side"):
             raise UserError("with --rear, INPUT is the side view (drop --view rear)")
-        return analyze_two(input_path, rear, out_dir, cfg, progress, store)
+        return analyze_two(input_path, rear, out_dir, cfg, progress, store, force)
     from realtime.metrics import warmup
 
     input_path, out_dir = Path(input_path), Path(out_dir)
-    _check_out_dir(out_dir)
     source, view, uses_model = open_input(input_path, cfg, view)
+    prepare_out_dir(out_dir, force)
     warmup()
     source.start()
-    make_private_dir(out_dir)
     plan = PlanClock(cfg.drill)
     sid, recorder = _begin(store, cfg, input_path, [view], out_dir, plan)
     session = Session(
@@ -184,8 +178,8 @@ def _end(store: StoreTarget | None, sid: int | None, recorder: StoreRecorder | N
 
 
 def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Path,
-                cfg: Config, progress: bool = True, store: StoreTarget | None = None
-                ) -> AnalysisResult:
+                cfg: Config, progress: bool = True, store: StoreTarget | None = None,
+                force: bool = False) -> AnalysisResult:
     """A side and a rear recording of the same run -> one steps.csv row per step.
 
     Each view is analysed on its own (steps_side.csv, steps_rear.csv, and pose.npz /
@@ -197,11 +191,10 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
     from realtime.metrics.twoview import BodyTraceRecorder, estimate_clock_offset, fuse_steps
 
     side_path, rear_path, out_dir = Path(side_path), Path(rear_path), Path(out_dir)
-    _check_out_dir(out_dir)
     sources = {"side": open_input(side_path, cfg, "side"),
                "rear": open_input(rear_path, cfg, "rear")}
+    prepare_out_dir(out_dir, force)
     warmup()
-    make_private_dir(out_dir)
     plan = PlanClock(cfg.drill)
     sid, recorder = _begin(store, cfg, side_path, ["side", "rear"], out_dir, plan)
     sessions: dict[str, Session] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -38,6 +39,17 @@ of sessions, kept in the user data folder ($REALTIME_HOME):
   realtime compare 3 12 --out c.html     before/after, real change vs noise (SDD)
 One value can be changed for one session with --set cues.knee_drive_target_deg=30.
 """
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Numbers argparse accepts but a session cannot use: one line naming the option."""
+    seconds = getattr(args, "seconds", None)
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise UserError(f"--seconds must be positive, got {seconds}")
+    for opt in ("camera", "rear_camera"):
+        v = getattr(args, opt, None)
+        if v is not None and v < 0:
+            raise UserError(f"--{opt.replace('_', '-')} must be 0 or more, got {v}")
 
 
 def _common(p: argparse.ArgumentParser, runner: bool = False) -> None:
@@ -78,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the camera stood (default: side; a pose stream knows its own)")
     a.add_argument("--out", metavar="DIR", default="out", help="output folder (default: out)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--force", action="store_true",
+                   help="replace the results already in --out (otherwise refused)")
     _common(a, runner=True)
 
     r = sub.add_parser(
@@ -89,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "summary.json).",
     )
     src = r.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=int, metavar="N", help="camera index (default: 0)")
+    src.add_argument("--camera", type=int, metavar="N",
+                     help="camera index (default: 0)")
     src.add_argument("--video", metavar="PATH",
                      help="use a video file (or pose stream) instead of a camera")
     rear = r.add_mutually_exclusive_group()
@@ -109,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="DIR", default=None,
                    help="session folder (default: sessions/RUNNER/<date-time> in the data "
                         "folder)")
+    r.add_argument("--force", action="store_true",
+                   help="replace the results already in --out (otherwise refused)")
     r.add_argument("--screenshot", metavar="PNG", default=None,
                    help="save the last displayed frame to this file (and the end-of-session "
                         "summary to PNG-summary.png)")
@@ -244,7 +261,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     else:
         cfg = _load_cfg(args)
     res = analyze(args.input, args.out, cfg, view=args.view, progress=not args.quiet,
-                  rear=args.rear, store=store)
+                  rear=args.rear, store=store, force=args.force)
     pct = 100.0 * res.frames_with_pose / res.frames if res.frames else 0.0
     cad = res.summary.get("cadence_spm")
     cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"
@@ -308,6 +325,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out_dir=Path(args.out) if args.out else None,
         screenshot=Path(args.screenshot) if args.screenshot else None,
         store=store,
+        force=args.force,
     )
 
 
@@ -315,8 +333,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from realtime.demo import run_demo
 
     cfg = _load_cfg(args)
-    if args.seconds <= 0:
-        raise UserError(f"--seconds must be positive, got {args.seconds}")
     return run_demo(args.seconds, headless=args.headless, cfg=cfg, mute=args.mute,
                     out_dir=args.out, screenshot=args.screenshot)
 
@@ -466,6 +482,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Gait and video-derived data are health data: every file and folder this process
+    # creates (session folders, CSVs, pose streams, the store, profiles) is private to
+    # the user (0600 files, 0700 folders).
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -476,6 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                "sessions": _cmd_sessions, "report": _cmd_report, "compare": _cmd_compare,
                "calibrate": _cmd_calibrate}[args.command]
     try:
+        _check_args(args)
         return handler(args)
     except UserError as exc:
         print(f"realtime: error: {exc}", file=sys.stderr)

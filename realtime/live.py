@@ -43,6 +43,7 @@ from realtime.metrics.twoview import (
     StepFuser,
     estimate_clock_offset,
 )
+from realtime.outdir import prepare_out_dir
 from realtime.pipeline import (
     CueDecider,
     Latency,
@@ -308,6 +309,7 @@ class LiveRun:
         self._knee = math.nan  # the newest trusted swing's knee drive
         self._t_start = 0.0
         self._opened = False
+        self._prepared = False
 
     @property
     def source(self) -> PoseSource:
@@ -343,9 +345,8 @@ class LiveRun:
         self._opened = True
 
     def start(self) -> None:
-        check_session_dir(self.out_dir)
+        self.prepare()
         self.open()
-        make_private_dir(self.out_dir)
         self.begin_record()
         phase_of = self.plan.name_at
         if self.two:
@@ -377,6 +378,13 @@ class LiveRun:
                 ch.worker.start()
         if all(ch.ended for ch in self.channels):
             self.states.close()
+
+    def prepare(self, force: bool = False) -> None:
+        """The session folder, once: refused if it holds results (unless `force`) or an
+        unfinished recording; created 0700."""
+        if not self._prepared:
+            check_session_dir(self.out_dir, force)
+            self._prepared = True
 
     def begin_record(self) -> None:
         """The session's row in the store (once), and the recorder that adds its steps
@@ -741,13 +749,10 @@ class LiveRun:
         out["frames"] = side.frames
         return out
 
-def check_session_dir(out_dir: Path) -> None:
-    """Never overwrite a recorded session: a live session needs a folder of its own."""
-    if any(out_dir.glob("*.partial.bin")):
-        raise UserError(f"{out_dir} holds an unfinished recording: run `realtime recover "
-                        f"{out_dir}` first, or choose another --out")
-    if (out_dir / "steps.csv").exists():
-        raise UserError(f"{out_dir} already holds a session; choose another --out")
+def check_session_dir(out_dir: Path, force: bool = False) -> None:
+    """Never overwrite a recorded session: a live session needs a folder of its own
+    (`--force` replaces finished results; an unfinished recording is never replaced)."""
+    prepare_out_dir(out_dir, force)
 
 
 def default_session_dir(runner: str | None = None) -> Path:
@@ -772,6 +777,7 @@ def run_session(
     out_dir: Path | None = None,
     screenshot: Path | None = None,
     store: StoreTarget | None = None,
+    force: bool = False,
 ) -> int:
     """`realtime run`: a camera or a video through the live path; returns the exit code.
 
@@ -809,7 +815,8 @@ def run_session(
     return run_live(cfg, source, view, out_dir, headless=headless,
                     mute=mute, seconds=seconds, record=record,
                     live_timing=video is None or realtime, screenshot=screenshot, rear=rear,
-                    clock_known=video is None and rear_video is None, store=store)
+                    clock_known=video is None and rear_video is None, store=store,
+                    force=force)
 
 
 def run_live(
@@ -828,6 +835,7 @@ def run_live(
     rear: PoseSource | None = None,
     clock_known: bool = True,
     store: StoreTarget | None = None,
+    force: bool = False,
 ) -> int:
     """The live path over any PoseSource: display (or headless), speech, tones, logs.
 
@@ -837,9 +845,9 @@ def run_live(
     from realtime.feedback.speech import init_mixer, make_speaker
     from realtime.feedback.tones import TonePlayer
 
-    check_session_dir(out_dir)  # before the camera, the model or a window
     run = LiveRun(cfg, source, view, out_dir, seconds=seconds, record=record,
                   live_timing=live_timing, rear=rear, clock_known=clock_known, store=store)
+    run.prepare(force)  # the folder, before the camera, the model or a window
     run.open()  # fails fast (no camera) before a window, a voice or a file appears
     display: Display | None = None
     speaker = None

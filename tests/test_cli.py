@@ -42,6 +42,16 @@ CASES = [
      "capture.width = 100 is out of range"),
     (["run", "--realtime", "--headless"], "--realtime only applies with --video"),
     (["demo", "--seconds", "0"], "--seconds must be positive"),
+    (["demo", "--seconds", "nan"], "--seconds must be positive, got nan"),
+    (["run", "--video", "x.mp4", "--seconds", "-5"], "--seconds must be positive, got -5"),
+    (["run", "--camera", "-1"], "--camera must be 0 or more, got -1"),
+    (["run", "--camera", "0", "--rear-camera", "-2"], "--rear-camera must be 0 or more"),
+    (["analyze", "{tmp}/text.mp4", "--config", "{tmp}"], "is a folder, not a TOML file"),
+    (["analyze", "{tmp}/text.mp4", "--profile", "{tmp}"], "is a folder, not a TOML file"),
+    (["analyze", "{tmp}/text.mp4", "--config", "{tmp}/latin1.toml"], "is not UTF-8 text"),
+    (["analyze", "{tmp}/text.mp4", "--set", "cues.knee_drive_target_deg=nan"],
+     "cues.knee_drive_target_deg = nan: must be a finite number"),
+    (["analyze", "{tmp}/text.mp4", "--set", "cues.cooldown_s=inf"], "must be a finite number"),
 ]
 
 
@@ -49,6 +59,7 @@ CASES = [
 def test_user_errors_are_one_clear_line(tmp_path, capsys, argv, message) -> None:
     _make_bad_npz(tmp_path)
     (tmp_path / "text.mp4").write_text("not a video")
+    (tmp_path / "latin1.toml").write_bytes("[cues]\n# caf\xe9\n".encode("latin-1"))
     argv = [a.format(tmp=tmp_path) for a in argv]
     code = main(argv)
     err = capsys.readouterr().err
@@ -63,3 +74,47 @@ def test_no_camera_is_a_clear_error_not_a_traceback() -> None:
     assert r.returncode == 2
     assert "cannot open camera 9" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_session_files_are_private_to_the_user(tmp_path) -> None:
+    """Gait data are health data: what `realtime` writes is 0600 in 0700 folders."""
+    from realtime.synthetic import synthetic_run
+
+    stream, _ = synthetic_run(3.0, 30.0)
+    src = tmp_path / "in.npz"
+    from realtime.pose.stream import save
+
+    save(src, stream)
+    out = tmp_path / "deep" / "OUT"
+    r = run_cli("analyze", str(src), "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert (out.stat().st_mode & 0o777) == 0o700
+    assert (out.parent.stat().st_mode & 0o777) == 0o700
+    for f in out.iterdir():
+        assert (f.stat().st_mode & 0o777) == 0o600, f
+
+
+def test_a_folder_with_results_is_refused_unless_forced(tmp_path, capsys) -> None:
+    """analyze A --out D, then analyze B --out D: refused in one line, nothing touched;
+    with --force the old results are replaced, not mixed."""
+    from realtime.pose.stream import save
+    from realtime.synthetic import synthetic_run
+
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    save(a, synthetic_run(3.0, 30.0)[0])
+    save(b, synthetic_run(5.0, 30.0)[0])
+    out = tmp_path / "D"
+    assert main(["analyze", str(a), "--out", str(out), "--quiet"]) == 0
+    before = (out / "steps.csv").read_text()
+    capsys.readouterr()
+    assert main(["analyze", str(b), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds results (steps.csv, summary.json)" in err and "--force" in err
+    assert err.count("\n") == 1 and (out / "steps.csv").read_text() == before
+    assert main(["run", "--video", str(b), "--headless", "--mute", "--out", str(out)]) == 2
+    assert "already holds results" in capsys.readouterr().err
+    assert main(["analyze", str(b), "--out", str(out), "--quiet", "--force"]) == 0
+    assert (out / "steps.csv").read_text() != before
+    (tmp_path / "afile").write_text("x")
+    assert main(["analyze", str(a), "--out", str(tmp_path / "afile"), "--quiet"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
