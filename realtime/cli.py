@@ -338,12 +338,48 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:
+    from realtime.errors import PoseStreamError
     from realtime.pose.stream import load, recover_all
 
-    for path in recover_all(args.dir):
-        stream = load(path)
-        print(f"wrote {path}: {len(stream)} frames, {stream.frames_with_pose} with a pose")
+    d = Path(args.dir)
+    try:
+        results = recover_all(d)
+    except PoseStreamError as exc:
+        raise UserError(str(exc)) from None
+    for r in results:
+        if r.kept_existing:
+            print(f"{r.path} is already complete ({r.frames} frames): left as it is, and "
+                  f"its spill too")
+            continue
+        stream = load(r.path)
+        print(f"wrote {r.path}: {len(stream)} frames, {stream.frames_with_pose} with a pose"
+              + (f"; {r.skipped} corrupt records skipped" if r.skipped else ""))
+    main_pose = d / "pose.npz"
+    if main_pose.exists() and not (d / "summary.json").exists():
+        _summarize_recovered(main_pose, d)
     return 0
+
+
+def _summarize_recovered(pose: Path, d: Path) -> None:
+    """A recovered session gets the summary.json (and steps.csv, if the session had not
+    written one) that its end would have written, from the recovered poses."""
+    from realtime.config import load_config
+    from realtime.metrics import analyze_stream, summarize, write_steps_csv
+    from realtime.pipeline import write_json
+    from realtime.pose.stream import load
+
+    stream = load(pose)
+    steps, _ = analyze_stream(stream, load_config().metrics)
+    summary = summarize(steps, frames=len(stream), frames_with_pose=stream.frames_with_pose,
+                        view=stream.view, event_delay_s=0.0, fps_processing=0.0)
+    summary["recovered"] = ("rebuilt by `realtime recover` from the poses (default "
+                            "settings; the session's own cues and phases are in its CSVs)")
+    write_json(d / "summary.json", summary)
+    wrote = ["summary.json"]
+    if not (d / "steps.csv").exists():
+        write_steps_csv(d / "steps.csv", steps)
+        wrote.append("steps.csv")
+    print(f"wrote {d}/" + ", ".join(wrote) + f" ({len(steps)} steps)")
 
 
 def _cmd_config(args: argparse.Namespace) -> int:

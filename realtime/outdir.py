@@ -8,7 +8,12 @@ An unfinished live recording (a pose spill) is never replaced: `realtime recover
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 from realtime.errors import UserError
 
@@ -34,3 +39,26 @@ def prepare_out_dir(out_dir: Path, force: bool = False) -> Path:
     except OSError as exc:
         raise UserError(f"cannot write to {out_dir} ({exc.strerror})") from None
     return out_dir
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Write `path` all or nothing: into a temporary file beside it, fsynced, then renamed
+    over it.  A crash or a full disk leaves the old file (or none), never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8",
+                                                             "newline": ""})) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, write: Callable[[IO], object], mode: str = "w") -> Path:
+    with atomic_file(path, mode) as fh:
+        write(fh)
+    return path

@@ -28,6 +28,7 @@ from realtime.config import Config
 from realtime.feedback import FeedbackSink
 from realtime.feedback.cues import PlanClock
 from realtime.metrics.twoview import BodyTraceRecorder, ClockOffset, StepFuser
+from realtime.outdir import write_atomic
 from realtime.pose import PoseEstimator
 from realtime.pose.stream import PoseStream, PoseStreamRecorder
 from realtime.types import Cue, Frame, LiveState, PoseSample, Step, Swing, View
@@ -319,6 +320,8 @@ class Session:
             sink.on_swing(swing, cues)
 
     def _emit(self, step: Step, cues_out: list[Cue]) -> None:
+        if self.recorder is not None:
+            self.recorder.sync()  # every completed step's poses are on disk
         self.steps.append(step)
         cues: Sequence[Cue] = ()
         if self.decide_cues is not None:
@@ -418,4 +421,5 @@ def write_json(path: Path, data: dict) -> None:
             return clean(x.item())
         return x
 
-    path.write_text(json.dumps(clean(data), indent=2) + "\n")
+    text = json.dumps(clean(data), indent=2) + "\n"
+    write_atomic(path, lambda fh: fh.write(text))

@@ -106,13 +106,14 @@ def test_recorder_spills_as_it_goes_and_recover_drops_a_torn_record(tmp_path) ->
     lm = np.random.default_rng(1).random((33, 4)).astype(np.float32)
     for i in range(10):
         rec.add(PoseSample(i, 5_000_000_000 + i * 33_333_333, 0, lm, None, (640, 480)), i / 30)
-    rec._spill.flush()  # what the OS would hold after a crash
+    # unbuffered: every added frame is already in the file, without a flush or a close
     spill = tmp_path / ps.SPILL_BIN
     assert spill.stat().st_size == 10 * ps.SPILL_DTYPE.itemsize
     with spill.open("ab") as fh:  # a record torn by the crash
         fh.write(b"\x00" * 100)
-    out = ps.recover(tmp_path)
-    back = ps.load(out)
+    res = ps.recover(tmp_path)
+    assert (res.frames, res.skipped, res.kept_existing) == (10, 0, False)
+    back = ps.load(res.path)
     assert len(back) == 10 and back.image_size == (640, 480) and back.view == "side"
     np.testing.assert_allclose(back.t, np.arange(10) * 0.033333333, atol=1e-9)
     np.testing.assert_array_equal(back.landmarks[3], lm)
@@ -136,11 +137,53 @@ def test_recover_all_rebuilds_both_cameras_of_a_two_camera_session(tmp_path) -> 
         rec = ps.PoseStreamRecorder(view, 30.0, spill_dir=tmp_path, name=name)
         for i in range(n):
             rec.add(PoseSample(i, i * 33_333_333, 0, lm, None, (640, 480)), i / 30)
-        rec._spill.flush()
-    paths = ps.recover_all(tmp_path)
+    paths = [r.path for r in ps.recover_all(tmp_path)]
     assert [p.name for p in paths] == ["pose.npz", "pose_rear.npz"]
     assert [len(ps.load(p)) for p in paths] == [12, 7]
     assert ps.load(paths[1]).view == "rear"
     assert not list(tmp_path.glob("*.partial.*"))
     with pytest.raises(PoseStreamError, match="no unfinished pose recording"):
         ps.recover_all(tmp_path)
+
+
+def _spill(tmp_path, n: int = 10) -> np.ndarray:
+    lm = np.random.default_rng(3).random((33, 4)).astype(np.float32)
+    rec = ps.PoseStreamRecorder("side", 30.0, spill_dir=tmp_path)
+    for i in range(n):
+        rec.add(PoseSample(i, i * 33_333_333, 0, lm, None, (640, 480)), i / 30)
+    return lm
+
+
+def test_recover_skips_corrupt_records_instead_of_giving_up(tmp_path) -> None:
+    _spill(tmp_path, 10)
+    raw = bytearray((tmp_path / ps.SPILL_BIN).read_bytes())
+    size = ps.SPILL_DTYPE.itemsize
+    rec = np.frombuffer(bytes(raw[3 * size:4 * size]), ps.SPILL_DTYPE).copy()
+    rec["lm"][0, 0, 0] = 1e30  # a landmark far outside any image
+    raw[3 * size:4 * size] = rec.tobytes()
+    rec = np.frombuffer(bytes(raw[6 * size:7 * size]), ps.SPILL_DTYPE).copy()
+    rec["t"] = np.nan  # a time that cannot be
+    raw[6 * size:7 * size] = rec.tobytes()
+    (tmp_path / ps.SPILL_BIN).write_bytes(bytes(raw))
+    res = ps.recover(tmp_path)
+    assert (res.frames, res.skipped) == (8, 2)
+    assert len(ps.load(res.path)) == 8
+
+
+def test_recover_never_overwrites_a_complete_pose_file(tmp_path) -> None:
+    _spill(tmp_path, 5)
+    complete = ps.PoseStreamRecorder("side", 30.0)
+    for i in range(20):
+        complete.add(PoseSample.no_pose(i, i, 0, (640, 480)), i / 30)
+    complete.save(tmp_path / "pose.npz")
+    res = ps.recover(tmp_path)
+    assert res.kept_existing and res.frames == 20
+    assert len(ps.load(tmp_path / "pose.npz")) == 20  # not the spill's 5
+    assert (tmp_path / ps.SPILL_BIN).exists()  # left for a person to look at
+
+
+def test_recover_names_the_missing_file(tmp_path) -> None:
+    _spill(tmp_path, 3)
+    (tmp_path / ps.SPILL_META).unlink()
+    with pytest.raises(PoseStreamError, match=r"pose\.partial\.json is missing"):
+        ps.recover(tmp_path)

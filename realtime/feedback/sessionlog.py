@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,6 +39,7 @@ class CueLog:
         self.phase_of = phase_of
         self.listeners = list(listeners)
         self.rows = 0
+        self.error: str | None = None
 
     def write(self, cue: Cue, spoken: bool) -> None:
         with self._lock:
@@ -44,15 +47,20 @@ class CueLog:
                 return
             t_s = cue.t_ns * 1e-9
             phase = self.phase_of(t_s) if self.phase_of is not None else ""
-            self._csv.writerow((f"{t_s:.3f}", cue.kind, cue.text, cue.priority, int(spoken),
-                                phase))
-            self._fh.flush()
-            self.rows += 1
+            if self.error is None:
+                try:
+                    self._csv.writerow((f"{t_s:.3f}", cue.kind, cue.text, cue.priority,
+                                        int(spoken), phase))
+                    self._fh.flush()
+                    self.rows += 1
+                except OSError as exc:  # disk full: the cues are still spoken
+                    self.error = f"cues.csv stopped ({exc.strerror or exc}); cues go on"
+                    print(f"realtime: {self.error}", file=sys.stderr, flush=True)
             for listener in self.listeners:
                 listener(cue, spoken)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, contextlib.suppress(OSError):  # disk full: what was flushed stays
             self._fh.close()
 
 

@@ -48,9 +48,11 @@ def write_steps_csv(path: str | Path, steps: Sequence[Step],
                     phases: Sequence[str] | None = None) -> Path:
     """Write a whole steps.csv at once (live sessions append with StepsCsvSink); with
     `phases` (one per step), a last column `phase`."""
+    from realtime.outdir import atomic_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
+    with atomic_file(path) as fh:
         wr = csv.writer(fh)
         if phases is None:
             wr.writerow(STEP_COLUMNS)

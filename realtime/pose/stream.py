@@ -15,10 +15,16 @@ BlazePose's left landmarks are the person's left.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-from collections.abc import Iterator
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -89,17 +95,27 @@ def validate(
 
 
 def save(path: str | Path, stream: PoseStream) -> Path:
+    """Write a pose stream all or nothing (a temporary file renamed over `path`)."""
+    from realtime.outdir import write_atomic
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Compressed in memory first: a write that fails (disk full) then fails on plain
+    # bytes, not inside numpy's zip writer (which would complain again when collected).
+    buf = io.BytesIO()
+    _savez(buf, stream)
+    return write_atomic(path, lambda fh: fh.write(buf.getbuffer()), "wb")
+
+
+def _savez(fh: object, stream: PoseStream) -> None:
     np.savez_compressed(
-        path,
+        fh,
         t=stream.t.astype(np.float64),
         landmarks=stream.landmarks.astype(np.float32),
         image_size=np.asarray(stream.image_size, dtype=np.int32),
         view=np.asarray(stream.view),
         fps=np.float64(stream.fps),
     )
-    return path
 
 
 def load(path: str | Path) -> PoseStream:
@@ -139,8 +155,12 @@ class PoseStreamRecorder:
 
     Times are the session's stream times (`Session.process`), so re-analysing the file
     reproduces the session; a live session's file starts at 0.
-    With `spill_dir`, each sample is also appended to `pose.partial.bin` (536 bytes, the
-    OS flushes it; we flush about once a second), deleted once pose.npz is written.
+    With `spill_dir`, each sample is also written to `pose.partial.bin` as it comes
+    (unbuffered: a killed process loses nothing the OS has; 536 bytes a frame) and
+    fsynced about once a second and at every step (`sync`), so a power cut loses at most
+    a second; the spill is deleted once pose.npz is written.  If the disk fills, the
+    spill stops with one line (`spill_error`) and the session goes on; what was written
+    stays valid.
     """
 
     def __init__(self, view: View, fps: float, spill_dir: str | Path | None = None,
@@ -153,24 +173,45 @@ class PoseStreamRecorder:
         self._size: tuple[int, int] = (0, 0)
         self._t0: int | None = None
         self._spill_dir = Path(spill_dir) if spill_dir is not None else None
-        self._spill = None
-        self._last_flush = 0.0
+        self._spill: BinaryIO | None = None
+        self._last_sync = -math.inf
+        self.spill_error: str | None = None
 
     def add(self, sample: PoseSample, t: float) -> None:
         """Record one sample at stream time t (seconds)."""
         if self._t0 is None:
             self._t0 = sample.t_capture_ns
             self._size = sample.image_size
-            self._open_spill()
+            self._guard(self._open_spill)
         self._t.append(t)
         self._lm.append(sample.landmarks)
-        if self._spill is not None:
+        spill = self._spill
+        if spill is not None:
             rec = np.empty((), SPILL_DTYPE)
             rec["t"], rec["lm"] = t, sample.landmarks
-            self._spill.write(rec.tobytes())
-            if t - self._last_flush >= 1.0:
-                self._spill.flush()
-                self._last_flush = t
+            self._guard(lambda: spill.write(rec.tobytes()))
+            if t - self._last_sync >= 1.0:
+                self.sync()
+                self._last_sync = t
+
+    def sync(self) -> None:
+        """Make the spill durable (fsync): about once a second, and at every step."""
+        spill = self._spill
+        if spill is not None:
+            self._guard(lambda: os.fsync(spill.fileno()))
+
+    def _guard(self, op: Callable[[], object]) -> None:
+        try:
+            op()
+        except OSError as exc:  # disk full, device gone: stop the spill, keep the session
+            self.spill_error = (f"pose recording to disk stopped ({exc.strerror or exc}); "
+                                "feedback goes on, what was written stays valid")
+            print(f"realtime: {self.spill_error}", file=sys.stderr, flush=True)
+            if self._spill is not None:
+                with contextlib.suppress(OSError):
+                    self._spill.close()
+            self._spill = None
+            self._spill_dir = None
 
     def _open_spill(self) -> None:
         if self._spill_dir is None:
@@ -179,7 +220,7 @@ class PoseStreamRecorder:
         meta = {"view": self.view, "fps": self.fps, "image_size": list(self._size),
                 "record": "float64 t, float32 landmarks[33][4], little-endian"}
         (self._spill_dir / self._spill_meta).write_text(json.dumps(meta))
-        self._spill = (self._spill_dir / self._spill_bin).open("wb")
+        self._spill = (self._spill_dir / self._spill_bin).open("wb", buffering=0)
 
     def __len__(self) -> int:
         return len(self._t)
@@ -199,33 +240,78 @@ class PoseStreamRecorder:
         return out
 
 
-def recover_all(session_dir: str | Path) -> list[Path]:
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """What `recover` did with one spill."""
+
+    path: Path
+    frames: int
+    skipped: int  # corrupt records left out
+    kept_existing: bool  # a complete pose file was already there: left untouched
+
+
+def recover_all(session_dir: str | Path) -> list[Recovered]:
     """Rebuild every pose file (pose.npz, and pose_rear.npz of a two-camera session) whose
     spill a session that did not end normally left behind."""
     d = Path(session_dir)
-    names = sorted(p.name.removesuffix(".partial.bin") for p in d.glob("*.partial.bin"))
+    if not d.is_dir():
+        raise PoseStreamError(f"{d} is not a folder")
+    names = sorted({p.name.removesuffix(".partial.bin") for p in d.glob("*.partial.bin")}
+                   | {p.name.removesuffix(".partial.json") for p in d.glob("*.partial.json")})
     if not names:
-        raise PoseStreamError(f"{d}: no unfinished pose recording here ({SPILL_BIN} missing)")
+        raise PoseStreamError(f"{d}: no unfinished pose recording here (no {SPILL_BIN})")
     return [recover(d, name) for name in names]
 
 
-def recover(session_dir: str | Path, name: str = "pose") -> Path:
-    """Rebuild `NAME.npz` from the spill of a session that did not end normally."""
+def recover(session_dir: str | Path, name: str = "pose") -> Recovered:
+    """Rebuild `NAME.npz` from the spill of a session that did not end normally.
+
+    A pose file that is already complete is never overwritten (the session ended after
+    all, or was recovered before): the spill is then left as it is.  A record that
+    cannot be a pose (time not finite or not after the previous one, coordinates far
+    outside the image, visibility outside 0..1) is skipped and counted; a torn last
+    record (the process died mid-write) is dropped.
+    """
     d = Path(session_dir)
     bin_name, meta_name = spill_names(name)
     meta_path, bin_path = d / meta_name, d / bin_name
-    if not (meta_path.exists() and bin_path.exists()):
-        raise PoseStreamError(f"{d}: no unfinished pose recording here ({bin_name} missing)")
+    if not bin_path.exists() and not meta_path.exists():
+        raise PoseStreamError(f"{d}: no unfinished pose recording here (no {bin_name})")
+    if not bin_path.exists():
+        raise PoseStreamError(f"{d}: {bin_name} is missing ({meta_name} is there): the "
+                              "recording has no poses to recover")
+    if not meta_path.exists():
+        raise PoseStreamError(f"{d}: {meta_name} is missing: the view, frame rate and image "
+                              f"size of {bin_name} are unknown")
+    out = d / f"{name}.npz"
+    if out.exists():
+        try:
+            existing = load(out)
+        except PoseStreamError:
+            existing = None
+        if existing is not None:
+            return Recovered(out, len(existing), 0, True)
     try:
         meta = json.loads(meta_path.read_text())
         raw = bin_path.read_bytes()
         n = len(raw) // SPILL_DTYPE.itemsize  # a torn last record is dropped
         rec = np.frombuffer(raw[: n * SPILL_DTYPE.itemsize], SPILL_DTYPE)
-        stream = validate(rec["t"].copy(), rec["lm"].copy(), meta["image_size"],
-                          np.asarray(meta["view"]), meta["fps"], where=str(bin_path))
+        t, lm = rec["t"].copy(), rec["lm"].copy()
+        xy, vis = lm[..., :2], lm[..., 3]
+        with np.errstate(invalid="ignore"):
+            sane = (np.isfinite(t)
+                    & np.all(np.isnan(xy) | ((xy > -10.0) & (xy < 11.0)), axis=(1, 2))
+                    & np.all((vis >= 0.0) & (vis <= 1.0), axis=1))
+        keep = np.zeros(n, bool)
+        last = -np.inf
+        for i in np.flatnonzero(sane):  # strictly increasing times among the sane ones
+            if t[i] > last:
+                keep[i], last = True, t[i]
+        stream = validate(t[keep], lm[keep], meta["image_size"], np.asarray(meta["view"]),
+                          meta["fps"], where=str(bin_path))
     except (ValueError, KeyError, TypeError) as exc:
         raise PoseStreamError(f"{d}: the unfinished recording is unreadable ({exc})") from None
-    out = save(d / f"{name}.npz", stream)
+    save(out, stream)
     bin_path.unlink()
     meta_path.unlink()
-    return out
+    return Recovered(out, len(stream), int(n - keep.sum()), False)
