@@ -260,8 +260,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         cfg, store = _runner_cfg(args)
     else:
         cfg = _load_cfg(args)
-    res = analyze(args.input, args.out, cfg, view=args.view, progress=not args.quiet,
-                  rear=args.rear, store=store, force=args.force)
+    from realtime.live import restore_sigterm, stop_on_sigterm
+
+    previous = stop_on_sigterm()  # a service manager's stop ends it like Ctrl-C
+    try:
+        res = analyze(args.input, args.out, cfg, view=args.view, progress=not args.quiet,
+                      rear=args.rear, store=store, force=args.force)
+    finally:
+        restore_sigterm(previous)
     pct = 100.0 * res.frames_with_pose / res.frames if res.frames else 0.0
     cad = res.summary.get("cadence_spm")
     cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"

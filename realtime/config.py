@@ -53,6 +53,12 @@ class CaptureConfig:
         default=30, metadata=_rng(1, 10_000, "consecutive failed grabs before giving up")
     )
     replay_queue: int = field(default=16, metadata=_rng(1, 1024, "file replay look-ahead"))
+    behind_share: float = field(
+        default=0.25,
+        metadata=_rng(0.01, 1.0, "live: when more than this share of the camera's frames "
+                      "were dropped over the last 2 s, the screen says processing is falling "
+                      "behind"),
+    )
 
 
 @dataclass(frozen=True, slots=True)

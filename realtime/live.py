@@ -279,6 +279,7 @@ class LiveRun:
         self.recorder: StoreRecorder | None = None
         self._thresholds_version = 0
         self._flash: tuple[str, float] = ("", 0.0)  # a notice and until when (monotonic)
+        self._drop_hist: deque[tuple[float, int, int]] = deque()  # falling behind
         self.extra_sinks = list(sinks)
         self.record = record
         self.states: LatestSlot[DisplayState] = LatestSlot()
@@ -533,6 +534,9 @@ class LiveRun:
         flash, until = self._flash
         if flash and time.monotonic() < until:
             notices.insert(0, flash)
+        behind = self._behind(main, session.frames)
+        if behind:
+            notices.insert(0, behind)
         second = None
         if other is not None and (other.frame is not None or other.pose is not None):
             status = ("camera lost" if other.error else "camera ended") if (
@@ -554,6 +558,26 @@ class LiveRun:
             phase_name=phase.name,
             placement=self._placement(main) if phase.name == "warm-up" else (),
         ))
+
+    def _behind(self, ch: Channel, frames: int) -> str:
+        """Live: the share of camera frames dropped over the last ~2 s; above
+        `capture.behind_share`, what to do about it (empty otherwise)."""
+        if not self.live_timing:
+            return ""
+        now = time.monotonic()
+        hist = self._drop_hist
+        hist.append((now, frames, ch.source.dropped))
+        while len(hist) > 2 and now - hist[1][0] >= 2.0:
+            hist.popleft()
+        t0, f0, d0 = hist[0]
+        if now - t0 < 1.0:
+            return ""
+        got, lost = frames - f0, ch.source.dropped - d0
+        share = lost / (got + lost) if got + lost else 0.0
+        if share <= self.cfg.capture.behind_share:
+            return ""
+        return (f"falling behind: {100 * share:.0f} % of camera frames dropped; close other "
+                "programs, or lower capture.fps or capture.width")
 
     @staticmethod
     def _placement(ch: Channel) -> tuple:
@@ -896,7 +920,7 @@ def run_live(
         except OSError as exc:
             raise UserError(f"cannot write the session to {out_dir}: {exc}") from None
         started = True
-        previous_term = _stop_on_sigterm()
+        previous_term = stop_on_sigterm()
         if display is not None:
             run.display_loop(display, on_action)
         else:
@@ -909,7 +933,15 @@ def run_live(
         if display is not None and screenshot is not None and started:
             display.screenshot(screenshot)
         if started:
-            summary = run.finish()  # closes the sinks: the speaker stops first
+            try:
+                summary = run.finish()  # closes the sinks: the speaker stops first
+            except KeyboardInterrupt:  # a second Ctrl-C while saving
+                print(f"realtime: interrupted while saving; steps.csv and cues.csv are "
+                      f"complete, and the poses are in the spill: run `realtime recover "
+                      f"{out_dir}`", file=sys.stderr)
+                if display is not None:
+                    display.close()
+                return 130
             lines = end_lines(run.phased_steps(), run.cues.cues_cfg, summary.get("cues", 0),
                               _duration(run))
             if display is not None and cfg.display.summary_s > 0:
@@ -989,7 +1021,12 @@ def end_screen(display: Display, lines: list[tuple[str, str]], store: StoreTarge
         time.sleep(1 / 30)
 
 
-def _stop_on_sigterm() -> signal.Handlers | None:
+def restore_sigterm(previous: signal.Handlers | None) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def stop_on_sigterm() -> signal.Handlers | None:
     """Make SIGTERM (a service manager, `kill`) end a session like Ctrl-C, so an unattended
     session that is stopped still writes pose.npz and summary.json.  Main thread only."""
     if threading.current_thread() is not threading.main_thread():

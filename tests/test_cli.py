@@ -52,6 +52,10 @@ CASES = [
     (["analyze", "{tmp}/text.mp4", "--set", "cues.knee_drive_target_deg=nan"],
      "cues.knee_drive_target_deg = nan: must be a finite number"),
     (["analyze", "{tmp}/text.mp4", "--set", "cues.cooldown_s=inf"], "must be a finite number"),
+    (["analyze", "{tmp}/still.png"], "is a still image, not a video"),
+    (["analyze", "{tmp}/huge.npz"], "x, y must be normalised image coordinates"),
+    (["analyze", "{tmp}/vis.npz"], "visibility must be within 0..1, got inf"),
+    (["analyze", "{tmp}/views.npz"], "'view' must be 'side' or 'rear'"),
 ]
 
 
@@ -60,6 +64,14 @@ def test_user_errors_are_one_clear_line(tmp_path, capsys, argv, message) -> None
     _make_bad_npz(tmp_path)
     (tmp_path / "text.mp4").write_text("not a video")
     (tmp_path / "latin1.toml").write_bytes("[cues]\n# caf\xe9\n".encode("latin-1"))
+    (tmp_path / "still.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    lm = np.full((3, 33, 4), 0.5, np.float32)
+    for name, landmarks, view in (("huge", lm * 1e30, "side"),
+                                  ("vis", np.concatenate([lm[..., :3], np.full((3, 33, 1),
+                                                          np.inf, np.float32)], -1), "side"),
+                                  ("views", lm, np.array(["side", "rear"]))):
+        np.savez(tmp_path / f"{name}.npz", t=np.arange(3.0), landmarks=landmarks,
+                 image_size=np.array([10, 10]), view=np.asarray(view), fps=np.float64(30))
     argv = [a.format(tmp=tmp_path) for a in argv]
     code = main(argv)
     err = capsys.readouterr().err
@@ -118,3 +130,34 @@ def test_a_folder_with_results_is_refused_unless_forced(tmp_path, capsys) -> Non
     (tmp_path / "afile").write_text("x")
     assert main(["analyze", str(a), "--out", str(tmp_path / "afile"), "--quiet"]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_analyze_stops_on_sigterm_like_ctrl_c(tmp_path) -> None:
+    """A service manager's stop: analyze ends at once, keeps the poses it computed."""
+    import signal
+    import time
+
+    from tests.conftest import data_file
+
+    out = tmp_path / "OUT"
+    proc = subprocess.Popen([sys.executable, "-m", "realtime", "analyze",
+                             str(data_file("videos/treadmill_side_male.mp4")), "--out", str(out),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(6.0)  # the model loads, then frames go through
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    from realtime.pose import stream as ps
+
+    assert 0 < len(ps.load(out / "pose.npz")) < 360  # what was computed is kept
+
+
+def test_a_sideways_runner_is_said() -> None:
+    from realtime.metrics import warnings
+
+    lines = warnings({"steps": 30, "reliable_steps": 30,
+                      "metrics": {"trunk_lean_deg": {"median": -84.0}}})
+    assert any("is the video rotated" in line for line in lines)
+    assert not any("rotated" in line for line in warnings(
+        {"steps": 30, "reliable_steps": 30, "metrics": {"trunk_lean_deg": {"median": 7.0}}}))

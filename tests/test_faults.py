@@ -82,3 +82,37 @@ def test_sigkill_loses_no_processed_frame(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-m", "realtime", "recover", str(out)],
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 2 and "no unfinished pose recording" in again.stderr
+
+
+def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
+    """More than capture.behind_share of the camera's frames dropped over ~2 s: a notice
+    naming the share and what to do; none when keeping up."""
+    from types import SimpleNamespace
+
+    from realtime.config import Config
+    from realtime.live import LiveRun
+
+    run = LiveRun.__new__(LiveRun)
+    run.cfg, run.live_timing = Config(), True
+    from collections import deque
+
+    run._drop_hist = deque()
+    src = SimpleNamespace(dropped=0)
+    ch = SimpleNamespace(source=src)
+    t0 = time.monotonic()
+    frames = 0
+    said = ""
+    while time.monotonic() - t0 < 2.5 and not said:  # 30 fps camera, 15 processed
+        time.sleep(1 / 30)
+        if int((time.monotonic() - t0) * 30) % 2:
+            frames += 1
+        else:
+            src.dropped += 1
+        said = run._behind(ch, frames)
+    assert said.startswith("falling behind:") and "lower capture.fps" in said
+    assert time.monotonic() - t0 <= 2.5
+    run._drop_hist.clear()
+    for _ in range(40):  # keeping up: nothing dropped
+        time.sleep(1 / 30)
+        frames += 1
+        assert run._behind(ch, frames) == ""

@@ -24,6 +24,9 @@ from realtime.types import Frame
 _END = object()
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+
+
 class VideoFileSource:
     """FrameSource for a video file (see the module docstring)."""
 
@@ -52,10 +55,16 @@ class VideoFileSource:
             raise SourceError(f"video file not found: {self.path}")
         if self.path.is_dir():
             raise SourceError(f"{self.path} is a folder, not a video file")
+        if self.path.suffix.lower() in IMAGE_SUFFIXES:
+            raise SourceError(f"{self.path} is a still image, not a video: the metrics need "
+                              "a video of the runner (a few strides at least)")
         # One decoder thread: decoding runs beside the pose model on these cores, and a
         # single FFmpeg thread costs ~15 % less CPU per frame while still decoding at
         # ~450 fps, ten times what the model needs (bench/bench_pipeline.py).
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+        # Rotation metadata (a phone video filmed upright) is honoured explicitly: a
+        # sideways picture would turn every sagittal angle by 90 degrees.
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG,
+                               [cv2.CAP_PROP_N_THREADS, 1, cv2.CAP_PROP_ORIENTATION_AUTO, 1])
         if not cap.isOpened():
             cap = cv2.VideoCapture(str(self.path))  # a build without FFmpeg
         if not cap.isOpened():
@@ -72,6 +81,10 @@ class VideoFileSource:
         self.fps = float(fps)
         self.size = (int(img.shape[1]), int(img.shape[0]))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if self.frame_count == 1:
+            cap.release()
+            raise SourceError(f"{self.path} holds a single picture, not a video: the metrics "
+                              "need a video of the runner (a few strides at least)")
         self._thread = threading.Thread(
             target=self._run, args=(cap, img), name="video-decode", daemon=True
         )

@@ -27,6 +27,7 @@ VIEW_METRICS: dict[str, tuple[str, ...]] = {
     "rear": ("cadence_spm", "hip_sway_pct", "pelvic_drop_deg"),
 }
 RELIABLE_SHARE = 0.5  # below this share of reliable steps, analyze and run say so
+SIDEWAYS_LEAN_DEG = 45.0  # running trunk lean is 0-20 deg; beyond this the picture is turned
 
 
 def step_row(step: Step) -> list[str]:
@@ -192,6 +193,11 @@ def warnings(summary: dict[str, Any]) -> list[str]:
         out.append("not trusted in most steps (left out of medians, asymmetries and cues): "
                    + ", ".join(poor) + ("; the feet were not seen landing clearly, so "
                    "contacts were timed from the body" if summary.get("hidden_legs") else ""))
+    lean = summary.get("metrics", {}).get("trunk_lean_deg", {}).get("median")
+    if isinstance(lean, int | float) and abs(lean) > SIDEWAYS_LEAN_DEG:
+        out.append(f"the runner's trunk leans {lean:+.0f}° from vertical: is the video "
+                   "rotated (or the camera on its side)? The metrics assume an upright "
+                   "picture")
     for view, part in summary.get("views", {}).items():  # two cameras: the top is the side's
         if view != "side":
             out += [f"{view} camera: {line}" for line in warnings(part)]

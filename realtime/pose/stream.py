@@ -76,6 +76,19 @@ def validate(
         raise PoseStreamError(
             f"{where}: 't' has {t.shape[0]} entries but 'landmarks' has {lm.shape[0]}"
         )
+    with np.errstate(invalid="ignore"):
+        bad_xy = ~(np.isnan(lm[..., :2]) | ((lm[..., :2] > -10.0) & (lm[..., :2] < 11.0)))
+        bad_vis = ~((lm[..., 3] >= 0.0) & (lm[..., 3] <= 1.0))
+    if bad_xy.any():
+        f = int(np.argwhere(bad_xy)[0][0])
+        raise PoseStreamError(
+            f"{where}: 'landmarks' x, y must be normalised image coordinates (about 0..1, "
+            f"NaN for none), got {lm[f, :, :2][bad_xy[f]][0]!r} in frame {f}")
+    if bad_vis.any():
+        f = int(np.argwhere(bad_vis)[0][0])
+        raise PoseStreamError(
+            f"{where}: 'landmarks' visibility must be within 0..1, got "
+            f"{lm[f, :, 3][bad_vis[f]][0]!r} in frame {f}")
     if t.size and (not np.isfinite(t).all() or (np.diff(t) <= 0).any()):
         raise PoseStreamError(f"{where}: 't' must be finite and strictly increasing")
     size = np.asarray(image_size).reshape(-1)
@@ -83,7 +96,7 @@ def validate(
         raise PoseStreamError(
             f"{where}: 'image_size' must be two positive numbers (width, height), got {size}"
         )
-    v = str(np.asarray(view).reshape(()).item()) if np.asarray(view).size == 1 else view
+    v = str(np.asarray(view).reshape(()).item()) if np.asarray(view).size == 1 else None
     if v not in VIEWS:
         raise PoseStreamError(f"{where}: 'view' must be 'side' or 'rear', got {view!r}")
     fps_v = float(np.asarray(fps).reshape(()).item()) if np.asarray(fps).size == 1 else -1.0
