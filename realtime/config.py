@@ -469,6 +469,21 @@ class DrillConfig:
         default=60.0, metadata=_rng(0.0, 3600.0, "cues off after the drill: what stays")
     )
     cooldown_s: float = field(default=120.0, metadata=_rng(0.0, 3600.0))
+    pause_after_absent_s: float = field(
+        default=5.0,
+        metadata=_rng(0.5, 600.0, "the runner out of the picture this long: the plan's "
+                      "clock, metrics and cues wait (\"waiting for the runner\")"),
+    )
+    end_after_absent_min: float = field(
+        default=10.0,
+        metadata=_rng(0.01, 1440.0, "the runner away this many minutes: the session ends "
+                      "and is saved"),
+    )
+    end_when_done: bool = field(
+        default=True,
+        metadata={"doc": "a live session ends by itself when the plan's last phase is over "
+                  "(never with blocks = 0)"},
+    )
     silent_phases: tuple[str, ...] = field(
         default=("warm-up", "baseline", "recovery", "retest", "cool-down", "done"),
         metadata={"doc": "phases without cues, of: " + ", ".join(PHASES) + "; the retest "

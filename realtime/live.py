@@ -280,6 +280,8 @@ class LiveRun:
         self._thresholds_version = 0
         self._flash: tuple[str, float] = ("", 0.0)  # a notice and until when (monotonic)
         self._drop_hist: deque[tuple[float, int, int]] = deque()  # falling behind
+        self._last_seen = math.nan  # stream time the runner was last in the picture
+        self.end_reason = ""  # why the session ended by itself
         self.extra_sinks = list(sinks)
         self.record = record
         self.states: LatestSlot[DisplayState] = LatestSlot()
@@ -437,6 +439,13 @@ class LiveRun:
                     ch.t_last = now
                     ch.frame, ch.pose, ch.live = frame, sample, live
                     self._after_frame(ch, live, steps, cues)
+                if ch is self.channels[0]:
+                    reason = self._attendance(live)
+                    if reason:  # the plan is over, or the runner has gone: end, saved
+                        self.end_reason = reason
+                        ch.stopped = True
+                        self.stop.set()
+                        break
                 if self.seconds is not None and live.t_s - self.offset_of(ch.view) >= \
                         self.seconds:
                     ch.stopped = True
@@ -537,6 +546,9 @@ class LiveRun:
         behind = self._behind(main, session.frames)
         if behind:
             notices.insert(0, behind)
+        if self.plan.paused:
+            notices.insert(0, "waiting for the runner: the plan, the metrics and the cues "
+                              "go on when you are back")
         second = None
         if other is not None and (other.frame is not None or other.pose is not None):
             status = ("camera lost" if other.error else "camera ended") if (
@@ -558,6 +570,28 @@ class LiveRun:
             phase_name=phase.name,
             placement=self._placement(main) if phase.name == "warm-up" else (),
         ))
+
+    def _attendance(self, live: LiveState) -> str:
+        """Main worker, every frame: pause the plan while the runner is away (metrics and
+        cues have nothing to act on then), resume when they are back; the reason to end
+        the session by itself, or ''."""
+        d = self.cfg.drill
+        t = live.t_s
+        if live.has_pose:
+            self._last_seen = t
+            if self.plan.paused:
+                self.plan.resume(t)
+        else:
+            since = self._last_seen if self._last_seen == self._last_seen else \
+                (self.plan.t0_s if self.plan.t0_s is not None else t)
+            away = t - since
+            if away >= d.pause_after_absent_s:
+                self.plan.pause(t)
+            if away >= 60.0 * d.end_after_absent_min:
+                return f"the runner was away for {d.end_after_absent_min:g} min"
+        if d.end_when_done and d.blocks > 0 and self.plan.at(t).name == "done":
+            return "the drill plan is done"
+        return ""
 
     def _behind(self, ch: Channel, frames: int) -> str:
         """Live: the share of camera frames dropped over the last ~2 s; above
@@ -735,6 +769,11 @@ class LiveRun:
         summary["cues"] = sum(len(ch.session.cues) for ch in self.channels)  # type: ignore[union-attr]
         summary["thresholds"] = as_dict(self.cues.cues_cfg)  # as they ended (hotkeys)
         summary["t0_s"] = self.plan.t0_s  # the plan's phases count from here
+        if self.plan.pauses:
+            summary["runner_away_s"] = [[round(a, 3), round(b, 3)] for a, b in
+                                        self.plan.pauses]
+        if self.end_reason:
+            summary["ended"] = self.end_reason
         summary["plan"] = as_dict(self.cfg.drill)
         if self.cues.calibration is not None:
             summary["calibration"] = self.cues.calibration.as_dict()
@@ -959,6 +998,8 @@ def run_live(
             display.close()
     if not started:  # interrupted before the session began
         return 130
+    if run.end_reason:
+        print(f"session ended by itself: {run.end_reason}")
     _print_summary(summary, out_dir)
     if run.error:
         if run.two and run.channels[0].error is None:

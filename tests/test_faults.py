@@ -116,3 +116,50 @@ def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
         time.sleep(1 / 30)
         frames += 1
         assert run._behind(ch, frames) == ""
+
+
+def test_the_plan_waits_while_the_runner_is_away() -> None:
+    from realtime.config import DrillConfig
+    from realtime.feedback.cues import PlanClock
+
+    plan = PlanClock(DrillConfig(warmup_s=10, baseline_s=0, blocks=1, block_s=10,
+                                 retest_s=0, cooldown_s=0))
+    plan.start(0.0)
+    plan.pause(4.0)
+    assert plan.plan_time(9.0) == 4.0 and plan.name_at(20.0) == "warm-up"
+    plan.resume(30.0)
+    assert plan.plan_time(31.0) == 5.0 and plan.pauses == ((4.0, 30.0),)
+    assert plan.name_at(36.0) == "drill" and plan.name_at(46.0) == "done"
+
+
+def _gap_session(tmp_path: Path, sets: list[str], gap: tuple[float, float]) -> dict:
+    from realtime.config import load_config
+    from realtime.live import run_live
+    from realtime.pipeline import RecordedPoses
+    from realtime.synthetic import synthetic_run
+
+    stream, _ = synthetic_run(30.0, 30.0, gaps=[gap])
+    cfg = load_config(overrides=sets)
+    code = run_live(cfg, RecordedPoses(stream), "side", tmp_path / "s", headless=True,
+                    mute=True, seconds=None, record=False, live_timing=False)
+    assert code == 0
+    return json.loads((tmp_path / "s" / "summary.json").read_text())
+
+
+def test_an_unattended_session_ends_after_its_plan_and_pauses_for_an_absence(tmp_path):
+    """A 30 s stream, the runner away from 4 to 9 s, a plan of 10 s: the plan waits from
+    5 s (1 s after the runner left) to 9 s, so the session ends by itself at ~14 s."""
+    s = _gap_session(tmp_path, ["drill.warmup_s=2", "drill.baseline_s=0", "drill.blocks=1",
+                                "drill.block_s=8", "drill.retest_s=0", "drill.cooldown_s=0",
+                                "drill.pause_after_absent_s=1"], (4.0, 9.0))
+    assert s["ended"] == "the drill plan is done"
+    ((a, b),) = s["runner_away_s"]
+    assert abs(a - 5.0) < 0.1 and abs(b - 9.0) < 0.1
+    assert 13.5 < s["frames"] / 30.0 < 14.5  # not the whole 30 s
+
+
+def test_a_runner_gone_for_good_ends_the_session(tmp_path: Path) -> None:
+    s = _gap_session(tmp_path, ["drill.pause_after_absent_s=1",
+                                "drill.end_after_absent_min=0.05"], (6.0, 30.0))
+    assert s["ended"] == "the runner was away for 0.05 min"
+    assert 8.5 < s["frames"] / 30.0 < 9.5  # 3 s after leaving at 6 s

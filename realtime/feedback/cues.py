@@ -323,23 +323,54 @@ def phase_spans(cfg: DrillConfig, until_s: float) -> list[tuple[str, float, floa
 
 
 class PlanClock:
-    """The drill plan on a stream's own clock: phase times count from the first frame.
+    """The drill plan on a stream's own clock: phase times count from the first frame,
+    and stand still while the runner is away.
 
     `start` is called with every frame's time and keeps the first (Session.process);
-    before any frame, times count from 0.  Shared by a session's cameras (the side's
-    clock) and by the writers that label each step and cue with its phase.
+    before any frame, times count from 0.  `pause`/`resume` (the runner left the picture
+    and came back) stop the plan's time, so a drill block is not used up by an empty
+    treadmill.  Shared by a session's cameras (the side's clock) and by the writers that
+    label each step and cue with its phase.
     """
 
     def __init__(self, drill: DrillConfig) -> None:
         self.drill = drill
         self.t0_s: float | None = None
+        self._pauses: list[tuple[float, float]] = []  # (start, end) in stream time
+        self._paused_at: float | None = None
 
     def start(self, t_s: float) -> None:
         if self.t0_s is None:
             self.t0_s = t_s
 
+    def pause(self, t_s: float) -> None:
+        if self._paused_at is None:
+            self._paused_at = t_s
+
+    def resume(self, t_s: float) -> None:
+        if self._paused_at is not None:
+            self._pauses.append((self._paused_at, max(t_s, self._paused_at)))
+            self._paused_at = None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    @property
+    def pauses(self) -> tuple[tuple[float, float], ...]:
+        """The finished pauses, (start, end) in stream time."""
+        return tuple(self._pauses)
+
+    def plan_time(self, t_s: float) -> float:
+        """Seconds of the plan done at stream time `t_s` (paused stretches left out)."""
+        pauses = list(self._pauses)
+        if self._paused_at is not None:
+            pauses.append((self._paused_at, math.inf))
+        away = sum(max(0.0, min(t_s, b) - a) for a, b in pauses if a < t_s)
+        return t_s - (self.t0_s or 0.0) - away
+
     def at(self, t_s: float) -> Phase:
-        return phase_at(t_s - (self.t0_s or 0.0), self.drill)
+        return phase_at(self.plan_time(t_s), self.drill)
 
     def name_at(self, t_s: float) -> str:
         return self.at(t_s).name
