@@ -47,10 +47,21 @@ class CaptureConfig:
     height: int = field(default=720, metadata=_rng(120, 2160, "requested camera height, px"))
     fps: float = field(default=30.0, metadata=_rng(5.0, 240.0, "requested camera frame rate"))
     read_timeout_s: float = field(
-        default=2.0, metadata=_rng(0.1, 60.0, "a camera silent this long counts as frozen")
+        default=2.0, metadata=_rng(0.1, 60.0, "the worker waits this long for a frame before "
+                                   "it checks on the camera")
     )
-    max_failed_reads: int = field(
-        default=30, metadata=_rng(1, 10_000, "consecutive failed grabs before giving up")
+    lost_after_s: float = field(
+        default=1.0, metadata=_rng(0.05, 60.0, "no good frame for this long: the camera is "
+                                   "lost, closed and reopened")
+    )
+    frozen_after_s: float = field(
+        default=2.0, metadata=_rng(0.1, 600.0, "the very same picture for this long (a "
+                                   "driver repeating its last frame): the camera is lost")
+    )
+    reconnect_for_s: float = field(
+        default=120.0, metadata=_rng(0.0, 86_400.0, "a lost camera is reopened (back-off "
+                                     "0.25 s doubling to 1 s) for this long before the "
+                                     "session ends; 0: end at once")
     )
     replay_queue: int = field(default=16, metadata=_rng(1, 1024, "file replay look-ahead"))
     behind_share: float = field(

@@ -224,6 +224,7 @@ class Channel:
     capture_to_display: Latency = field(default_factory=lambda: Latency("capture->display"))
     t_first: float = math.nan  # monotonic, first and last frame processed
     t_last: float = math.nan
+    said_lost: int = 0  # camera losses already announced
 
     @property
     def lost(self) -> str:
@@ -282,6 +283,7 @@ class LiveRun:
         self._drop_hist: deque[tuple[float, int, int]] = deque()  # falling behind
         self._last_seen = math.nan  # stream time the runner was last in the picture
         self.end_reason = ""  # why the session ended by itself
+        self.announce: Callable[[str], None] | None = None  # speaks a notice (run_live)
         self.extra_sinks = list(sinks)
         self.record = record
         self.states: LatestSlot[DisplayState] = LatestSlot()
@@ -427,6 +429,21 @@ class LiveRun:
                 try:
                     item = ch.source.read(timeout=self.cfg.capture.read_timeout_s)
                 except FrameTimeout as exc:
+                    if getattr(ch.source, "can_reconnect", False):
+                        # a camera judges its own faults by time and reopens itself;
+                        # only a driver that stopped answering altogether ends it here
+                        silent = time.monotonic() - (ch.t_last if ch.t_last == ch.t_last
+                                                     else self._t_start)
+                        cap = self.cfg.capture
+                        if not ch.source.reconnecting and \
+                                silent > cap.lost_after_s + 2 * cap.read_timeout_s + 1.0:
+                            ch.error = f"{exc}: the camera's driver stopped answering"
+                            break
+                        with self.lock:  # lost, being reopened: say so once, keep waiting
+                            if ch.source.reconnecting:
+                                self._camera_lost(ch)
+                            self._publish(ch)
+                        continue
                     ch.error = f"{exc}: is the camera still connected?"
                     break
                 if item is None:
@@ -546,7 +563,11 @@ class LiveRun:
         behind = self._behind(main, session.frames)
         if behind:
             notices.insert(0, behind)
-        if self.plan.paused:
+        lost = [f"{getattr(c.source, 'status', '')}: reconnecting" for c in self.channels
+                if getattr(c.source, "status", "")]
+        if lost:
+            notices[:0] = lost
+        elif self.plan.paused:
             notices.insert(0, "waiting for the runner: the plan, the metrics and the cues "
                               "go on when you are back")
         second = None
@@ -570,6 +591,17 @@ class LiveRun:
             phase_name=phase.name,
             placement=self._placement(main) if phase.name == "warm-up" else (),
         ))
+
+    def _camera_lost(self, ch: Channel) -> None:
+        """Under the lock: the first time a loss is seen, say "camera lost" (spoken once
+        per loss) and mark the plan paused (nothing to measure)."""
+        losses = getattr(ch.source, "gaps", [])
+        if len(losses) > ch.said_lost:
+            ch.said_lost = len(losses)
+            if self.announce is not None:
+                self.announce(f"{ch.view} camera lost" if self.two else "camera lost")
+            if ch is self.channels[0] and ch.live is not None:
+                self.plan.pause(ch.live.t_s)
 
     def _attendance(self, live: LiveState) -> str:
         """Main worker, every frame: pause the plan while the runner is away (metrics and
@@ -774,6 +806,11 @@ class LiveRun:
                                         self.plan.pauses]
         if self.end_reason:
             summary["ended"] = self.end_reason
+        gaps = {ch.view: [[round(a - self._t_start, 3),
+                           None if b != b else round(b - self._t_start, 3)]
+                          for a, b in getattr(ch.source, "gaps", [])] for ch in self.channels}
+        if any(gaps.values()):  # seconds since the session started: lost, back (None: not)
+            summary["camera_gaps_s"] = gaps
         summary["plan"] = as_dict(self.cfg.drill)
         if self.cues.calibration is not None:
             summary["calibration"] = self.cues.calibration.as_dict()
@@ -923,6 +960,11 @@ def run_live(
         if not mute and (cfg.speech.mode != "off" or cfg.tones.mode != "off"):
             init_mixer()  # once, on this thread: the speech thread and tones share it
         speaker = None if mute else make_speaker(cfg.speech, cfg.cues.phrases)
+        if speaker is not None:
+            def announce(text: str) -> None:
+                speaker.say(Cue("notice", text, 9, now_ns()))
+
+            run.announce = announce
         tones = TonePlayer(cfg.tones, cfg.cues)
         tones.muted = mute
         try:

@@ -86,6 +86,24 @@ class ModelPoses:
         self.fps, self.size = self.frames.fps, self.frames.size
         return self
 
+    @property
+    def status(self) -> str:
+        """The camera's own status ("camera lost (...)" while it is reopened), else ''."""
+        return str(getattr(self.frames, "status", ""))
+
+    @property
+    def reconnecting(self) -> bool:
+        return bool(getattr(self.frames, "reconnecting", False))
+
+    @property
+    def can_reconnect(self) -> bool:
+        """A camera reopens itself when lost; a file does not."""
+        return hasattr(self.frames, "reconnecting")
+
+    @property
+    def gaps(self) -> list[tuple[float, float]]:
+        return list(getattr(self.frames, "gaps", []))
+
     def read(self, timeout: float | None = None) -> tuple[Frame | None, PoseSample] | None:
         frame = self.frames.read(timeout)
         if frame is None:

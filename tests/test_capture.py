@@ -65,7 +65,7 @@ def img(value: int, shape=(48, 64, 3)) -> np.ndarray:
     return np.full(shape, value % 256, np.uint8)
 
 
-CFG = CaptureConfig(max_failed_reads=5)
+CFG = CaptureConfig(lost_after_s=0.2, reconnect_for_s=0.0)
 
 
 def drain(src: CameraSource, last_seq: int, pause_s: float = 0.0) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -163,3 +164,150 @@ def test_a_runner_gone_for_good_ends_the_session(tmp_path: Path) -> None:
                                 "drill.end_after_absent_min=0.05"], (6.0, 30.0))
     assert s["ended"] == "the runner was away for 0.05 min"
     assert 8.5 < s["frames"] / 30.0 < 9.5  # 3 s after leaving at 6 s
+
+
+# ------------------------------------------------------------------ camera faults
+
+
+def _camera(script_factory, **cfg):
+    from realtime.capture import CameraSource
+    from realtime.config import CaptureConfig
+
+    return CameraSource(CaptureConfig(**cfg), capture_factory=script_factory)
+
+
+def _frames(n: int, start: int = 0):
+    import numpy as np
+
+    return [np.full((48, 64, 3), (start + i) % 256, np.uint8) for i in range(n)]
+
+
+def _read_all(src, until_s: float, n: int = 10**9) -> list:
+    from realtime.capture import FrameTimeout
+    from realtime.errors import SourceError
+
+    got, t_end = [], time.monotonic() + until_s
+    while time.monotonic() < t_end and len(got) < n:
+        try:
+            f = src.read(timeout=0.1)
+        except FrameTimeout:
+            continue
+        except SourceError:
+            break
+        if f is None:
+            break
+        got.append((time.monotonic(), f))
+    return got
+
+
+def test_a_short_dropout_of_a_fast_failing_driver_is_not_a_loss() -> None:
+    """50 failed reads in a row within 0.25 s: under a second, so nothing is lost (the old
+    count-based rule ended the session on 30)."""
+    from tests.test_capture import FakeCapture
+
+    fake = FakeCapture([*_frames(30), *([None] * 50), *_frames(30, 30)], delay_s=0.005)
+    src = _camera(lambda i: fake, reconnect_for_s=0.0).start()
+    last, t_end = -1, time.monotonic() + 3.0
+    while last != 59 and time.monotonic() < t_end:
+        f = src.read(timeout=1.0)
+        last = int(f.image[0, 0, 0]) if f is not None else last
+    assert last == 59  # the frames after the dropout came through
+    assert src.losses == 0 and src.gaps == [] and src.failed_reads == 50
+    src.stop()
+
+
+def test_a_frozen_driver_is_lost_reopened_and_the_same_source_goes_on() -> None:
+    """A driver repeating one picture for 2 s is lost; reopened, it delivers again and
+    the same source goes on (the gap is recorded with its end)."""
+    from tests.test_capture import FakeCapture
+
+    frozen = FakeCapture([*_frames(10), *([_frames(1, 7)[0]] * 120)], delay_s=1 / 30)
+    fresh = FakeCapture(_frames(250, 100), delay_s=1 / 30)
+    devices = iter([frozen, fresh])
+    src = _camera(lambda i: next(devices, fresh), frozen_after_s=2.0, reconnect_for_s=30.0)
+    src.start()
+    got = _read_all(src, 6.0)
+    src.stop()
+    assert src.losses == 1
+    ((lost, back),) = src.gaps
+    assert back > lost and back - lost < 2.0  # reopened after a short back-off
+    values = [int(f.image[0, 0, 0]) for _, f in got]
+    assert 100 in values and values[-1] > 130  # the fresh device's frames, same source
+    assert frozen.released
+
+
+def test_an_unplugged_camera_is_reopened_and_resumes_within_2_s() -> None:
+    """The device fails (no frames), cannot be opened for 3 s (unplugged), then is back:
+    frames resume in the same source within 2 s of its return."""
+    import threading
+
+    from tests.test_capture import FakeCapture
+
+    plugged = threading.Event()
+    back_at = [0.0]
+    first = FakeCapture(_frames(20), delay_s=1 / 30)  # then None: unplugged
+
+    def factory(i: int):
+        if not plugged.is_set():
+            return first if not first.released else FakeCapture([], opened=False)
+        return FakeCapture(_frames(200, 50), delay_s=1 / 30)
+
+    src = _camera(factory, lost_after_s=1.0, reconnect_for_s=60.0).start()
+
+    def replug() -> None:
+        time.sleep(3.0)
+        back_at[0] = time.monotonic()
+        plugged.set()
+
+    threading.Thread(target=replug, daemon=True).start()
+    got = _read_all(src, 7.0)
+    src.stop()
+    after = [t for t, f in got if int(f.image[0, 0, 0]) >= 50]
+    assert after and after[0] - back_at[0] <= 2.0
+    assert src.losses == 1 and src.status == ""
+
+
+def test_a_lost_camera_is_said_once_on_screen_and_in_the_session_record(tmp_path: Path
+                                                                         ) -> None:
+    """In a live session: "camera lost" announced once, the notice on the display state,
+    the session goes on when the camera is back, and summary.json shows the gap."""
+    from realtime.config import load_config
+    from realtime.live import LiveRun
+    from realtime.pipeline import ModelPoses
+    from realtime.types import PoseSample
+    from tests.test_capture import FakeCapture
+
+    class NoPose:
+        def estimate(self, frame):
+            return PoseSample.no_pose(frame.seq, frame.t_capture_ns, frame.t_capture_ns,
+                                      frame.size)
+
+        def close(self) -> None:
+            pass
+
+    devices = iter([FakeCapture(_frames(30), delay_s=1 / 30),
+                    FakeCapture([], opened=False)])
+
+    def factory(i: int):
+        return next(devices, None) or FakeCapture(_frames(300, 100), delay_s=1 / 30)
+
+    from realtime.capture import CameraSource
+
+    cfg = load_config(overrides=["capture.lost_after_s=0.5", "capture.reconnect_for_s=30",
+                                 "capture.read_timeout_s=0.3"])
+    source = ModelPoses(CameraSource(cfg.capture, capture_factory=factory), NoPose)
+    run = LiveRun(cfg, source, "side", tmp_path / "s", seconds=None, record=False)
+    said: list[str] = []
+    run.announce = said.append
+    run.start()
+    notices: list[str] = []
+    t_end = time.monotonic() + 6.0
+    while time.monotonic() < t_end:
+        with contextlib.suppress(TimeoutError):
+            notices.append(run.states.get(timeout=0.2).notice)
+    summary = run.finish()
+    assert said == ["camera lost"]
+    assert any(n.startswith("camera lost (no frame for 0.5 s): reconnecting") for n in notices)
+    ((lost, back),) = summary["camera_gaps_s"]["side"]
+    assert back is not None and back > lost
+    assert summary["frames"] > 60  # frames before and after the gap, one session

@@ -73,7 +73,7 @@ def test_camera_dying_mid_session_keeps_what_was_recorded(tmp_path) -> None:
     cap.release()
     model_ready = threading.Event()  # the "camera" starts once the model is loaded
     fake = FakeCapture([*frames, *([None] * 40)], delay_s=1 / 30, gate=model_ready)
-    cfg = load_config(overrides=["capture.max_failed_reads=10"])
+    cfg = load_config(overrides=["capture.lost_after_s=0.3", "capture.reconnect_for_s=0"])
 
     def estimator() -> MediaPipePose:
         est = MediaPipePose(cfg.pose)

@@ -345,7 +345,7 @@ def test_rear_camera_failing_mid_session_the_side_goes_on(tmp_path, monkeypatch)
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
     cfg = Config()
-    cfg = replace(cfg, capture=replace(cfg.capture, max_failed_reads=10))
+    cfg = replace(cfg, capture=replace(cfg.capture, lost_after_s=0.3, reconnect_for_s=0.0))
     gates = {"side": threading.Event(), "rear": threading.Event()}
     fakes = {"side": FakeCapture(_frames("videos/treadmill_side_male.mp4", 210), 1 / 30,
                                  gate=gates["side"]),

@@ -4,11 +4,19 @@ Pose estimation is slower than some cameras, and a runner wants feedback on what
 doing now, not on a queue of old frames; so stale frames are dropped and counted (the
 pattern of vidgear's CamGear).  Each frame is stamped with the monotonic clock right
 after `grab()`, before the (slower) decode in `retrieve()`.
+
+Faults are judged by time, not by counts (a fast-failing driver fails 30 reads in a few
+milliseconds): no good frame for `capture.lost_after_s`, or the very same picture for
+`capture.frozen_after_s`, and the camera is lost.  It is then closed and reopened with
+a back-off (0.25 s doubling to 1 s) for up to `capture.reconnect_for_s`; frames resume in
+the same session as soon as it delivers again, and `gaps` records each loss.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol, Self
 
@@ -79,6 +87,10 @@ class CameraSource:
         self.grabbed = 0
         self.bad_frames = 0
         self.failed_reads = 0
+        self.status = ""  # "camera lost (...)" while it is being reopened
+        self.gaps: list[tuple[float, float]] = []  # (lost, back) monotonic s; nan: not back
+        self.losses = 0
+        self._slot_closed = False
 
     @property
     def dropped(self) -> int:
@@ -109,37 +121,88 @@ class CameraSource:
         self._thread.start()
         return self
 
+    @property
+    def reconnecting(self) -> bool:
+        """The camera is lost and being reopened (the worker keeps waiting)."""
+        return bool(self.status) and not self._slot_closed
+
+    def _open_quiet(self) -> VideoCaptureLike | None:
+        try:
+            cap = self._factory(self.index)
+        except Exception:  # a driver that throws while the device is away
+            return None
+        if cap is None or not cap.isOpened():
+            if cap is not None:
+                cap.release()
+            return None
+        return cap
+
+    def _lose(self, cap: VideoCaptureLike, why: str) -> None:
+        self.status = f"camera lost ({why})"
+        self.gaps.append((time.monotonic(), math.nan))
+        self.losses += 1
+        cap.release()
+
     def _run(self) -> None:
-        assert self._cap is not None
+        cap: VideoCaptureLike | None = self._cap
         seq = 0
-        failures = 0
+        backoff = 0.25
+        lost_at = 0.0
+        last_good = time.monotonic()
+        last_sig, sig_since = b"", last_good
+        why = ""
         try:
             while not self._stop.is_set():
-                ok = self._cap.grab()
+                if cap is None:  # lost: reopen with a back-off, for a while
+                    if time.monotonic() - lost_at >= self.cfg.reconnect_for_s:
+                        tail = (f"; not back after {self.cfg.reconnect_for_s:g} s"
+                                if self.cfg.reconnect_for_s > 0 else "")
+                        self._error = (f"camera {self.index} stopped delivering frames after "
+                                       f"{self.grabbed} good ones ({why}{tail})")
+                        return
+                    self._stop.wait(backoff)
+                    backoff = min(1.0, 2 * backoff)
+                    cap = self._open_quiet()
+                    self._cap = cap
+                    last_good = time.monotonic()  # give it lost_after_s to deliver
+                    continue
+                ok = cap.grab()
                 t_ns = now_ns()
                 img = None
                 if ok:
-                    ok, raw = self._cap.retrieve()
+                    ok, raw = cap.retrieve()
                     img = as_bgr(raw) if ok else None
                     if ok and img is None:
                         self.bad_frames += 1
+                now = time.monotonic()
                 if img is None:
-                    failures += 1
                     self.failed_reads += 1
-                    if failures >= self.cfg.max_failed_reads:
-                        self._error = (
-                            f"camera {self.index} stopped delivering frames after "
-                            f"{self.grabbed} good ones ({failures} failed reads in a row)"
-                        )
-                        return
+                    if now - last_good >= self.cfg.lost_after_s:
+                        why = f"no frame for {self.cfg.lost_after_s:g} s"
+                        self._lose(cap, why)
+                        cap, self._cap, lost_at = None, None, now
                     continue
-                failures = 0
+                sig = img[::16, ::16].tobytes()
+                if sig != last_sig:
+                    last_sig, sig_since = sig, now
+                elif now - sig_since >= self.cfg.frozen_after_s:
+                    why = f"the same picture for {self.cfg.frozen_after_s:g} s"
+                    self._lose(cap, why)
+                    cap, self._cap, lost_at, last_sig = None, None, now, b""
+                    continue
+                last_good = now
+                if self.status:  # back: the same session goes on
+                    start, _ = self.gaps[-1]
+                    self.gaps[-1] = (start, now)
+                    self.status = ""
+                    backoff = 0.25
                 self.grabbed += 1
                 self._slot.put(Frame(seq, t_ns, img))
                 seq += 1
         except Exception as exc:  # a driver exception must not kill the session silently
             self._error = f"camera {self.index} failed: {exc}"
         finally:
+            self._slot_closed = True
             self._slot.close()
 
     def read(self, timeout: float | None = None) -> Frame | None:
