@@ -311,3 +311,31 @@ def test_a_lost_camera_is_said_once_on_screen_and_in_the_session_record(tmp_path
     ((lost, back),) = summary["camera_gaps_s"]["side"]
     assert back is not None and back > lost
     assert summary["frames"] > 60  # frames before and after the gap, one session
+
+
+def test_an_output_folder_on_a_read_only_filesystem_is_one_line(tmp_path: Path) -> None:
+    """A real read-only mount (tmpfs, ro) as --out: one line, exit 2, no traceback.
+    Needs root with the right to mount (as in CI); skipped where mounting is refused."""
+    import pytest
+
+    from realtime.synthetic import synthetic_run
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)],
+                       capture_output=True, text=True)
+    if m.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {m.stderr.strip()}")
+    try:
+        src = tmp_path / "in.npz"
+        ps.save(src, synthetic_run(3.0, 30.0)[0])
+        for cmd in (["analyze", str(src), "--out", str(ro / "OUT"), "--quiet"],
+                    ["run", "--video", str(src), "--headless", "--mute", "--out",
+                     str(ro / "S")]):
+            r = subprocess.run([sys.executable, "-m", "realtime", *cmd], capture_output=True,
+                               text=True, timeout=120)
+            assert r.returncode == 2, r.stderr
+            assert "Read-only file system" in r.stderr and "Traceback" not in r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    finally:
+        subprocess.run(["umount", str(ro)], check=False)
