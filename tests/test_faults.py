@@ -339,3 +339,25 @@ def test_an_output_folder_on_a_read_only_filesystem_is_one_line(tmp_path: Path) 
             assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     finally:
         subprocess.run(["umount", str(ro)], check=False)
+
+
+def test_a_second_ctrl_c_while_saving_names_recover(tmp_path: Path, monkeypatch,
+                                                     capsys) -> None:
+    """Ctrl-C twice: the second lands while the session is being saved (here: made to
+    land there by raising it from `finish`); the user is told how to get the poses back."""
+    from realtime.config import load_config
+    from realtime.live import LiveRun, run_live
+    from realtime.pipeline import RecordedPoses
+    from realtime.synthetic import synthetic_run
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LiveRun, "finish", interrupted)
+    stream, _ = synthetic_run(2.0, 30.0)
+    code = run_live(load_config(), RecordedPoses(stream), "side", tmp_path / "s",
+                    headless=True, mute=True, seconds=None, record=False, live_timing=False)
+    err = capsys.readouterr().err
+    assert code == 130
+    assert f"run `realtime recover {tmp_path / 's'}`" in err
+    assert (tmp_path / "s" / "steps.csv").exists()  # written as it went
