@@ -48,13 +48,15 @@ def main() -> int:
     gaps = [(t, t + 3.0) for t in range(600, int(seconds), 900)]  # runner steps off
     stream, truth = synthetic_run(seconds, args.fps, noise_px=2.0, dropout_rate=0.01,
                                   gaps=gaps, knee_drive_deg=lambda t: 45 + 15 * (t % 300 > 150))
-    cfg = load_config()
+    # an hour of one session: the plan must not end it after its 17 minutes
+    cfg = load_config(overrides=["drill.end_when_done=false"])
     base_rss = rss_mb()
     threads0 = threading.active_count()
     with tempfile.TemporaryDirectory() as out:
-        sinks = [CueLogSink(Path(out) / "cues.csv", None)]
-        run = LiveRun(cfg, RecordedPoses(stream), "side", Path(out), sinks=sinks,
-                      seconds=None, live_timing=False)
+        run = LiveRun(cfg, RecordedPoses(stream), "side", Path(out), seconds=None,
+                      live_timing=False)
+        run.prepare()  # the folder first: it must hold no results when the logs open
+        run.extra_sinks = [CueLogSink(Path(out) / "cues.csv", None)]
         t0 = time.perf_counter_ns()
         run.start()
         marks = []

@@ -55,7 +55,6 @@ from realtime.pipeline import (
     two_view_summary,
     write_json,
 )
-from realtime.store.home import make_private_dir
 from realtime.store.recorder import StoreRecorder, StoreTarget
 from realtime.types import (
     REAR_METRICS,
@@ -386,9 +385,10 @@ class LiveRun:
 
     def prepare(self, force: bool = False) -> None:
         """The session folder, once: refused if it holds results (unless `force`) or an
-        unfinished recording; created 0700."""
+        unfinished recording; created 0700.  Call it before opening sinks that write into
+        the folder (cues.csv); `start` calls it otherwise."""
         if not self._prepared:
-            check_session_dir(self.out_dir, force)
+            prepare_out_dir(self.out_dir, force)
             self._prepared = True
 
     def begin_record(self) -> None:
@@ -849,12 +849,6 @@ class LiveRun:
         out["frames"] = side.frames
         return out
 
-def check_session_dir(out_dir: Path, force: bool = False) -> None:
-    """Never overwrite a recorded session: a live session needs a folder of its own
-    (`--force` replaces finished results; an unfinished recording is never replaced)."""
-    prepare_out_dir(out_dir, force)
-
-
 def default_session_dir(runner: str | None = None) -> Path:
     """sessions/RUNNER/DATE-TIME in the user's data folder (never in the checkout)."""
     from realtime.store.home import home
@@ -967,8 +961,7 @@ def run_live(
             run.announce = announce
         tones = TonePlayer(cfg.tones, cfg.cues)
         tones.muted = mute
-        try:
-            make_private_dir(out_dir)
+        try:  # the folder exists already (run.prepare)
             run.begin_record()
         except OSError as exc:
             raise UserError(f"cannot write the session to {out_dir}: {exc}") from None

@@ -91,9 +91,3 @@ def home() -> Home:
     import platformdirs
 
     return Home(Path(platformdirs.user_data_dir(APP, appauthor=False)))
-
-
-def make_private_dir(path: Path) -> Path:
-    """mkdir -p with 0700 for the folders it creates (gait data is health data)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
