@@ -930,10 +930,13 @@ def run_live(
     clock_known: bool = True,
     store: StoreTarget | None = None,
     force: bool = False,
+    observer: Callable[[LiveRun], None] | None = None,
 ) -> int:
     """The live path over any PoseSource: display (or headless), speech, tones, logs.
 
     Used by `realtime run` (camera or video) and `realtime demo` (synthetic runner).
+    `observer` is called once the session has started (main thread; it must return at
+    once): bench/bench_soak_live.py watches memory and latency through it.
     """
     from realtime.feedback.sessionlog import CueLogSink
     from realtime.feedback.speech import init_mixer, make_speaker
@@ -995,6 +998,8 @@ def run_live(
             raise UserError(f"cannot write the session to {out_dir}: {exc}") from None
         started = True
         previous_term = stop_on_sigterm()
+        if observer is not None:
+            observer(run)
         if display is not None:
             run.display_loop(display, on_action)
         else:

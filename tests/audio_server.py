@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,14 +37,33 @@ def pulse_available() -> bool:
 
 @dataclass
 class MonitorRecording:
-    """Chunks of the null sink's monitor, each with its arrival time (ns, monotonic)."""
+    """Chunks of the null sink's monitor, each with its arrival time (ns, monotonic).
 
-    chunks: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    `keep_s` bounds what is kept (an hour's soak would otherwise hold 300 MB of audio);
+    `onsets` always lists when each sound began after at least `ONSET_GAP_S` of silence
+    (loud meaning above `ONSET_LEVEL`)."""
+
+    keep_s: float | None = None
+    chunks: deque[tuple[int, np.ndarray]] = field(default_factory=deque)
+    onsets: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_loud_ns: int = -(10**18)
+
+    ONSET_LEVEL = 300
+    ONSET_GAP_S = 0.5
+
+    def __post_init__(self) -> None:
+        if self.keep_s is not None:
+            self.chunks = deque(maxlen=max(1, round(self.keep_s * RATE / 128)))
 
     def add(self, t_ns: int, data: np.ndarray) -> None:
+        loud = bool(data.size) and int(np.abs(data).max()) > self.ONSET_LEVEL
         with self.lock:
             self.chunks.append((t_ns, data))
+            if loud:
+                if t_ns - self._last_loud_ns > self.ONSET_GAP_S * 1e9:
+                    self.onsets.append(t_ns)
+                self._last_loud_ns = t_ns
 
     def onset_after(self, t_ns: int, threshold: int = 300) -> int | None:
         """When the first sample above `threshold` that arrived after `t_ns` was played
@@ -65,10 +85,12 @@ class MonitorRecording:
 
 
 @contextmanager
-def pulse_null_sink(latency_ms: int = 5) -> Iterator[MonitorRecording]:
+def pulse_null_sink(latency_ms: int = 5,
+                    keep_s: float | None = None) -> Iterator[MonitorRecording]:
     """Start a private PulseAudio server with a null sink as its default, point this
     process's environment at it (XDG_RUNTIME_DIR, SDL_AUDIODRIVER=pulseaudio), record
-    the monitor; everything is stopped and the environment restored at the end."""
+    the monitor (the last `keep_s` seconds of it, or all); everything is stopped and the
+    environment restored at the end."""
     from realtime.clock import now_ns
 
     runtime = tempfile.mkdtemp(prefix="realtime-pulse-")
@@ -94,7 +116,7 @@ def pulse_null_sink(latency_ms: int = 5) -> Iterator[MonitorRecording]:
             ["parec", "-d", f"{SINK}.monitor", "--format=s16le", f"--rate={RATE}",
              "--channels=1", f"--latency-msec={latency_ms}", "--raw"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        recording = MonitorRecording()
+        recording = MonitorRecording(keep_s)
         out = rec.stdout
         assert out is not None
 

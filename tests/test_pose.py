@@ -131,6 +131,58 @@ def test_recorder_removes_its_spill_once_the_file_is_written(tmp_path) -> None:
     assert ps.load(tmp_path / "pose.npz").frames_with_pose == 0
 
 
+def test_spilled_poses_are_not_also_kept_in_memory(tmp_path) -> None:
+    """An unattended hour is ~60 MB of poses: with a spill they live on disk only, and
+    the saved file reads them back."""
+    rec = ps.PoseStreamRecorder("side", 30.0, spill_dir=tmp_path)
+    rng = np.random.default_rng(3)
+    lms = rng.random((40, 33, 4)).astype(np.float32)
+    for i in range(40):
+        rec.add(PoseSample(i, i * 33_333_333, 0, lms[i], None, (64, 48)), i / 30)
+    assert len(rec) == 40 and rec.in_memory == 0
+    back = ps.load(rec.save(tmp_path / "pose.npz"))
+    np.testing.assert_array_equal(back.landmarks, lms)
+    np.testing.assert_allclose(back.t, np.arange(40) / 30)
+
+
+SPILL_LIMIT_SCRIPT = """
+import resource, signal, sys
+import numpy as np
+from realtime.pose import stream as ps
+from realtime.types import PoseSample
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+out = sys.argv[1]
+rec = ps.PoseStreamRecorder("side", 30.0, spill_dir=out)
+lms = np.random.default_rng(4).random((50, 33, 4)).astype(np.float32)
+rec.add(PoseSample(0, 0, 0, lms[0], None, (64, 48)), 0.0)  # opens the spill
+limit = 20 * ps.SPILL_DTYPE.itemsize  # the disk holds 20 records
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+for i in range(1, 50):
+    rec.add(PoseSample(i, i * 33_333_333, 0, lms[i], None, (64, 48)), i / 30)
+print(len(rec), rec.in_memory, rec.spill_error is not None)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+rec.save(out + "/pose.npz")
+np.save(out + "/truth.npy", lms)
+"""
+
+
+def test_a_spill_that_fills_the_disk_keeps_the_rest_in_memory(tmp_path) -> None:
+    """A file-size limit (a real EFBIG from the kernel) stops the spill after 20 records:
+    the session goes on, the later poses stay in memory, and pose.npz has all 50."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", SPILL_LIMIT_SCRIPT, str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["50", "30", "True"]
+    assert "pose recording to disk stopped" in r.stderr
+    back = ps.load(tmp_path / "pose.npz")
+    np.testing.assert_array_equal(back.landmarks, np.load(tmp_path / "truth.npy"))
+    assert (np.diff(back.t) > 0).all()
+    assert not (tmp_path / ps.SPILL_BIN).exists()  # the complete file replaces the spill
+
+
 def test_recover_all_rebuilds_both_cameras_of_a_two_camera_session(tmp_path) -> None:
     lm = np.random.default_rng(2).random((33, 4)).astype(np.float32)
     for view, name, n in (("side", "pose", 12), ("rear", "pose_rear", 7)):

@@ -174,6 +174,10 @@ class PoseStreamRecorder:
     a second; the spill is deleted once pose.npz is written.  If the disk fills, the
     spill stops with one line (`spill_error`) and the session goes on; what was written
     stays valid.
+
+    A spilled sample is not also kept in memory (an hour of poses is ~60 MB, and an
+    unattended hour must not grow): `save` reads the spill back.  Only samples that
+    could not be spilled (no folder, or after the disk filled) stay in memory.
     """
 
     def __init__(self, view: View, fps: float, spill_dir: str | Path | None = None,
@@ -181,8 +185,10 @@ class PoseStreamRecorder:
         self.view = view
         self._spill_bin, self._spill_meta = spill_names(name)
         self.fps = fps
-        self._t: list[float] = []
+        self._t: list[float] = []  # samples not in the spill
         self._lm: list[np.ndarray] = []
+        self._spilled = 0  # samples written whole to the spill, before those in memory
+        self._spill_path: Path | None = None
         self._size: tuple[int, int] = (0, 0)
         self._t0: int | None = None
         self._spill_dir = Path(spill_dir) if spill_dir is not None else None
@@ -196,16 +202,18 @@ class PoseStreamRecorder:
             self._t0 = sample.t_capture_ns
             self._size = sample.image_size
             self._guard(self._open_spill)
-        self._t.append(t)
-        self._lm.append(sample.landmarks)
         spill = self._spill
         if spill is not None:
             rec = np.empty((), SPILL_DTYPE)
             rec["t"], rec["lm"] = t, sample.landmarks
-            self._guard(lambda: spill.write(rec.tobytes()))
-            if t - self._last_sync >= 1.0:
-                self.sync()
-                self._last_sync = t
+            if self._guard(lambda: spill.write(rec.tobytes())):
+                self._spilled += 1
+                if t - self._last_sync >= 1.0:
+                    self.sync()
+                    self._last_sync = t
+                return
+        self._t.append(t)
+        self._lm.append(np.array(sample.landmarks, np.float32))
 
     def sync(self) -> None:
         """Make the spill durable (fsync): about once a second, and at every step."""
@@ -213,9 +221,11 @@ class PoseStreamRecorder:
         if spill is not None:
             self._guard(lambda: os.fsync(spill.fileno()))
 
-    def _guard(self, op: Callable[[], object]) -> None:
+    def _guard(self, op: Callable[[], object]) -> bool:
+        """Run one spill operation; False (and the spill stopped) if it failed."""
         try:
             op()
+            return True
         except OSError as exc:  # disk full, device gone: stop the spill, keep the session
             self.spill_error = (f"pose recording to disk stopped ({exc.strerror or exc}); "
                                 "feedback goes on, what was written stays valid")
@@ -225,6 +235,7 @@ class PoseStreamRecorder:
                     self._spill.close()
             self._spill = None
             self._spill_dir = None
+            return False
 
     def _open_spill(self) -> None:
         if self._spill_dir is None:
@@ -233,23 +244,41 @@ class PoseStreamRecorder:
         meta = {"view": self.view, "fps": self.fps, "image_size": list(self._size),
                 "record": "float64 t, float32 landmarks[33][4], little-endian"}
         (self._spill_dir / self._spill_meta).write_text(json.dumps(meta))
-        self._spill = (self._spill_dir / self._spill_bin).open("wb", buffering=0)
+        self._spill_path = self._spill_dir / self._spill_bin
+        self._spill = self._spill_path.open("wb", buffering=0)
 
     def __len__(self) -> int:
+        return self._spilled + len(self._t)
+
+    @property
+    def in_memory(self) -> int:
+        """Samples held in memory (those the spill could not take)."""
         return len(self._t)
 
     def to_stream(self) -> PoseStream:
+        """Every sample: the spilled ones read back from disk, then those in memory."""
+        t = np.asarray(self._t, np.float64)
         lm = np.stack(self._lm) if self._lm else np.zeros((0, N_LANDMARKS, 4), np.float32)
-        return PoseStream(np.asarray(self._t, np.float64), lm, self._size, self.view, self.fps)
+        if self._spilled:
+            assert self._spill_path is not None
+            rec = np.fromfile(self._spill_path, SPILL_DTYPE, count=self._spilled)
+            if len(rec) != self._spilled:
+                raise OSError(f"{self._spill_path} holds {len(rec)} of the {self._spilled} "
+                              "poses written to it")
+            t = np.concatenate([rec["t"], t]) if len(t) else rec["t"].copy()
+            lm = np.concatenate([rec["lm"], lm]) if len(lm) else rec["lm"].copy()
+        return PoseStream(t, lm, self._size, self.view, self.fps)
 
     def save(self, path: str | Path) -> Path:
         out = save(path, self.to_stream())
-        if self._spill is not None:  # the complete file exists: the spill has done its job
+        if self._spill is not None:
             self._spill.close()
             self._spill = None
-            assert self._spill_dir is not None
+        if self._spill_path is not None:  # the complete file exists: the spill is done
             for name in (self._spill_bin, self._spill_meta):
-                (self._spill_dir / name).unlink(missing_ok=True)
+                (self._spill_path.parent / name).unlink(missing_ok=True)
+            self._spill_path = None
+            self._spilled = 0
         return out
 
 
