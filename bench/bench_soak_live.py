@@ -159,8 +159,8 @@ class LoopedClip:
 def plan_overrides(minutes: float) -> list[str]:
     """A drill plan that fills the session; shorter runs scale the default plan."""
     if minutes >= 9:
-        blocks = int((minutes - 6) // 3)
-        cooldown = minutes * 60 - (120 + 60 + blocks * 180 + 60)
+        blocks = int((minutes - 5) // 3)  # no rest after the last block
+        cooldown = minutes * 60 - (120 + 60 + blocks * 180 - 60 + 60)
         return [f"drill.blocks={blocks}", f"drill.cooldown_s={cooldown:.1f}"]
     f = minutes / 18
     return [f"drill.warmup_s={120 * f:.1f}", f"drill.baseline_s={60 * f:.1f}",

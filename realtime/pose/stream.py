@@ -123,8 +123,9 @@ def save(path: str | Path, stream: PoseStream) -> Path:
 def _savez(fh: object, stream: PoseStream) -> None:
     np.savez_compressed(
         fh,
-        t=stream.t.astype(np.float64),
-        landmarks=stream.landmarks.astype(np.float32),
+        # no copies: an hour's landmarks are ~60 MB (numpy writes a strided view in chunks)
+        t=np.asarray(stream.t, np.float64),
+        landmarks=np.asarray(stream.landmarks, np.float32),
         image_size=np.asarray(stream.image_size, dtype=np.int32),
         view=np.asarray(stream.view),
         fps=np.float64(stream.fps),
@@ -265,8 +266,8 @@ class PoseStreamRecorder:
             if len(rec) != self._spilled:
                 raise OSError(f"{self._spill_path} holds {len(rec)} of the {self._spilled} "
                               "poses written to it")
-            t = np.concatenate([rec["t"], t]) if len(t) else rec["t"].copy()
-            lm = np.concatenate([rec["lm"], lm]) if len(lm) else rec["lm"].copy()
+            t = np.concatenate([rec["t"], t]) if len(t) else rec["t"]
+            lm = np.concatenate([rec["lm"], lm]) if len(lm) else rec["lm"]
         return PoseStream(t, lm, self._size, self.view, self.fps)
 
     def save(self, path: str | Path) -> Path:
