@@ -224,6 +224,7 @@ class Channel:
     t_first: float = math.nan  # monotonic, first and last frame processed
     t_last: float = math.nan
     said_lost: int = 0  # camera losses already announced
+    said_back: int = 0  # camera returns already announced
 
     @property
     def lost(self) -> str:
@@ -455,6 +456,8 @@ class LiveRun:
                     ch.t_first = now if ch.t_first != ch.t_first else ch.t_first
                     ch.t_last = now
                     ch.frame, ch.pose, ch.live = frame, sample, live
+                    if ch.said_back < ch.said_lost:
+                        self._camera_back(ch)
                     self._after_frame(ch, live, steps, cues)
                 if ch is self.channels[0]:
                     reason = self._attendance(live)
@@ -594,14 +597,29 @@ class LiveRun:
 
     def _camera_lost(self, ch: Channel) -> None:
         """Under the lock: the first time a loss is seen, say "camera lost" (spoken once
-        per loss) and mark the plan paused (nothing to measure)."""
+        per loss, and one line on stderr for a headless or muted session's log) and mark
+        the plan paused (nothing to measure)."""
         losses = getattr(ch.source, "gaps", [])
         if len(losses) > ch.said_lost:
             ch.said_lost = len(losses)
+            name = f"{ch.view} camera" if self.two else "camera"
             if self.announce is not None:
-                self.announce(f"{ch.view} camera lost" if self.two else "camera lost")
+                self.announce(f"{name} lost")
+            print(f"realtime: {getattr(ch.source, 'status', '') or name + ' lost'}: "
+                  f"reconnecting for up to {self.cfg.capture.reconnect_for_s:g} s",
+                  file=sys.stderr, flush=True)
             if ch is self.channels[0] and ch.live is not None:
                 self.plan.pause(ch.live.t_s)
+
+    def _camera_back(self, ch: Channel) -> None:
+        """Under the lock, on a frame: a camera announced lost delivers again."""
+        if ch.said_back < ch.said_lost:
+            ch.said_back = ch.said_lost
+            lost, back = getattr(ch.source, "gaps", [(math.nan, math.nan)])[-1]
+            name = f"{ch.view} camera" if self.two else "camera"
+            text = f"{name} back after {back - lost:.1f} s: the session goes on"
+            self.flash(text)
+            print(f"realtime: {text}", file=sys.stderr, flush=True)
 
     def _attendance(self, live: LiveState) -> str:
         """Main worker, every frame: pause the plan while the runner is away (metrics and

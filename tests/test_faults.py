@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from realtime.pose import stream as ps
 from tests.conftest import data_file
 
@@ -267,10 +269,11 @@ def test_an_unplugged_camera_is_reopened_and_resumes_within_2_s() -> None:
     assert src.losses == 1 and src.status == ""
 
 
-def test_a_lost_camera_is_said_once_on_screen_and_in_the_session_record(tmp_path: Path
-                                                                         ) -> None:
+def test_a_lost_camera_is_said_once_on_screen_and_in_the_session_record(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """In a live session: "camera lost" announced once, the notice on the display state,
-    the session goes on when the camera is back, and summary.json shows the gap."""
+    one line each for lost and back on stderr (a headless, muted session's log), the
+    session goes on when the camera is back, and summary.json shows the gap."""
     from realtime.config import load_config
     from realtime.live import LiveRun
     from realtime.pipeline import ModelPoses
@@ -308,6 +311,13 @@ def test_a_lost_camera_is_said_once_on_screen_and_in_the_session_record(tmp_path
     summary = run.finish()
     assert said == ["camera lost"]
     assert any(n.startswith("camera lost (no frame for 0.5 s): reconnecting") for n in notices)
+    assert any("camera back after" in n for n in notices)
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "camera" in ln]
+    assert len(err) == 2, err
+    assert err[0] == ("realtime: camera lost (no frame for 0.5 s): reconnecting for up to "
+                      "30 s")
+    assert err[1].startswith("realtime: camera back after ") and \
+        err[1].endswith(" s: the session goes on")
     ((lost, back),) = summary["camera_gaps_s"]["side"]
     assert back is not None and back > lost
     assert summary["frames"] > 60  # frames before and after the gap, one session
