@@ -202,6 +202,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.umask(0o077)  # as `realtime run` (cli.main): the session's files are private
 
     from realtime.config import load_config
     from realtime.live import LiveRun, run_live

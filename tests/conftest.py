@@ -40,6 +40,19 @@ def data_file(rel: str) -> Path:
     return path
 
 
+@pytest.fixture
+def pulse() -> None:
+    """A private PulseAudio server (tests/audio_server.py) needs pulseaudio and
+    pulseaudio-utils: skip with the reason, fail under REALTIME_REQUIRE_DATA=1."""
+    from tests.audio_server import pulse_available
+
+    if not pulse_available():
+        msg = "PulseAudio not installed (apt-get install pulseaudio pulseaudio-utils)"
+        if REQUIRE_DATA:
+            pytest.fail(msg + " (REALTIME_REQUIRE_DATA=1)")
+        pytest.skip(msg)
+
+
 def espeak_available() -> bool:
     import ctypes.util
 

@@ -9,21 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.audio_server import pulse_available
-from tests.conftest import REQUIRE_DATA
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def pulse() -> None:
-    if not pulse_available():
-        msg = "PulseAudio not installed (apt-get install pulseaudio pulseaudio-utils)"
-        if REQUIRE_DATA:
-            pytest.fail(msg + " (REALTIME_REQUIRE_DATA=1)")
-        pytest.skip(msg)
 
 
 def test_every_cue_is_heard_through_a_sound_server_and_is_short(pulse: None,
