@@ -116,13 +116,45 @@ def test_runner_not_detected_state(display: Display) -> None:
 
 def test_cue_text_is_drawn_and_expires(display: Display) -> None:
     cue = Cue("knee_drive", "drive the knee", 5, int(19.5e9))
-    display.render(state(cue=cue))
+    display.render(state(knee=15.0, cue=cue))
     assert "cue" in display.regions
     assert count_color(display, display.regions["cue"], ZONE_RGB["near"]) > 1500
     display.screenshot("/tmp/test_feedback_display_cue.png")
     old = Cue("knee_drive", "drive the knee", 5, int(10e9))  # 10 s old: not shown
-    display.render(state(cue=old))
+    display.render(state(knee=15.0, cue=old))
     assert "cue" not in display.regions
+
+
+def test_a_cue_goes_once_its_gauge_reads_good(display: Display) -> None:
+    """Half a second after "drive the knee" the newest knee drive meets the target: the
+    gauge is green, so the words go (they would contradict it for the rest of 3 s)."""
+    cue = Cue("knee_drive", "drive the knee", 5, int(19.5e9))
+    display.render(dataclasses.replace(state(knee=15.0, cue=cue), knee_drive_deg=60.0))
+    assert "cue" not in display.regions
+    assert close_to(bar_fill_pixel(display, "knee_drive"), ZONE_RGB["good"])
+
+
+def test_which_cues_are_resolved() -> None:
+    from realtime.feedback.cues import cue_resolved
+
+    c = CuesConfig()
+    knee = Cue("knee_drive", "drive the knee", 5, int(10e9))
+    assert cue_resolved(knee, c.knee_drive_target_deg + 10, (), math.nan, c)
+    assert not cue_resolved(knee, c.knee_drive_target_deg - 10, (), math.nan, c)
+    assert not cue_resolved(knee, math.nan, (), math.nan, c)
+    cad = Cue("cadence", "quicker steps", 5, int(10e9))
+    assert cue_resolved(cad, math.nan, (), c.cadence_target_spm + 5, c)
+    assert not cue_resolved(cad, math.nan, (), c.cadence_target_spm - 20, c)
+    over = Cue("overstride", "land under you", 5, int(10e9))
+    good = Step("L", 10.2, cadence_spm=170, overstride_pct=c.overstride_limit_pct / 3,
+                confidence=0.9, t_detected_s=10.6)
+    before = dataclasses.replace(good, t_detected_s=9.9)
+    bad = dataclasses.replace(good, overstride_pct=3 * c.overstride_limit_pct)
+    assert cue_resolved(over, math.nan, (good,), math.nan, c)
+    assert not cue_resolved(over, math.nan, (before,), math.nan, c)  # not since the cue
+    assert not cue_resolved(over, math.nan, (good, bad), math.nan, c)  # the newest counts
+    positive = Cue("good_knee", "good", 3, int(10e9), positive=True)
+    assert not cue_resolved(positive, 90.0, (), math.nan, c)
 
 
 def post_key(key: int) -> None:

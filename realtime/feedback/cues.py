@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -107,6 +108,28 @@ def step_zones(step: Step, cfg: CuesConfig) -> dict[str, Zone]:
 
 
 KNEE_KINDS = ("knee_drive", "good_knee")  # judged per swing, not per step
+
+
+def cue_resolved(cue: Cue, knee_drive_deg: float, steps: Sequence[Step], cadence_spm: float,
+                 cfg: CuesConfig) -> bool:
+    """A corrective cue whose metric now reads good: the newest knee drive (the gauge's
+    value), the current cadence, or for the other kinds the newest step measured after the
+    cue.  The display then stops showing the cue's words before `cue_show_s`, so a green
+    gauge is never captioned "drive the knee"."""
+    if cue.positive or cue.kind not in CORRECTIVE:
+        return False
+    if cue.kind == "knee_drive":
+        return knee_zone(knee_drive_deg, cfg) == "good"
+    if cue.kind == "cadence":
+        return cadence_zone(cadence_spm, cfg) == "good"
+    t_cue = cue.t_ns * 1e-9
+    for s in reversed(steps):
+        if s.t_detected_s <= t_cue:
+            break
+        z = step_zones(s, cfg)[cue.kind]
+        if z != "none":
+            return z == "good"
+    return False
 
 
 def _verdicts(step: Step, cfg: CuesConfig, cadence_spm: float) -> dict[str, bool | None]:

@@ -38,6 +38,7 @@ from realtime.feedback.cues import (
     Zone,
     apply_threshold_change,
     cadence_zone,
+    cue_resolved,
     knee_zone,
     step_zones,
     sway_zone,
@@ -425,11 +426,17 @@ class Display:
                 pygame.draw.circle(self.screen, JOINT, (xs[i], ys[i]), rad)
 
     def _cue(self, state: DisplayState | None, band: pygame.Rect, u: float) -> None:
-        """The current cue in the largest text on screen, until `cue_show_s` has passed."""
+        """The current cue in the largest text on screen, until `cue_show_s` has passed or
+        its metric reads good (`cue_resolved`)."""
         self.regions.pop("cue", None)
         pygame.draw.rect(self.screen, (0, 0, 0), band)
         cue = state.cue if state is not None else None
         if cue is None or state is None or state.t_s - cue.t_ns * 1e-9 > self.cfg.cue_show_s:
+            return
+        knee = state.knee_drive_deg
+        if math.isnan(knee):
+            knee = _last_reliable(state.steps, "knee_drive_deg")
+        if cue_resolved(cue, knee, state.steps, state.cadence_spm, self.cues):
             return
         color = ZONE_RGB["good"] if cue.positive else ZONE_RGB["near"]
         self.regions["cue"] = band
