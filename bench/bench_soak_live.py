@@ -60,6 +60,14 @@ def rss_mb() -> float:
     return math.nan
 
 
+def steal_s() -> float:
+    """CPU time the hypervisor gave to others (all cores, /proc/stat): on a shared virtual
+    machine, latency that is the machine's and not the program's."""
+    with open("/proc/stat") as fh:
+        fields = fh.readline().split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def decode(path: Path) -> tuple[list[np.ndarray], float]:
     import cv2
 
@@ -227,8 +235,8 @@ def main() -> int:
           f"rest), {cfg.drill.retest_s:.0f} s retest, {cfg.drill.cooldown_s:.0f} s cool-down")
     warmup()
 
-    # t, RSS, capture->display n, frames, drops, capture->pose n
-    marks: list[tuple[float, float, int, int, int, int]] = []
+    # t, RSS, capture->display n, frames, drops, capture->pose n, model n, steal (s)
+    marks: list[tuple[float, float, int, int, int, int, int, float]] = []
     runs: list[LiveRun] = []
     threads: list[int] = []
 
@@ -238,7 +246,8 @@ def main() -> int:
             s = run.session
             marks.append((time.monotonic() - t0, rss_mb(), len(run.capture_to_display.values_ns),
                           s.frames if s else 0, run.source.dropped,
-                          len(s.capture_to_pose.values_ns) if s else 0))
+                          len(s.capture_to_pose.values_ns) if s else 0,
+                          len(source.model.values_ns), steal_s()))
             if len(marks) == 30:  # after a minute: everything has started
                 threads.append(threading.active_count())
             time.sleep(2.0)
@@ -320,20 +329,37 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
           f"{last.get('p50_ms')} ms, p95 {last.get('p95_ms')} ms (n {last['n']}); "
           f"last/first p50 {ratio:.3f} (target within 10 %)")
     pose_lat = run.session.capture_to_pose  # type: ignore[attr-defined]
+    model = run.source.model  # type: ignore[attr-defined]
+    m_first = _window(model, 0, min(marks, key=lambda m: abs(m[0] - win))[6])
+    m_last = _window(model, min(marks, key=lambda m: abs(m[0] - t_end + win))[6],
+                     len(model.values_ns))
+    own_first = first.get("p50_ms", math.nan) - m_first.get("p50_ms", math.nan)
+    own_last = last.get("p50_ms", math.nan) - m_last.get("p50_ms", math.nan)
+    print(f"the model's own time per frame, first {args.window:.0f} min: p50 "
+          f"{m_first.get('p50_ms')} ms; last: {m_last.get('p50_ms')} ms; capture->display "
+          f"p50 less the model's p50 (the path's own share): {own_first:.2f} -> "
+          f"{own_last:.2f} ms")
     every = max(1.0, round(t_end / 60 / 12)) * 60
-    print(f"p50 per {every / 60:.0f} min, capture->display / capture->pose (ms), dropped %:")
+    print(f"p50 per {every / 60:.0f} min, capture->display / capture->pose / model (ms), "
+          "dropped %, CPU steal % of the machine:")
     line = []
+    timeline = []
     t = 0.0
+    ncpu = os.cpu_count() or 1
     while t < t_end - 1:
         m0 = min(marks, key=lambda m, t=t: abs(m[0] - t))
         m1 = min(marks, key=lambda m, t=t: abs(m[0] - t - every))
         d, q = _window(lat, m0[2], m1[2]), _window(pose_lat, m0[5], m1[5])
+        mo = _window(model, m0[6], m1[6])
         f, x = m1[3] - m0[3], m1[4] - m0[4]
-        line.append(f"{t / 60:.0f}: {d.get('p50_ms', '-')}/{q.get('p50_ms', '-')}"
-                    f" {100 * x / max(1, f + x):.0f}%")
+        st = 100 * (m1[7] - m0[7]) / max(1e-9, (m1[0] - m0[0]) * ncpu)
+        timeline.append((round(t / 60, 1), d.get("p50_ms"), q.get("p50_ms"), mo.get("p50_ms"),
+                         round(100 * x / max(1, f + x), 1), round(st, 1)))
+        line.append(f"{t / 60:.0f}: {d.get('p50_ms', '-')}/{q.get('p50_ms', '-')}/"
+                    f"{mo.get('p50_ms', '-')} {100 * x / max(1, f + x):.0f}% st {st:.0f}%")
         t += every
-    for i in range(0, len(line), 6):
-        print("  " + "; ".join(line[i:i + 6]))
+    for i in range(0, len(line), 4):
+        print("  " + "; ".join(line[i:i + 4]))
     print(f"steps.csv: {n_rows} steps, {n_breaks} chain breaks"
           + (f" at {', '.join(f'{t:.1f}' for t in break_at[:10])} s" if break_at else ""))
     print(f"cues: {len(cue_rows)} decided, {spoken} spoken; sound onsets heard at the "
@@ -344,6 +370,8 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
             "rss_marks": [(round(t, 1), round(r, 1)) for t, r, *_ in marks],
             "growth_mb": growth, "growth_from_1min_mb": growth_1, "slope_mb_per_hour": slope,
             "latency_first": first, "latency_last": last, "latency_ratio": ratio,
+            "model_first": m_first, "model_last": m_last, "own_first_ms": own_first,
+            "own_last_ms": own_last, "timeline": timeline,
             "steps": n_rows, "chain_breaks": n_breaks, "break_at_s": break_at,
             "cues": len(cue_rows), "spoken": spoken, "onsets": len(onsets),
             "exit_code": code}

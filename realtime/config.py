@@ -607,7 +607,8 @@ class DisplayConfig:
     height: int = field(default=720, metadata=_rng(240, 4320, "initial window height, px"))
     fullscreen: bool = False
     history_steps: int = field(default=30, metadata=_rng(5, 200, "steps per leg in the strip"))
-    cue_show_s: float = field(default=3.0, metadata=_rng(0.2, 60.0, "cue text stays this long, or until its metric reads good"))
+    cue_show_s: float = field(default=3.0, metadata=_rng(
+        0.2, 60.0, "cue text stays this long, or until its metric reads good"))
     knee_step_deg: float = field(
         default=2.0, metadata=_rng(0.1, 20.0, "hotkey up/down changes the knee target by this")
     )

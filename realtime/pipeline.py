@@ -70,6 +70,7 @@ class ModelPoses:
         self.fps = 0.0
         self.size = (0, 0)
         self.pose_ns = 0  # total time inside the model
+        self.model = Latency("model")  # each frame's time inside the model
         # two cameras may make their models take turns (two_view.one_model_at_a_time)
         self.model_lock: threading.Lock | None = None
 
@@ -115,7 +116,9 @@ class ModelPoses:
             with self.model_lock or contextlib.nullcontext():
                 t0 = now_ns()
                 sample = self._estimator.estimate(frame)
-            self.pose_ns += now_ns() - t0
+            dt = now_ns() - t0
+            self.pose_ns += dt
+            self.model.add(dt)
         return frame, sample
 
     def stop(self) -> None:
