@@ -60,11 +60,13 @@ def main() -> int:
         t0 = time.perf_counter_ns()
         run.start()
         marks = []
+        pace: list[tuple[int, float]] = []  # (frames, wall s): the path's cost per frame
         next_mark = 0.0
         while run.running:
-            time.sleep(0.2)
+            time.sleep(0.05)
             s = run.session
             t_s = s.frames / args.fps if s else 0.0
+            pace.append((s.frames if s else 0, time.perf_counter()))
             if t_s >= next_mark:
                 marks.append((t_s, rss_mb()))
                 next_mark += seconds / 6
@@ -85,6 +87,16 @@ def main() -> int:
           f"after saving {marks[-1][1] - marks[0][1]:+.0f} MB; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (saving reads "
           "the spill back)")
+    # does a frame cost more late in the hour than early (anything growing with the
+    # session, e.g. a scan over all steps so far)?  Cost per frame per tenth of the stream.
+    tenth = len(stream) // 10
+    costs = []
+    for k in range(10):
+        a = next(p for p in pace if p[0] >= k * tenth)
+        b = next((p for p in pace if p[0] >= (k + 1) * tenth), pace[-1])
+        costs.append(1e6 * (b[1] - a[1]) / max(1, b[0] - a[0]))
+    print("cost per frame by tenth of the stream (us): "
+          + " ".join(f"{c:.0f}" for c in costs))
     print(f"threads before {threads0}, after {threading.active_count()}")
     print("files: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sorted(files.items())))
     return 0
