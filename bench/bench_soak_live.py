@@ -297,8 +297,8 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
     def index_at(t: float) -> int:
         return min(marks, key=lambda m: abs(m[0] - t))[2]
 
-    first = _window(lat, 0, index_at(win))
-    last = _window(lat, index_at(t_end - win), len(lat.values_ns))
+    first = lat.summary(0, index_at(win))
+    last = lat.summary(index_at(t_end - win), len(lat.values_ns))
     # RSS moves by a few MB either way as the allocator returns memory: medians over the
     # second window and the last one, not two single readings
     def rss_median(t0: float, t1: float) -> float:
@@ -330,8 +330,8 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
           f"last/first p50 {ratio:.3f} (target within 10 %)")
     pose_lat = run.session.capture_to_pose  # type: ignore[attr-defined]
     model = run.source.model  # type: ignore[attr-defined]
-    m_first = _window(model, 0, min(marks, key=lambda m: abs(m[0] - win))[6])
-    m_last = _window(model, min(marks, key=lambda m: abs(m[0] - t_end + win))[6],
+    m_first = model.summary(0, min(marks, key=lambda m: abs(m[0] - win))[6])
+    m_last = model.summary(min(marks, key=lambda m: abs(m[0] - t_end + win))[6],
                      len(model.values_ns))
     own_first = first.get("p50_ms", math.nan) - m_first.get("p50_ms", math.nan)
     own_last = last.get("p50_ms", math.nan) - m_last.get("p50_ms", math.nan)
@@ -349,8 +349,8 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
     while t < t_end - 1:
         m0 = min(marks, key=lambda m, t=t: abs(m[0] - t))
         m1 = min(marks, key=lambda m, t=t: abs(m[0] - t - every))
-        d, q = _window(lat, m0[2], m1[2]), _window(pose_lat, m0[5], m1[5])
-        mo = _window(model, m0[6], m1[6])
+        d, q = lat.summary(m0[2], m1[2]), pose_lat.summary(m0[5], m1[5])
+        mo = model.summary(m0[6], m1[6])
         f, x = m1[3] - m0[3], m1[4] - m0[4]
         st = 100 * (m1[7] - m0[7]) / max(1e-9, (m1[0] - m0[0]) * ncpu)
         timeline.append((round(t / 60, 1), d.get("p50_ms"), q.get("p50_ms"), mo.get("p50_ms"),
@@ -375,15 +375,6 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
             "steps": n_rows, "chain_breaks": n_breaks, "break_at_s": break_at,
             "cues": len(cue_rows), "spoken": spoken, "onsets": len(onsets),
             "exit_code": code}
-
-
-def _window(lat: object, i0: int, i1: int) -> dict:
-    v = np.frombuffer(lat.values_ns[i0:i1], np.int64) * 1e-6  # type: ignore[attr-defined]
-    if not v.size:
-        return {"n": 0}
-    return {"n": int(v.size), "p50_ms": round(float(np.percentile(v, 50)), 2),
-            "p95_ms": round(float(np.percentile(v, 95)), 2),
-            "max_ms": round(float(v.max()), 2)}
 
 
 if __name__ == "__main__":

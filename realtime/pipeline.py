@@ -200,12 +200,13 @@ class Latency:
     def add(self, ns: int) -> None:
         self.values_ns.append(ns)
 
-    def summary(self, since: int = 0) -> dict[str, float | int]:
-        """Percentiles of the values from index `since` on (a later window of a session)."""
-        if len(self.values_ns) <= since:
-            return {"n": 0}
+    def summary(self, start: int = 0, stop: int | None = None) -> dict[str, float | int]:
+        """Percentiles of values[start:stop] (a window of a session: bench_soak_live.py)."""
         # a slice is a copy: another thread may append (resize) while this one reads
-        a = np.frombuffer(self.values_ns[since:], np.int64).astype(np.float64) * 1e-6
+        window = self.values_ns[start:stop]
+        if not window:
+            return {"n": 0}
+        a = np.frombuffer(window, np.int64).astype(np.float64) * 1e-6
         return {
             "n": int(a.size),
             "p50_ms": round(float(np.percentile(a, 50)), 3),
