@@ -60,12 +60,21 @@ def rss_mb() -> float:
     return math.nan
 
 
-def steal_s() -> float:
-    """CPU time the hypervisor gave to others (all cores, /proc/stat): on a shared virtual
-    machine, latency that is the machine's and not the program's."""
+def machine_cpu_s() -> tuple[float, float]:
+    """(steal, busy) CPU seconds of the whole machine, all cores (/proc/stat).  Steal is
+    time the hypervisor gave to other guests; busy less this process's own CPU time is
+    what everything else here used (the sound server among it).  Either one is latency
+    that is the machine's and not the program's."""
     with open("/proc/stat") as fh:
-        fields = fh.readline().split()
-    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+        f = [int(x) for x in fh.readline().split()[1:9]]
+    tick = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal
+    return f[7] / tick, (f[0] + f[1] + f[2] + f[5] + f[6]) / tick
+
+
+def own_cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def decode(path: Path) -> tuple[list[np.ndarray], float]:
@@ -235,8 +244,9 @@ def main() -> int:
           f"rest), {cfg.drill.retest_s:.0f} s retest, {cfg.drill.cooldown_s:.0f} s cool-down")
     warmup()
 
-    # t, RSS, capture->display n, frames, drops, capture->pose n, model n, steal (s)
-    marks: list[tuple[float, float, int, int, int, int, int, float]] = []
+    # t, RSS, capture->display n, frames, drops, capture->pose n, model n, steal (s),
+    # machine busy (s), own CPU (s)
+    marks: list[tuple[float, float, int, int, int, int, int, float, float, float]] = []
     runs: list[LiveRun] = []
     threads: list[int] = []
 
@@ -247,7 +257,7 @@ def main() -> int:
             marks.append((time.monotonic() - t0, rss_mb(), len(run.capture_to_display.values_ns),
                           s.frames if s else 0, run.source.dropped,
                           len(s.capture_to_pose.values_ns) if s else 0,
-                          len(source.model.values_ns), steal_s()))
+                          len(source.model.values_ns), *machine_cpu_s(), own_cpu_s()))
             if len(marks) == 30:  # after a minute: everything has started
                 threads.append(threading.active_count())
             time.sleep(2.0)
@@ -341,7 +351,7 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
           f"{own_last:.2f} ms")
     every = max(1.0, round(t_end / 60 / 12)) * 60
     print(f"p50 per {every / 60:.0f} min, capture->display / capture->pose / model (ms), "
-          "dropped %, CPU steal % of the machine:")
+          "dropped %, CPU steal and other processes' CPU, % of the machine:")
     line = []
     timeline = []
     t = 0.0
@@ -352,11 +362,14 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
         d, q = lat.summary(m0[2], m1[2]), pose_lat.summary(m0[5], m1[5])
         mo = model.summary(m0[6], m1[6])
         f, x = m1[3] - m0[3], m1[4] - m0[4]
-        st = 100 * (m1[7] - m0[7]) / max(1e-9, (m1[0] - m0[0]) * ncpu)
+        span = max(1e-9, (m1[0] - m0[0]) * ncpu)
+        st = 100 * (m1[7] - m0[7]) / span
+        others = 100 * ((m1[8] - m0[8]) - (m1[9] - m0[9])) / span
         timeline.append((round(t / 60, 1), d.get("p50_ms"), q.get("p50_ms"), mo.get("p50_ms"),
-                         round(100 * x / max(1, f + x), 1), round(st, 1)))
+                         round(100 * x / max(1, f + x), 1), round(st, 1), round(others, 1)))
         line.append(f"{t / 60:.0f}: {d.get('p50_ms', '-')}/{q.get('p50_ms', '-')}/"
-                    f"{mo.get('p50_ms', '-')} {100 * x / max(1, f + x):.0f}% st {st:.0f}%")
+                    f"{mo.get('p50_ms', '-')} {100 * x / max(1, f + x):.0f}% st {st:.0f}% "
+                    f"oth {others:.0f}%")
         t += every
     for i in range(0, len(line), 4):
         print("  " + "; ".join(line[i:i + 4]))
