@@ -99,6 +99,9 @@ class GaitAnalyzer:
         self._swings: list[Swing] = []
         self._new_swings: list[Swing] = []
         self.body_minima: list[float] = []
+        # a step's `unreliable` set, one object per distinct set: an hour's 10 000 steps
+        # hold a handful of distinct sets, and a frozenset costs ~200 bytes
+        self._unreliable_sets: dict[frozenset[str], frozenset[str]] = {}
 
     # ------------------------------------------------------------------ per frame
     def update(self, t_s: float, landmarks: np.ndarray) -> list[Step]:
@@ -228,7 +231,8 @@ class GaitAnalyzer:
         sw = self._swing[b.leg]
         if self._is_side and sw is not None and a.t <= sw[0] <= b.t + 0.5 * cfg.peak_halfwin_s:
             m[S.O_KNEE_DRIVE], m[S.O_KNEE_HEIGHT] = sw[1], sw[2]  # final since the swing
-        unreliable = self._unreliable(a, b, out, t_s0, to_a, sw)
+        found = frozenset(self._unreliable(a, b, out, t_s0, to_a, sw))
+        unreliable = self._unreliable_sets.setdefault(found, found)
         conf = self._confidence(a, b, dur, to_a, out, scale)
         if self._is_side:
             m[S.O_SWAY] = m[S.O_DROP] = math.nan
@@ -248,7 +252,7 @@ class GaitAnalyzer:
             hip_sway_pct=m[S.O_SWAY],
             pelvic_drop_deg=m[S.O_DROP],
             confidence=conf,
-            unreliable=frozenset(unreliable),
+            unreliable=unreliable,
             t_detected_s=t_now,
         )
 
