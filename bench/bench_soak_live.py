@@ -304,18 +304,19 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
     win = args.window * 60
     t_end = marks[-1][0]
 
-    def index_at(t: float) -> int:
-        return min(marks, key=lambda m: abs(m[0] - t))[2]
+    def mark_at(t: float) -> tuple:
+        """The sample taken nearest to `t` s into the session."""
+        return min(marks, key=lambda m: abs(m[0] - t))
 
-    first = lat.summary(0, index_at(win))
-    last = lat.summary(index_at(t_end - win), len(lat.values_ns))
+    first = lat.summary(0, mark_at(win)[2])
+    last = lat.summary(mark_at(t_end - win)[2])
     # RSS moves by a few MB either way as the allocator returns memory: medians over the
     # second window and the last one, not two single readings
     def rss_median(t0: float, t1: float) -> float:
         return float(np.median([r for t, r, *_ in marks if t0 <= t <= t1]))
 
     growth = rss_median(t_end - win, t_end) - rss_median(win, 2 * win)
-    growth_1 = marks[-1][1] - min(marks, key=lambda m: abs(m[0] - 60))[1]
+    growth_1 = marks[-1][1] - mark_at(60)[1]
     late = [(t, r) for t, r, *_ in marks if t >= win]
     slope = float(np.polyfit([t for t, _ in late], [r for _, r in late], 1)[0] * 3600) \
         if len(late) > 2 else math.nan
@@ -340,9 +341,8 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
           f"last/first p50 {ratio:.3f} (target within 10 %)")
     pose_lat = run.session.capture_to_pose  # type: ignore[attr-defined]
     model = run.source.model  # type: ignore[attr-defined]
-    m_first = model.summary(0, min(marks, key=lambda m: abs(m[0] - win))[6])
-    m_last = model.summary(min(marks, key=lambda m: abs(m[0] - t_end + win))[6],
-                     len(model.values_ns))
+    m_first = model.summary(0, mark_at(win)[6])
+    m_last = model.summary(mark_at(t_end - win)[6])
     own_first = first.get("p50_ms", math.nan) - m_first.get("p50_ms", math.nan)
     own_last = last.get("p50_ms", math.nan) - m_last.get("p50_ms", math.nan)
     print(f"the model's own time per frame, first {args.window:.0f} min: p50 "
@@ -357,8 +357,7 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
     t = 0.0
     ncpu = os.cpu_count() or 1
     while t < t_end - 1:
-        m0 = min(marks, key=lambda m, t=t: abs(m[0] - t))
-        m1 = min(marks, key=lambda m, t=t: abs(m[0] - t - every))
+        m0, m1 = mark_at(t), mark_at(t + every)
         d, q = lat.summary(m0[2], m1[2]), pose_lat.summary(m0[5], m1[5])
         mo = model.summary(m0[6], m1[6])
         f, x = m1[3] - m0[3], m1[4] - m0[4]
