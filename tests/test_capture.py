@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import struct
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,6 +204,43 @@ def test_video_file_realtime_mode_drops_like_a_camera() -> None:
     assert len(seqs) < 178 and src.dropped > 0
     assert len(seqs) + src.dropped == 178
     assert seqs == sorted(seqs)
+
+
+def rotated_copy(src: Path, dst: Path) -> Path:
+    """`src` with its first track header's matrix set to a 90 degree turn, the way a phone
+    marks a video filmed upright (what `ffmpeg -metadata:s:v rotate=90` writes)."""
+    data = bytearray(src.read_bytes())
+    at = data.find(b"tkhd")
+    assert at > 0 and data[at + 4] == 0  # a version-0 track header
+    # size+'tkhd' | version, flags | 5 x 32-bit times/ids | 8 reserved | 4 x 16-bit | matrix
+    m = at + 4 + 4 + 20 + 8 + 8
+    assert struct.unpack(">9i", data[m:m + 36]) == (1 << 16, 0, 0, 0, 1 << 16, 0, 0, 0, 1 << 30)
+    data[m:m + 36] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30)
+    dst.write_bytes(data)
+    return dst
+
+
+def test_video_file_rotation_metadata_is_honoured(tmp_path) -> None:
+    """A phone video filmed upright is stored sideways with a rotation in its header; it
+    must be decoded upright, and a video without one must be left as it is."""
+    import cv2
+
+    src = data_file("videos/walk_rear.mp4")
+    raw = cv2.VideoCapture(str(src))
+    ok, stored = raw.read()
+    raw.release()
+    assert ok
+    turned = rotated_copy(src, tmp_path / "rot90.mp4")
+    probe = cv2.VideoCapture(str(turned))
+    assert probe.get(cv2.CAP_PROP_ORIENTATION_META) == 90  # the copy is marked as meant
+    probe.release()
+    for path, want in ((turned, cv2.rotate(stored, cv2.ROTATE_90_CLOCKWISE)), (src, stored)):
+        video = VideoFileSource(path).start()
+        frame = video.read(timeout=10.0)
+        video.stop()
+        assert frame is not None
+        assert video.size == (want.shape[1], want.shape[0])
+        assert np.array_equal(frame.image, want)
 
 
 @pytest.mark.parametrize(

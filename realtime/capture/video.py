@@ -62,13 +62,15 @@ class VideoFileSource:
         # single FFmpeg thread costs ~15 % less CPU per frame while still decoding at
         # ~450 fps, ten times what the model needs (bench/bench_pipeline.py).
         # Rotation metadata (a phone video filmed upright) is honoured explicitly: a
-        # sideways picture would turn every sagittal angle by 90 degrees.
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG,
-                               [cv2.CAP_PROP_N_THREADS, 1, cv2.CAP_PROP_ORIENTATION_AUTO, 1])
+        # sideways picture would turn every sagittal angle by 90 degrees.  It is set after
+        # opening: OpenCV 4.11 refuses CAP_PROP_ORIENTATION_AUTO as an open() parameter
+        # (it logs an error and fails the open), and its default is off.
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         if not cap.isOpened():
             cap = cv2.VideoCapture(str(self.path))  # a build without FFmpeg
         if not cap.isOpened():
             raise SourceError(f"cannot open {self.path} as a video (unknown format or codec)")
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
         fps = cap.get(cv2.CAP_PROP_FPS)
         ok, first = cap.read()
         img = as_bgr(first) if ok else None
