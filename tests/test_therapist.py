@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -296,6 +297,12 @@ def test_the_end_screen_says_metrics_against_targets_and_baseline_to_retest() ->
     assert lines[1][0].startswith("knee drive 27.0°") and lines[1][1] == "near"
     assert lines[2] == ("  baseline 22.0 -> retest 27.0 (+5.0°)", "")
     assert len(lines) == 3  # nothing about metrics this view does not measure
+    # 3 trusted values among 30 steps: the value, but no verdict on it
+    few = [(ph, replace(st, unreliable=st.unreliable | {"overstride_pct"}) if i >= 3 else st)
+           for i, (ph, st) in enumerate(_steps("overstride_pct", np.full(30, 5.0), "drill"))]
+    thin = end_lines(few, CuesConfig(), 0, 10.0)
+    assert thin[1] == ("overstride 5.0 % leg  (limit 30.0; only 3 trusted of 30 steps: no "
+                       "verdict)", "")
     empty = end_lines([], CuesConfig(), 0, 0.0)
     assert empty[-1] == ("no trusted steps: was the runner in view?", "near")
 

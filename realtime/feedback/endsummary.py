@@ -56,7 +56,11 @@ def _med(a: np.ndarray) -> float:
 
 def end_lines(steps: Sequence[tuple[str, Step]], cues: CuesConfig, n_cues: int,
               duration_s: float, min_steps: int = 7) -> list[tuple[str, str]]:
-    """(text, zone) lines: zone is good/near/bad against the target, '' for plain text."""
+    """(text, zone) lines: zone is good/near/bad against the target, '' for plain text.
+
+    A metric gets a verdict only from `min_steps` trusted steps or more (as the baseline
+    to retest change does); fewer are shown as a value without one.
+    """
     m, s = divmod(max(0, round(duration_s)), 60)
     out: list[tuple[str, str]] = [(f"{len(steps)} steps in {m}:{s:02d}, {n_cues} cues", "")]
     for mm in MAIN_METRICS:
@@ -65,10 +69,14 @@ def end_lines(steps: Sequence[tuple[str, Step]], cues: CuesConfig, n_cues: int,
             continue
         med = _med(vals)
         target = getattr(cues, mm.target_key)
-        z = zone(med, target, getattr(cues, mm.band_key), mm.higher_is_better)
         word = "target" if mm.higher_is_better else "limit"
-        out.append((f"{mm.label} {med:.1f}{mm.unit}  ({word} {target:.1f}, median of "
-                    f"{vals.size} steps)", z))
+        if vals.size >= min_steps:
+            z = zone(med, target, getattr(cues, mm.band_key), mm.higher_is_better)
+            out.append((f"{mm.label} {med:.1f}{mm.unit}  ({word} {target:.1f}, median of "
+                        f"{vals.size} steps)", z))
+        else:  # a verdict from a handful of steps would be a coin toss shown as a fact
+            out.append((f"{mm.label} {med:.1f}{mm.unit}  ({word} {target:.1f}; only "
+                        f"{vals.size} trusted of {len(steps)} steps: no verdict)", ""))
         base = reliable(steps, mm.column, ("baseline",))
         ret = reliable(steps, mm.column, ("retest",))
         if base.size >= min_steps and ret.size >= min_steps:
