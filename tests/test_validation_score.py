@@ -207,3 +207,30 @@ def test_cli_fails_when_targets_are_missed(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "subject04_Run_5" in out and "target condition" in out and "FAIL" in out
     assert (tmp_path / "validation.json").exists()
+
+
+def test_dropped_frames_are_random_keep_both_ends_and_are_no_target_condition() -> None:
+    from realtime.pose.stream import PoseStream
+    from realtime.validation.score import drop_frames
+
+    n = 3000
+    t = np.arange(n) / 30.0
+    stream = PoseStream(t, np.zeros((n, 33, 4), np.float32), (720, 1280), "side", 30.0)
+    assert drop_frames(stream, 1.0, np.random.default_rng(0)) is stream
+    fed = drop_frames(stream, 0.9, np.random.default_rng(0))
+    assert 0.88 < len(fed) / n < 0.92  # about the share asked for
+    assert fed.t[0] == t[0] and fed.t[-1] == t[-1]  # the judged span is unchanged
+    assert np.all(np.diff(fed.t) > 0) and np.isin(fed.t, t).all()  # a subset, in order
+    gaps = np.round(np.diff(fed.t) * 30).astype(int)
+    assert (gaps == 2).sum() > 100 and (gaps == 3).sum() > 3  # drops land anywhere
+    again = drop_frames(stream, 0.9, np.random.default_rng(0))
+    assert np.array_equal(again.t, fed.t)  # reproducible from the seed
+    c = Condition("side", 30.0, 2.0, "left", keep=0.9)
+    assert c.key == "side_left_30fps_2px_keep90"
+    assert not c.is_target and c.targets == {}  # the targets hold for every frame
+    assert Condition("side", 30.0, 2.0, "left").key == "side_left_30fps_2px"
+
+
+def test_cli_rejects_a_share_of_frames_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--keep", "0", "-q"]) == 2
+    assert "--keep" in capsys.readouterr().err

@@ -173,7 +173,8 @@ def calibration_toml(cal: Any) -> str:
     return "\n".join(lines)
 
 
-def _labels(labels_path: Path, pose: Path | None) -> int:
+def _labels(labels_path: Path, pose: Path | None, keep: list[float], seed: int,
+            draws: int) -> int:
     import json
 
     from realtime.pose.stream import load
@@ -194,7 +195,44 @@ def _labels(labels_path: Path, pose: Path | None) -> int:
           f"{res['unreliable_steps']}")
     print("  reported left/right asymmetries (reliable values only): " + json.dumps(
         {k: round(v, 1) for k, v in res["asymmetry_pct"].items()}))
+    if any(k < 1.0 for k in keep):
+        _labels_dropped(stream, labels, keep, seed, draws, res)
     return 0
+
+
+def _labels_dropped(stream: Any, labels: Any, keep: list[float], seed: int, draws: int,
+                    full: dict[str, Any]) -> None:
+    """The real clip's figures when frames go missing at random, `draws` times a share:
+    the same labels, the same frozen thresholds, only fewer frames."""
+    import numpy as np
+
+    from realtime.validation.labels import score_labels
+    from realtime.validation.score import drop_frames
+
+    rng = np.random.default_rng(seed)
+    print(f"with frames dropped at random ({draws} draws a share, seed {seed}); each cell "
+          "median [worst]:")
+    print("  kept | within 60 ms | MAE ms | false | foot-timed contacts (MAE ms) | steps "
+          "with knee flexion at contact trusted")
+
+    def cells(rs: list[dict[str, Any]]) -> str:
+        def mw(key: str, worst: Any, fmt: str = ".0f") -> str:
+            v = np.array([r[key] for r in rs], float)
+            return f"{np.nanmedian(v):{fmt}} [{worst(v):{fmt}}]"
+
+        foot_mae = [r["foot_timed_mae_ms"] for r in rs if r["foot_timed"]]
+        return (f"{mw('within_60ms', np.nanmin)} of {rs[0]['judged']} | "
+                f"{mw('mae_ms', np.nanmax, '.1f')} | {mw('false', np.nanmax)} | "
+                f"{mw('foot_timed', np.nanmax)} ("
+                + (f"{np.median(foot_mae):.0f} [{max(foot_mae):.0f}]" if foot_mae else "-")
+                + f") | {mw('contact_metrics_trusted_steps', np.nanmax)} of "
+                f"{rs[0]['steps']}")
+
+    print(f"  100% | {cells([full])}")
+    for k in keep:
+        if k < 1.0:
+            rs = [score_labels(drop_frames(stream, k, rng), labels) for _ in range(draws)]
+            print(f"  {100 * k:3.0f}% | {cells(rs)}")
 
 
 def _two_view(names: list[str] | None, out: Path, seed: int,
@@ -232,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--views", nargs="+", choices=("side", "rear"), default=["side", "rear"])
     ap.add_argument("--facing", nargs="+", choices=("left", "right"), default=["left"],
                     help="side view: runner faces image-left (like the treadmill clip) or right")
+    ap.add_argument("--keep", type=float, nargs="+", default=[1.0],
+                    help="shares of frames the analyzer gets (each frame dropped at random, "
+                    "as a live camera drops them when the model falls behind); 1: all")
+    ap.add_argument("--draws", type=int, default=20,
+                    help="with --labels and --keep: random drops per share")
     ap.add_argument("--trials", nargs="+", choices=trials(), default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("out/validation"))
@@ -262,8 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     say = None if args.quiet else (lambda m: print(m, file=sys.stderr))
     try:
+        if not all(0.0 < k <= 1.0 for k in args.keep):
+            raise UserError(f"--keep {args.keep}: each share must be in (0, 1]")
         if args.labels is not None:
-            return _labels(args.labels, args.pose)
+            return _labels(args.labels, args.pose, args.keep, args.seed, args.draws)
         if args.two_view:
             return _two_view(args.trials, args.out, args.seed, say)
         if args.calibrate:
@@ -273,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             print(calibration_toml(cal))
             return 0
         factory = _load_factory(args.analyzer)
-        conds = conditions(args.views, args.fps, args.noise, args.facing)
+        conds = conditions(args.views, args.fps, args.noise, args.facing, args.keep)
         results = run_validation(args.trials, conds, factory, args.out, args.seed, say,
                                  args.warmup, loro=not args.shipped)
     except UserError as exc:

@@ -108,6 +108,11 @@ def score_labels(stream: PoseStream, labels: Labels,
             if m["asymmetry_pct"] is not None}
     false = [x for x in ics if t0 + WARMUP_S <= x.t_s <= t1 - EDGE_S and not any(
         x.leg == leg and abs(x.t_s - t) < MATCH_S for leg, t in labels.contacts)]
+    # contacts timed from the foot, and how far each is from its label: a foot-timed
+    # contact is what makes knee flexion at contact and overstride trusted
+    foot = [min((x.t_s - t for leg, t in labels.contacts if leg == x.leg), key=abs)
+            for x in ics if x.source == "foot" and t0 + WARMUP_S <= x.t_s <= t1 - EDGE_S]
+    foot = [d for d in foot if abs(d) < MATCH_S]
     return {
         "labels": len(labels.contacts),
         "judged": judged,
@@ -124,4 +129,9 @@ def score_labels(stream: PoseStream, labels: Labels,
         "hidden_legs": list(ga.hidden_legs),
         "asymmetry_pct": asym,
         "unreliable_steps": sum(1 for s in steps if s.unreliable),
+        "foot_timed": len(foot),
+        "foot_timed_mae_ms": float(np.mean(np.abs(foot)) * 1e3) if foot else math.nan,
+        "contact_metrics_trusted_steps": sum(
+            1 for s in steps if "knee_flexion_ic_deg" not in s.unreliable
+            and math.isfinite(s.knee_flexion_ic_deg)),
     }

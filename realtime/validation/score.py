@@ -13,7 +13,7 @@ import json
 import math
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -317,34 +317,48 @@ class Condition:
     fps: float
     noise_px: float
     facing: Facing
+    keep: float = 1.0  # share of frames that reach the analyzer (a live camera drops some)
 
     @property
     def key(self) -> str:
         face = f"_{self.facing}" if self.view == "side" else ""
-        return f"{self.view}{face}_{self.fps:g}fps_{self.noise_px:g}px"
+        kept = "" if self.keep >= 1.0 else f"_keep{round(100 * self.keep)}"
+        return f"{self.view}{face}_{self.fps:g}fps_{self.noise_px:g}px{kept}"
 
     @property
     def is_target(self) -> bool:
-        return self.fps == TARGET_FPS and self.noise_px == TARGET_NOISE_PX
+        return self.fps == TARGET_FPS and self.noise_px == TARGET_NOISE_PX and self.keep >= 1.0
 
     @property
     def targets(self) -> dict[str, float]:
         if self.is_target:
             return TARGETS
-        if self.fps == 60.0 and self.noise_px == TARGET_NOISE_PX:
+        if self.fps == 60.0 and self.noise_px == TARGET_NOISE_PX and self.keep >= 1.0:
             return TARGETS_60
         return {}
 
 
 def conditions(views: Sequence[View], fps: Sequence[float], noise: Sequence[float],
-               facings: Sequence[Facing]) -> list[Condition]:
+               facings: Sequence[Facing], keep: Sequence[float] = (1.0,)) -> list[Condition]:
     out = []
     for v in views:
         for f in fps:
             for n in noise:
                 for face in facings if v == "side" else ("left",):
-                    out.append(Condition(v, float(f), float(n), face))
+                    for k in keep:
+                        out.append(Condition(v, float(f), float(n), face, float(k)))
     return out
+
+
+def drop_frames(stream: PoseStream, keep: float, rng: np.random.Generator) -> PoseStream:
+    """The stream with each frame kept with probability `keep`, independently: what a
+    live camera's newest-only slot does when the model is sometimes slower than a frame
+    (`capture.latest`).  The first and last frames stay, so the judged span is the same."""
+    if keep >= 1.0:
+        return stream
+    kept = rng.random(len(stream)) < keep
+    kept[0] = kept[-1] = True
+    return replace(stream, t=stream.t[kept], landmarks=stream.landmarks[kept])
 
 
 def run_validation(
@@ -395,7 +409,9 @@ def run_validation(
             size = syn.stream.image_size
             an: Analyzer = (factory(c.view, size, c.fps) if factory is not None
                             else GaitAnalyzer(configs[name], c.view, size))
-            detected = run_analyzer(an, syn.stream)
+            fed = drop_frames(syn.stream, c.keep, np.random.default_rng(
+                seed_for(name, c.view, c.fps, c.noise_px, c.facing, seed) ^ 0x5EED))
+            detected = run_analyzer(an, fed)
             events = getattr(an, "events", None)
             ev = evaluate(detected, syn.steps, c.view, syn.events, warmup_s, events,
                           float(syn.stream.t[0]), float(syn.stream.t[-1]))
@@ -412,7 +428,7 @@ def run_validation(
         tread = [e for e, n in zip(evals, names, strict=True) if n not in DORN]
         results["conditions"][c.key] = {
             "view": c.view, "fps": c.fps, "noise_px": c.noise_px, "facing": c.facing,
-            "is_target_condition": c.is_target,
+            "keep": c.keep, "is_target_condition": c.is_target,
             "overall": overall, "treadmill": summarize(tread),
             "verdict": verdict(overall, c.targets), "trials": per_trial,
             "runners": {r: summarize([e for e, n in zip(evals, names, strict=True)
