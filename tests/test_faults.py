@@ -100,7 +100,7 @@ def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
     from collections import deque
 
     run._drop_hist = deque()
-    src = SimpleNamespace(dropped=0)
+    src = SimpleNamespace(dropped=0, fps=30.0)
     ch = SimpleNamespace(source=src)
     t0 = time.monotonic()
     frames = 0
@@ -112,8 +112,10 @@ def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
         else:
             src.dropped += 1
         said = run._behind(ch, frames)
-    assert said.startswith("falling behind:") and "lower capture.fps" in said
+    assert said.startswith("falling behind:") and said.endswith("set capture.fps = 24")
     assert time.monotonic() - t0 <= 2.5
+    src.fps = 24.0  # already at the lowest accurate rate: a smaller picture instead
+    assert run._behind(ch, frames).endswith("lower capture.width")
     run._drop_hist.clear()
     for _ in range(40):  # keeping up: nothing dropped
         time.sleep(1 / 30)
