@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -33,10 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_soak_live import (  # a sibling script, not a package
     CLIP,
     LoopedClip,
-    decode,
-    find_seam,
     machine_cpu_s,
     own_cpu_s,
+    seamless_loop,
 )
 
 
@@ -50,14 +48,9 @@ def main() -> int:
     from realtime.config import PoseConfig
     from realtime.pose.mediapipe_pose import MediaPipePose
 
-    frames, fps = decode(args.clip)
-    a, b, _, _ = find_seam(frames, fps)
-    loop = frames[a:b]
-    del frames
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"clip {args.clip.name}: {len(loop)} frames looping at {fps:.2f} fps; the model "
-          f"alone for {args.minutes:g} min, windows of {args.window:g} min")
+    loop, fps = seamless_loop(args.clip)
+    print(f"the model alone at {fps:.2f} fps for {args.minutes:g} min, windows of "
+          f"{args.window:g} min")
     model = MediaPipePose(PoseConfig())
     source = LoopedClip(loop, fps).start()
     ncpu = os.cpu_count() or 1

@@ -114,6 +114,17 @@ def find_seam(frames: list[np.ndarray], fps: float) -> tuple[int, int, float, fl
     return a, b, d, step
 
 
+def seamless_loop(path: Path) -> tuple[list[np.ndarray], float]:
+    """The clip's frames between its best seam (find_seam), its rate; says both."""
+    frames, fps = decode(path)
+    a, b, seam, typical = find_seam(frames, fps)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"clip {path.name}: loop frames {a}..{b - 1} ({(b - a) / fps:.1f} s); seam "
+          f"difference {seam:.2f} grey levels, a frame-to-frame step is {typical:.2f}")
+    return frames[a:b], fps
+
+
 class LoopedClip:
     """FrameSource: frames a..b-1 of a clip, over and over, released at the clip's rate
     through a newest-only slot (a camera's behaviour: a frame nobody took is dropped)."""
@@ -230,14 +241,7 @@ def main() -> int:
     from realtime.store.home import home
     from realtime.store.recorder import StoreTarget
 
-    frames, fps = decode(args.clip)
-    a, b, seam, typical = find_seam(frames, fps)
-    loop = frames[a:b]
-    del frames
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"clip {args.clip.name}: loop frames {a}..{b - 1} ({len(loop) / fps:.1f} s); seam "
-          f"difference {seam:.2f} grey levels, a frame-to-frame step is {typical:.2f}")
+    loop, fps = seamless_loop(args.clip)
     cfg = load_config(overrides=[*plan_overrides(args.minutes), "display.summary_s=3"])
     print(f"plan: {cfg.drill.warmup_s:.0f} s warm-up, {cfg.drill.baseline_s:.0f} s baseline, "
           f"{cfg.drill.blocks} x ({cfg.drill.block_s:.0f} s drill + {cfg.drill.rest_s:.0f} s "
