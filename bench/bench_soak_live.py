@@ -355,7 +355,9 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
           f"{own_last:.2f} ms")
     every = max(1.0, round(t_end / 60 / 12)) * 60
     print(f"p50 per {every / 60:.0f} min, capture->display / capture->pose / model (ms), "
-          "dropped %, CPU steal and other processes' CPU, % of the machine:")
+          "dropped %, CPU steal and other processes' CPU, % of the machine, and this "
+          "process's CPU time per processed frame (ms; it rises with the model's time when "
+          "the cores run slower, as bench_model_steadiness.py shows for the model alone):")
     line = []
     timeline = []
     t = 0.0
@@ -368,11 +370,13 @@ def report(args: argparse.Namespace, run: object, marks: list, summary: dict, n_
         span = max(1e-9, (m1[0] - m0[0]) * ncpu)
         st = 100 * (m1[7] - m0[7]) / span
         others = 100 * ((m1[8] - m0[8]) - (m1[9] - m0[9])) / span
+        cpu_ms = 1000 * (m1[9] - m0[9]) / max(1, f)
         timeline.append((round(t / 60, 1), d.get("p50_ms"), q.get("p50_ms"), mo.get("p50_ms"),
-                         round(100 * x / max(1, f + x), 1), round(st, 1), round(others, 1)))
+                         round(100 * x / max(1, f + x), 1), round(st, 1), round(others, 1),
+                         round(cpu_ms, 1)))
         line.append(f"{t / 60:.0f}: {d.get('p50_ms', '-')}/{q.get('p50_ms', '-')}/"
                     f"{mo.get('p50_ms', '-')} {100 * x / max(1, f + x):.0f}% st {st:.0f}% "
-                    f"oth {others:.0f}%")
+                    f"oth {others:.0f}% cpu {cpu_ms:.1f}")
         t += every
     for i in range(0, len(line), 4):
         print("  " + "; ".join(line[i:i + 4]))
