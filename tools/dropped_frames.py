@@ -10,7 +10,8 @@ so a change to the gait rules can be judged on it.
     python tools/dropped_frames.py ../shared/data/videos/walk_rear.mp4 --view rear
     python tools/dropped_frames.py OUT/pose.npz          # a pose stream knows its view
 
-A video is run through the pose model once (every frame), then only the metrics run.
+A video is run through the pose model once (every frame), then only the metrics run, on
+the frames `realtime.validation.score.drop_frames` keeps (the first and last always).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from realtime.analyze import analyze
 from realtime.config import Config
 from realtime.metrics import GaitAnalyzer
 from realtime.pose import stream as ps
+from realtime.validation.score import drop_frames, run_analyzer
 
 
 def poses(path: Path, view: str | None, cfg: Config) -> ps.PoseStream:
@@ -53,11 +55,8 @@ def main() -> int:
     for keep_p in args.keep:
         counts, conf, flags = [], [], Counter()
         for _ in range(args.trials):
-            keep = rng.random(len(s.t)) < keep_p
-            ga = GaitAnalyzer(cfg.metrics, s.view, s.image_size)
-            found = []
-            for i in np.flatnonzero(keep):
-                found += ga.update(float(s.t[i]), s.landmarks[i])
+            found = run_analyzer(GaitAnalyzer(cfg.metrics, s.view, s.image_size),
+                                 drop_frames(s, keep_p, rng))
             counts.append(len(found))
             conf += [st.confidence for st in found]
             flags.update(m for st in found for m in st.unreliable)

@@ -60,7 +60,7 @@ class VideoFileSource:
                               "a video of the runner (a few strides at least)")
         # One decoder thread: decoding runs beside the pose model on these cores, and a
         # single FFmpeg thread costs ~15 % less CPU per frame while still decoding at
-        # ~450 fps, ten times what the model needs (bench/bench_pipeline.py).
+        # 250-280 fps (2026-12-02), six times what the model needs (bench/bench_pipeline.py).
         # Rotation metadata (a phone video filmed upright) is honoured explicitly: a
         # sideways picture would turn every sagittal angle by 90 degrees.  It is set after
         # opening: OpenCV 4.11 refuses CAP_PROP_ORIENTATION_AUTO as an open() parameter

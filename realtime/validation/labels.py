@@ -110,7 +110,8 @@ def score_labels(stream: PoseStream, labels: Labels,
         x.leg == leg and abs(x.t_s - t) < MATCH_S for leg, t in labels.contacts)]
     # contacts timed from the foot, and how far each is from its label: a foot-timed
     # contact is what makes knee flexion at contact and overstride trusted
-    foot = [min((x.t_s - t for leg, t in labels.contacts if leg == x.leg), key=abs)
+    foot = [min((x.t_s - t for leg, t in labels.contacts if leg == x.leg), key=abs,
+                default=math.inf)
             for x in ics if x.source == "foot" and t0 + WARMUP_S <= x.t_s <= t1 - EDGE_S]
     foot = [d for d in foot if abs(d) < MATCH_S]
     return {
