@@ -86,6 +86,12 @@ class PoseConfig:
         default=False,
         metadata={"doc": "MediaPipe's own smoothing; off because it lags and flattens peaks"},
     )
+    foot_flow: bool = field(
+        default=True,
+        metadata={"doc": "measure each foot's pixel velocity (Lucas-Kanade flow, ~0.5 ms a "
+                  "frame) and record it in the pose stream: contacts are then timed from the "
+                  "shoe being dragged by the belt, not from BlazePose's early feet"},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,17 @@ class MetricsConfig:
         default=1.0,
         metadata=_rng(0.0, 10.0, "after disagreeing this long (s), trust the model's L/R "
                       "labels again"),
+    )
+    fold_dist: float = field(
+        default=0.12,
+        metadata=_rng(0.0, 1.0, "feet closer than this (leg lengths) are one leg drawn on the "
+                      "other: the leg whose track is further away is gated out there"),
+    )
+    fold_jump: float = field(
+        default=0.12,
+        metadata=_rng(0.01, 10.0, "a foot landmark whose own pixels (the pose stage's flow) "
+                      "came from further than this (leg lengths) from its track jumped to "
+                      "something else: gated out"),
     )
     scale_tau_s: float = field(
         default=4.0,
@@ -257,6 +274,33 @@ class MetricsConfig:
     hidden_min_strides: float = field(
         default=3.0,
         metadata=_rng(1.0, 100.0, "strides each leg needs before a leg can be judged hidden"),
+    )
+    # ---- drag detector (drag.py): contacts from the feet's pixel velocity
+    drag_ic_level: float = field(
+        default=0.45,
+        metadata=_rng(0.05, 2.0, "a foot is on the belt once its pixel velocity is within "
+                      "this share of the belt's speed from the belt's velocity"),
+    )
+    drag_air_level: float = field(
+        default=1.0,
+        metadata=_rng(0.1, 5.0, "... and it must have been off the belt (further than this "
+                      "share) since its last contact"),
+    )
+    drag_confirm_level: float = field(
+        default=0.8,
+        metadata=_rng(0.05, 5.0, "the sample after the crossing must still be within this "
+                      "share of the belt's speed (a foot that is really down)"),
+    )
+    drag_ic_delay_s: float = field(
+        default=0.0,
+        metadata=_rng(-0.2, 0.2, "calibrated: the drag crossing comes this long after the "
+                      "contact, s"),
+    )
+    drag_min_belt: float = field(
+        default=0.8,
+        metadata=_rng(0.0, 20.0, "no drag contacts unless the belt moves at least this fast, "
+                      "leg lengths per second (no treadmill, no pixel evidence: the ankle's "
+                      "height times the contacts)"),
     )
     # ---- knee drive (swing.py) and per-step metrics (step.py)
     peak_halfwin_s: float = field(

@@ -179,8 +179,10 @@ class RecordedPoses:
             if wait > 0:
                 time.sleep(wait)
         lm = self.stream.landmarks[i]
+        flow = None if self.stream.foot_flow is None else self.stream.foot_flow[i]
         frame = None if self.render is None else Frame(i, t_ns, self.render(lm, t_s))
-        return frame, PoseSample(i, t_ns, t_ns, lm, None, self.size, t_source_s=t_s)
+        return frame, PoseSample(i, t_ns, t_ns, lm, None, self.size, t_source_s=t_s,
+                                 foot_flow=flow)
 
     def stop(self) -> None:
         self._i = len(self.stream)
@@ -306,7 +308,7 @@ class Session:
             self.body.add(t_s, sample.landmarks)
         self.capture_to_pose.add(sample.t_pose_ns - sample.t_capture_ns)
         t0 = now_ns()
-        steps = self.analyzer.update(t_s, sample.landmarks)
+        steps = self.analyzer.update(t_s, sample.landmarks, sample.foot_flow)
         swings = self.analyzer.pop_swings()
         self.metrics_ns += now_ns() - t0
         live = self.analyzer.live

@@ -97,6 +97,9 @@ class PoseSample:
     # seconds on the input's own clock when it has one (a recorded pose stream's `t`);
     # NaN for a camera or video, whose time counts from the first frame
     t_source_s: float = math.nan
+    # pixel evidence of the feet (realtime.pose.footflow): float32 [2, 4] per BlazePose
+    # leg (vx, vy in image sizes per second, features, spread), or None if not measured
+    foot_flow: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         lm = self.landmarks
@@ -108,6 +111,9 @@ class PoseSample:
             )
         if self.world is not None and getattr(self.world, "shape", None) != (N_LANDMARKS, 3):
             raise ValueError(f"PoseSample.world must be [33, 3] or None, got {self.world!r:.60}")
+        if self.foot_flow is not None and getattr(self.foot_flow, "shape", None) != (2, 4):
+            raise ValueError(
+                f"PoseSample.foot_flow must be [2, 4] or None, got {self.foot_flow!r:.60}")
 
     @property
     def has_pose(self) -> bool:

@@ -86,6 +86,7 @@ class GaitAnalyzer:
         self._st = F.new_state()
         self._ring = np.full((max(_ring_rows, RING_ROWS), N_RING_COLS), np.nan)
         self._ev = np.zeros((MAX_EVENTS, N_EV_COLS))
+        self._no_flow = np.full((2, 4), np.nan, np.float32)
         self._lm_index = LM_INDEX.copy()
         self._t = math.nan
         self._valid_since = math.inf  # first frame, or the end of the last long gap
@@ -104,9 +105,16 @@ class GaitAnalyzer:
         self._unreliable_sets: dict[frozenset[str], frozenset[str]] = {}
 
     # ------------------------------------------------------------------ per frame
-    def update(self, t_s: float, landmarks: np.ndarray) -> list[Step]:
-        """Feed one frame (float32 [33, 4]); returns the steps completed at this frame.
-        Swings (knee drive) completed at this frame are in `pop_swings()`."""
+    def update(self, t_s: float, landmarks: np.ndarray,
+               foot_flow: np.ndarray | None = None) -> list[Step]:
+        """Feed one frame (float32 [33, 4]) and, if the pose stage measured it, each foot's
+        pixel velocity (float32 [2, 4], realtime.pose.footflow); returns the steps completed
+        at this frame.  Swings (knee drive) completed at this frame are in `pop_swings()`."""
+        flow = self._no_flow
+        if foot_flow is not None:
+            flow = np.ascontiguousarray(foot_flow, dtype=np.float32)
+            if flow.shape != (2, 4):
+                raise ValueError(f"foot_flow must be [2, 4], got {flow.shape}")
         lm = landmarks
         if not (
             type(lm) is np.ndarray and lm.dtype == np.float32 and lm.shape == (N_LANDMARKS, 4)
@@ -119,7 +127,8 @@ class GaitAnalyzer:
         self._t = t
         if self._valid_since == math.inf:
             self._valid_since = t
-        k = F.frame_update(lm, t, self._st, self._ring, self._prm, self._ev, self._lm_index)
+        k = F.frame_update(lm, flow, t, self._st, self._ring, self._prm, self._ev,
+                           self._lm_index)
         if k == 0:
             return []
         cs = self._st.cond
@@ -390,12 +399,17 @@ def analyze_stream(stream: PoseStream, cfg: MetricsConfig) -> tuple[list[Step], 
     n = len(stream)
     ga = GaitAnalyzer(cfg, stream.view, stream.image_size, _ring_rows=n + 1)
     lms = np.ascontiguousarray(stream.landmarks, dtype=np.float32)
+    if stream.foot_flow is None:
+        flows = np.full((n, 2, 4), np.nan, np.float32)
+    else:
+        flows = np.ascontiguousarray(stream.foot_flow, dtype=np.float32)
     ts = np.ascontiguousarray(stream.t, dtype=np.float64)
     out_ev = np.zeros((max(16, n * 3), N_EV_COLS))
     out_frame = np.zeros((out_ev.shape[0], 4))
     if n:
         ga._valid_since = float(ts[0])
-    m = F.frames_update(lms, ts, ga._st, ga._ring, ga._prm, ga._lm_index, out_ev, out_frame)
+    m = F.frames_update(lms, flows, ts, ga._st, ga._ring, ga._prm, ga._lm_index, out_ev,
+                        out_frame)
     steps: list[Step] = []
     i = 0
     facing = ga._ring[:n, 39] if n else np.zeros(0)
@@ -427,16 +441,17 @@ def warmup() -> None:
     lm[:, 0] = 0.5
     lm[:, 1] = np.linspace(0.1, 0.9, N_LANDMARKS, dtype=np.float32)
     lm[:, 3] = 1.0
+    flow = np.zeros((2, 4), np.float32)
     for i in range(3):
-        ga.update(i / 30.0, lm)
+        ga.update(i / 30.0, lm, flow)
     out = np.empty(S.N_OUT)
     S.step_metrics(ga._ring, 3, 0.0, 0.05, math.nan, math.nan, 0, 1.0, True, 100.0, 200.0,
                    0.07, 0.04, out)
     S.step_metrics(ga._ring, 3, 0.0, 0.05, 0.0, 0.02, 0, 1.0, False, 100.0, 200.0,
                    0.07, 0.04, out)
     st = F.new_state()
-    F.frames_update(lm[None], np.zeros(1), st, np.full((2, N_RING_COLS), np.nan), ga._prm,
-                    ga._lm_index, np.zeros((4, N_EV_COLS)), np.zeros((4, 4)))
+    F.frames_update(lm[None], flow[None], np.zeros(1), st, np.full((2, N_RING_COLS), np.nan),
+                    ga._prm, ga._lm_index, np.zeros((4, N_EV_COLS)), np.zeros((4, 4)))
     one_euro_filter(np.zeros(3), np.arange(3.0), 1.0, 1.0, 0.0, 1.0, 1.0)
     quad_peak(np.arange(5.0), np.zeros(5), 0, 4, 2, 1.0)
     local_value(np.arange(5.0), np.zeros(5), 2.0, 2)

@@ -30,6 +30,8 @@ from realtime.metrics.layout import (
     N_PTS,
     P_BODY_TAU,
     P_FACING_TAU,
+    P_FOLD_DIST,
+    P_FOLD_JUMP,
     P_H,
     P_IS_SIDE,
     P_MAX_SWAP_S,
@@ -44,6 +46,8 @@ from realtime.metrics.layout import (
     P_W,
     R_BODY,
     R_FACING,
+    R_FLOW,
+    R_FOLD,
     R_T,
     R_VALID,
     R_VIS,
@@ -79,7 +83,10 @@ C_HIST2 = 54  # 24: the ones before
 C_OE_X = 78  # 24: One Euro estimate (display only)
 C_OE_DX = 102  # 24: One Euro derivative estimate
 C_OE_T = 126  # 24: time of the last sample of each coordinate
-N_COND = 150
+C_T_PREV = 150  # time of the previous frame, usable or not (a flow sample spans the two)
+C_NFOLDS = 151  # frames where one leg was drawn on the other (or off its own pixels)
+C_SEEN = 152  # 2: 1 if the leg's ankle was seen (not gated) in the previous usable frame
+N_COND = 154
 
 
 
@@ -181,6 +188,114 @@ def swap_costs(pts: np.ndarray, cs: np.ndarray, t: float) -> tuple[float, float,
 
 
 @jit
+def _foot_mean(pts: np.ndarray, leg: int, src: int, cs: np.ndarray) -> tuple[float, float]:
+    """Mean of a foot's ankle, heel and toe: this frame's (`src` < 0, from pts) or the
+    previous frame's repaired track (cs[src + ...]); NaN if none is there."""
+    sx = 0.0
+    sy = 0.0
+    m = 0
+    for part in (ANKLE, HEEL, TOE):
+        p = part + leg
+        x = pts[2 * p] if src < 0 else cs[src + 2 * p]
+        y = pts[2 * p + 1] if src < 0 else cs[src + 2 * p + 1]
+        if x == x and y == y:
+            sx += x
+            sy += y
+            m += 1
+    if m == 0:
+        return np.nan, np.nan
+    return sx / m, sy / m
+
+
+@jit
+def _gate(pts: np.ndarray, ring: np.ndarray, row: int, p: int) -> None:
+    pts[2 * p] = np.nan
+    pts[2 * p + 1] = np.nan
+    ring[row, R_VIS + p] = 0.0
+
+
+@jit
+def fold_repair(pts: np.ndarray, cs: np.ndarray, ring: np.ndarray, row: int,
+                prm: np.ndarray, t: float) -> int:
+    """Find a leg that BlazePose drew on the other leg, or off its own pixels, and gate
+    it out (its points become gaps: no metric is taken from them).  Returns 0, or 1 / 2
+    when the left / right leg was gated.
+
+    - *Folded*: both feet within `fold_dist` leg lengths of each other.  Two feet are
+      never in one place (the swinging foot passes the planted one well above it), so
+      one leg is drawn on the other.  The pair belongs to the leg whose own recent motion
+      (its repaired track over the last two frames) matches how the pair's pixels move
+      (the pose stage's flow); the other leg loses its foot points, and its knee too if
+      the knees coincide as well.  Without flow, the leg whose track is nearer keeps it.
+    - *Off its pixels*: a foot whose pixels (the pose stage's flow, measured at this
+      frame's landmarks) came from a place further than `fold_jump` leg lengths from
+      where its own track was: the landmark jumped to something else (the other foot).
+    """
+    leg_len = cs[C_LEGLEN]
+    if leg_len != leg_len:
+        return 0
+    lim = prm[P_FOLD_DIST] * leg_len
+    d = 0.0
+    m = 0
+    for part in (ANKLE, HEEL, TOE):
+        a = 2 * part
+        b = 2 * (part + 1)
+        if pts[a] == pts[a] and pts[b] == pts[b]:
+            d += dist(pts[a], pts[a + 1], pts[b], pts[b + 1])
+            m += 1
+    if m > 0 and d / m < lim:
+        # which leg the pair belongs to: the one whose own recent motion matches how the
+        # pair's pixels move (the planted foot goes back with the belt while the other
+        # swings forward); without flow, the one whose track is nearer
+        n = 0
+        vx = 0.0
+        vy = 0.0
+        for leg in range(2):
+            if ring[row, R_FLOW + 2 * leg] == ring[row, R_FLOW + 2 * leg]:
+                vx += ring[row, R_FLOW + 2 * leg]
+                vy += ring[row, R_FLOW + 2 * leg + 1]
+                n += 1
+        t1 = cs[C_HIST_T1]
+        t2 = cs[C_HIST_T2]
+        e = np.full(2, np.inf)
+        for leg in range(2):
+            h1x, h1y = _foot_mean(pts, leg, C_HIST1, cs)
+            if n > 0 and t1 > t2:
+                h2x, h2y = _foot_mean(pts, leg, C_HIST2, cs)
+                if h1x == h1x and h2x == h2x:
+                    e[leg] = dist(vx / n, vy / n, (h1x - h2x) / (t1 - t2),
+                                  (h1y - h2y) / (t1 - t2))
+            elif h1x == h1x:
+                ox, oy = _foot_mean(pts, 0, -1, cs)
+                e[leg] = dist(ox, oy, h1x, h1y)
+        lose = 0 if e[0] > e[1] else 1
+        knees = dist(pts[2 * KNEE], pts[2 * KNEE + 1], pts[2 * (KNEE + 1)],
+                     pts[2 * (KNEE + 1) + 1])
+        for part in (ANKLE, HEEL, TOE):
+            _gate(pts, ring, row, part + lose)
+        if knees < lim:
+            _gate(pts, ring, row, KNEE + lose)
+        return lose + 1
+    dt = t - cs[C_HIST_T1]
+    if not dt > 0.0:
+        return 0
+    for leg in range(2):
+        vx = ring[row, R_FLOW + 2 * leg]
+        vy = ring[row, R_FLOW + 2 * leg + 1]
+        ax = pts[2 * (ANKLE + leg)]
+        ay = pts[2 * (ANKLE + leg) + 1]
+        hx = cs[C_HIST1 + 2 * (ANKLE + leg)]
+        hy = cs[C_HIST1 + 2 * (ANKLE + leg) + 1]
+        # only against a track that was seen last frame (a predicted one drifts)
+        if (vx == vx and ax == ax and hx == hx and cs[C_SEEN + leg] == 1.0
+                and dist(ax - vx * dt, ay - vy * dt, hx, hy) > prm[P_FOLD_JUMP] * leg_len):
+            for part in (ANKLE, HEEL, TOE):
+                _gate(pts, ring, row, part + leg)
+            return leg + 1
+    return 0
+
+
+@jit
 def running_mean(cs: np.ndarray, i: int, d: float, a: float) -> None:
     """Mean of a body length over the recent gait cycles (cumulative at first, then
     exponential with weight `a`); a jump beyond 1.6x the mean (a mislabelled point)
@@ -218,14 +333,16 @@ def mid(pts: np.ndarray, part: int, c: int) -> float:
 
 @jit
 def condition(
-    lm: np.ndarray, t: float, cs: np.ndarray, ring: np.ndarray, prm: np.ndarray,
-    lm_index: np.ndarray, pts: np.ndarray,
+    lm: np.ndarray, flow: np.ndarray, t: float, cs: np.ndarray, ring: np.ndarray,
+    prm: np.ndarray, lm_index: np.ndarray, pts: np.ndarray,
 ) -> tuple[bool, bool]:
     """Gate, repair and scale one frame; write it to the ring row C_N % rows.
 
-    `pts` receives the repaired pixel coordinates (24, NaN where gated out).  Returns
-    (usable, gap): whether the detectors should run on this frame, and whether a gap
-    longer than `max_gap_s` ended before it (the caller reports a chain break).
+    `pts` receives the repaired pixel coordinates (24, NaN where gated out); `flow`
+    (float32 [2, 4], NaN where not measured) is each foot's pixel velocity, which goes
+    to the ring with its leg (swapped with it, gated with its ankle).  Returns (usable,
+    gap): whether the detectors should run on this frame, and whether a gap longer than
+    `max_gap_s` ended before it (the caller reports a chain break).
     """
     w = prm[P_W]
     h = prm[P_H]
@@ -260,6 +377,10 @@ def condition(
     usable = has_pose and hip_ok and foot_ok
 
     ring[row, R_T] = t
+    for leg in range(2):
+        ring[row, R_FLOW + 2 * leg] = flow[leg, 0] * w
+        ring[row, R_FLOW + 2 * leg + 1] = flow[leg, 1] * h
+        ring[row, R_FLOW + 4 + leg] = flow[leg, 2]
     gap = False
     tu = cs[C_T_USABLE]
     if tu == tu and t - tu > maxgap and cs[C_GAPFLAG] == 0.0:
@@ -301,6 +422,19 @@ def condition(
             va = ring[row, R_VIS + 2 * k]
             ring[row, R_VIS + 2 * k] = ring[row, R_VIS + 2 * k + 1]
             ring[row, R_VIS + 2 * k + 1] = va
+        for c in (0, 1, 4):
+            fa = ring[row, R_FLOW + c]
+            fb = c + 1 if c == 4 else c + 2
+            ring[row, R_FLOW + c] = ring[row, R_FLOW + fb]
+            ring[row, R_FLOW + fb] = fa
+    ring[row, R_FOLD] = 0.0
+    if cs[C_HIST_N] >= 2.0:
+        fold = fold_repair(pts, cs, ring, row, prm, t)
+        if fold > 0:
+            ring[row, R_FOLD] = float(fold)
+            cs[C_NFOLDS] += 1.0
+    for leg in range(2):
+        cs[C_SEEN + leg] = 1.0 if pts[2 * (ANKLE + leg)] == pts[2 * (ANKLE + leg)] else 0.0
     t1 = cs[C_HIST_T1]
     t2 = cs[C_HIST_T2]
     r = (t - t1) / (t1 - t2) if (cs[C_HIST_N] >= 2.0 and t1 > t2) else 0.0
@@ -318,6 +452,10 @@ def condition(
     for c in range(2 * N_PTS):
         ring[row, R_XY + c] = pts[c]
     ring[row, R_VALID] = 1.0
+    for leg in range(2):  # a foot whose ankle was gated out: its flow is not its own
+        if pts[2 * (ANKLE + leg)] != pts[2 * (ANKLE + leg)]:
+            ring[row, R_FLOW + 2 * leg] = np.nan
+            ring[row, R_FLOW + 2 * leg + 1] = np.nan
 
     # ---- body scale: mean thigh and hip-to-ankle lengths over recent cycles
     tl = cs[C_T_LAST]

@@ -3,6 +3,7 @@
     condition.py   gate, repair L/R swaps, scale, facing; write the ring row
     foot.py        per leg: contact and toe-off candidates from the ankle's height
     body.py        the body's lowest point in each stance
+    drag.py        per leg: contacts from the shoe dragged by the belt (pixel evidence)
     swing.py       per leg: each swing's peak thigh flexion (knee drive), side view
     fuse.py        candidates -> reported contacts (the hidden foot, fill-ins)
 
@@ -22,10 +23,12 @@ from realtime.metrics.condition import (
     C_LEGLEN,
     C_N,
     C_T_LAST,
+    C_T_PREV,
     C_THIGH,
     condition,
     new_condition_state,
 )
+from realtime.metrics.drag import drag_active, drag_update, new_drag_state
 from realtime.metrics.foot import foot_update, new_foot_state
 from realtime.metrics.fuse import fuse_body, fuse_contact, new_fuse_state
 from realtime.metrics.layout import (
@@ -40,10 +43,12 @@ from realtime.metrics.layout import (
     N_PTS,
     P_H,
     P_IS_SIDE,
+    P_MAXGAP,
     P_REAR_LIFT,
     P_STANCE_AHEAD,
     P_SWING_BEHIND,
     R_FACING,
+    R_FLOW,
     R_T,
     R_VIS,
     R_XY,
@@ -67,12 +72,15 @@ class State(NamedTuple):
     fuse_leg: np.ndarray  # fuse.py, [2, U_*]
     fuse: np.ndarray  # fuse.py, G_*
     frame: np.ndarray  # F_DT
+    drag: np.ndarray  # drag.py, [2, D_*]
+    drag_hist: np.ndarray  # drag.py, [DRAG_HIST, 2]
 
 
 def new_state() -> State:
     us, gs = new_fuse_state()
+    ds, dh = new_drag_state()
     return State(new_condition_state(), new_foot_state(), new_body_state(), new_swing_state(),
-                 us, gs, np.full(N_FRAME, np.nan))
+                 us, gs, np.full(N_FRAME, np.nan), ds, dh)
 
 
 @jit
@@ -129,16 +137,19 @@ def stance_leg(ring: np.ndarray, n: int, t: float, leg_len: float, facing: float
 
 @jit
 def frame_update(
-    lm: np.ndarray, t: float, st: State, ring: np.ndarray, prm: np.ndarray,
-    ev: np.ndarray, lm_index: np.ndarray,
+    lm: np.ndarray, flow: np.ndarray, t: float, st: State, ring: np.ndarray,
+    prm: np.ndarray, ev: np.ndarray, lm_index: np.ndarray,
 ) -> int:
-    """Process one frame of landmarks (float32 [33, 4]) at stream time t; write the
-    events of this frame to `ev` (rows: kind, leg, time, confidence, source, value,
-    value2; see layout.py) and return their count."""
+    """Process one frame of landmarks (float32 [33, 4]) and foot flow (float32 [2, 4],
+    NaN where not measured) at stream time t; write the events of this frame to `ev`
+    (rows: kind, leg, time, confidence, source, value, value2; see layout.py) and
+    return their count."""
     cs = st.cond
     t_prev = cs[C_T_LAST]
+    t_prev_any = cs[C_T_PREV]
     pts = np.empty(2 * N_PTS)
-    usable, gap = condition(lm, t, cs, ring, prm, lm_index, pts)
+    usable, gap = condition(lm, flow, t, cs, ring, prm, lm_index, pts)
+    cs[C_T_PREV] = t
     n_ev = 0
     if gap:
         n_ev = put_event(ev, n_ev, EV_BREAK, 0.0, t, 0.0, SRC_FOOT, np.nan, np.nan)
@@ -161,14 +172,32 @@ def frame_update(
     nc = 0
     for leg in range(2):
         nc = foot_update(st.foot, leg, t, ring, n, prm, leg_len, dt_frame, cand, nc)
+    # the shoe's own motion (pixel evidence, side view on a treadmill): drag contacts
+    row = (n - 1) % ring.shape[0]
+    dcand = np.empty((2, N_EV_COLS))
+    nd = 0
+    if prm[P_IS_SIDE] > 0.5 and t_prev_any == t_prev_any:
+        t_mid = 0.5 * (t + t_prev_any)
+        facing = ring[row, R_FACING]
+        for leg in range(2):
+            conf = min(1.0, ring[row, R_FLOW + 4 + leg] / 8.0)
+            nd = drag_update(st.drag, st.drag_hist, leg, t_mid, ring[row, R_FLOW + 2 * leg],
+                             ring[row, R_FLOW + 2 * leg + 1], conf,
+                             facing if facing == facing else 0.0, leg_len, prm, ring, row,
+                             dcand, nd)
     for i in range(nc):
         leg = int(cand[i, 1])
         if cand[i, 0] == EV_IC:
+            if drag_active(st.drag, leg, t, prm[P_MAXGAP]):
+                continue  # the shoe's own motion times this leg's contacts
             n_ev = fuse_contact(st.fuse_leg, st.fuse, leg, cand[i, 2], cand[i, 3], t, prm,
                                 ev, n_ev)
         else:
             n_ev = put_event(ev, n_ev, cand[i, 0], leg, cand[i, 2], cand[i, 3], SRC_FOOT, np.nan,
                         np.nan)
+    for i in range(nd):
+        n_ev = fuse_contact(st.fuse_leg, st.fuse, int(dcand[i, 1]), dcand[i, 2], dcand[i, 3], t,
+                            prm, ev, n_ev)
 
     t_min = body_update(st.body, ring, n, prm, leg_len, dt_frame)
     if t_min == t_min:
@@ -193,8 +222,8 @@ def frame_update(
 
 @jit
 def frames_update(
-    lms: np.ndarray, ts: np.ndarray, st: State, ring: np.ndarray, prm: np.ndarray,
-    lm_index: np.ndarray, out_ev: np.ndarray, out_frame: np.ndarray,
+    lms: np.ndarray, flows: np.ndarray, ts: np.ndarray, st: State, ring: np.ndarray,
+    prm: np.ndarray, lm_index: np.ndarray, out_ev: np.ndarray, out_frame: np.ndarray,
 ) -> int:
     """`frame_update` over a whole stream in one call (batch re-analysis).
 
@@ -207,7 +236,7 @@ def frames_update(
     m = 0
     cs = st.cond
     for i in range(ts.shape[0]):
-        k = frame_update(lms[i], ts[i], st, ring, prm, ev, lm_index)
+        k = frame_update(lms[i], flows[i], ts[i], st, ring, prm, ev, lm_index)
         for e in range(k):
             if m < out_ev.shape[0]:
                 out_ev[m] = ev[e]

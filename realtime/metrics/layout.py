@@ -32,7 +32,10 @@ R_VALID = 37  # 1 if the frame was usable (hips and a foot seen)
 R_BODY = 38  # body-bounce signal: mean vertical offset of hips, shoulders, nose, px
 R_FACING = 39  # facing after this frame
 R_H = 40  # 2 columns: ankle height above its floor, leg lengths (L, R)
-N_RING_COLS = 42
+R_FLOW = 42  # 6 columns: each foot's pixel velocity vx, vy (px/s) L, R, then confidence L, R
+R_DRAG = 48  # 2 columns: each foot's distance from the belt's velocity (drag.py), L, R
+R_FOLD = 50  # 0, or 1 / 2: the left / right leg was drawn on the other leg and gated out
+N_RING_COLS = 51
 
 # ---- events: one row per event (kind, leg, time, confidence, source, value, value2)
 EV_IC = 0.0  # initial contact
@@ -72,7 +75,8 @@ _FIELDS = (
     "body_halfwin_s", "body_delay_prior", "body_delay_min", "body_delay_max",
     "hidden_delay_tol_s", "hidden_min_strides", "peak_halfwin_s", "knee_peak_hysteresis_deg",
     "body_tau_s", "floor_tau_stances", "stance_ahead", "swing_behind", "rear_lift",
-    "knee_mean_tau_s",
+    "knee_mean_tau_s", "drag_ic_level", "drag_air_level", "drag_confirm_level",
+    "drag_ic_delay_s", "drag_min_belt", "fold_dist", "fold_jump",
 )  # fmt: skip
 (
     P_MINVIS, P_MAXGAP, P_OE_MINCUT, P_OE_BETA, P_OE_DCUT, P_SWAP_RATIO, P_MAX_SWAP_S,
@@ -80,7 +84,8 @@ _FIELDS = (
     P_FLOOR_SPAN, P_IC_H, P_IC_DELAY, P_TO_H, P_TO_DELAY, P_SWING_H, P_CROSS_HW, P_TO_HW,
     P_BODY_HYST, P_BODY_HW, P_BODY_PRIOR, P_DELAY_MIN, P_DELAY_MAX, P_HIDDEN_TOL,
     P_HIDDEN_MIN, P_PEAK_HW, P_KNEE_HYST, P_BODY_TAU, P_FLOOR_TAU, P_STANCE_AHEAD,
-    P_SWING_BEHIND, P_REAR_LIFT, P_KNEE_TAU,
+    P_SWING_BEHIND, P_REAR_LIFT, P_KNEE_TAU, P_DRAG_IC, P_DRAG_AIR, P_DRAG_CONFIRM,
+    P_DRAG_IC_DELAY, P_DRAG_MIN_BELT, P_FOLD_DIST, P_FOLD_JUMP,
 ) = range(len(_FIELDS))
 P_W = len(_FIELDS)  # image width, px
 P_H = P_W + 1  # image height, px

@@ -18,6 +18,7 @@ import numpy as np
 from realtime.clock import now_ns
 from realtime.config import PoseConfig
 from realtime.errors import UserError
+from realtime.pose.footflow import FootFlow
 from realtime.types import Frame, PoseSample
 
 
@@ -65,6 +66,7 @@ class MediaPipePose:
             raise UserError(f"mediapipe is not installed ({exc}); run: pip install -e .") from None
         self.cfg = cfg
         self._first = True
+        self._flow = FootFlow() if cfg.foot_flow else None
         try:
             with _native_stderr_silenced():
                 self._pose = mp.solutions.pose.Pose(
@@ -96,16 +98,23 @@ class MediaPipePose:
             result = self._pose.process(rgb)
         t_pose = now_ns()
         if result.pose_landmarks is None:
+            if self._flow is not None:
+                self._flow.reset()
             return PoseSample.no_pose(frame.seq, frame.t_capture_ns, t_pose, frame.size)
         lm = np.array(
             [(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], np.float32
         )
+        flow = None
+        if self._flow is not None:
+            flow = self._flow.measure(frame.image, frame.t_capture_ns, lm)
+            t_pose = now_ns()
         world = None
         if result.pose_world_landmarks is not None:
             world = np.array(
                 [(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], np.float32
             )
-        return PoseSample(frame.seq, frame.t_capture_ns, t_pose, lm, world, frame.size)
+        return PoseSample(frame.seq, frame.t_capture_ns, t_pose, lm, world, frame.size,
+                          foot_flow=flow)
 
     def close(self) -> None:
         self._pose.close()

@@ -9,6 +9,10 @@ it too:
 - `image_size` int [2]: (width, height) in pixels
 - `view` 0-d string: "side" or "rear"
 - `fps` float: nominal frame rate
+- `foot_flow` float32 [T, 2, 4], optional: each foot's pixel velocity (vx, vy in image
+  widths / heights per second, features, spread; realtime.pose.footflow), NaN where not
+  measured.  Streams without it (other tools, older sessions) are analysed from the
+  landmarks alone.
 
 BlazePose's left landmarks are the person's left.
 """
@@ -41,6 +45,7 @@ class PoseStream:
     image_size: tuple[int, int]
     view: View
     fps: float
+    foot_flow: np.ndarray | None = None  # float32 [T, 2, 4] or None
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -51,15 +56,17 @@ class PoseStream:
 
     def samples(self) -> Iterator[PoseSample]:
         """The stream as pose samples, with times in integer nanoseconds."""
+        flow = self.foot_flow
         for i in range(len(self)):
             t_ns = round(float(self.t[i]) * 1e9)
             yield PoseSample(i, t_ns, t_ns, self.landmarks[i], None, self.image_size,
-                             t_source_s=float(self.t[i]))
+                             t_source_s=float(self.t[i]),
+                             foot_flow=None if flow is None else flow[i])
 
 
 def validate(
     t: np.ndarray, landmarks: np.ndarray, image_size: object, view: object, fps: object,
-    where: str = "pose stream",
+    where: str = "pose stream", foot_flow: object = None,
 ) -> PoseStream:
     """Check shapes, types and values; raise PoseStreamError naming the bad array."""
     t = np.asarray(t)
@@ -102,8 +109,22 @@ def validate(
     fps_v = float(np.asarray(fps).reshape(()).item()) if np.asarray(fps).size == 1 else -1.0
     if not (fps_v > 0 and np.isfinite(fps_v)):
         raise PoseStreamError(f"{where}: 'fps' must be a positive number, got {fps!r}")
+    flow = None
+    if foot_flow is not None:
+        flow = np.asarray(foot_flow)
+        if flow.shape != (t.shape[0], 2, 4) or not np.issubdtype(flow.dtype, np.floating):
+            raise PoseStreamError(f"{where}: 'foot_flow' must be float [T, 2, 4] with T = "
+                                  f"{t.shape[0]}, got {flow.dtype} {flow.shape}")
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.isnan(flow) | (np.abs(flow) < 1e3))
+        if bad.any():
+            f = int(np.argwhere(bad)[0][0])
+            raise PoseStreamError(f"{where}: 'foot_flow' must be image sizes per second "
+                                  f"(NaN for none), got {flow[bad][0]!r} in frame {f}")
+        flow = flow.astype(np.float32)
     return PoseStream(
-        t.astype(np.float64), lm.astype(np.float32), (int(size[0]), int(size[1])), v, fps_v
+        t.astype(np.float64), lm.astype(np.float32), (int(size[0]), int(size[1])), v, fps_v,
+        flow,
     )
 
 
@@ -121,6 +142,8 @@ def save(path: str | Path, stream: PoseStream) -> Path:
 
 
 def _savez(fh: object, stream: PoseStream) -> None:
+    extra = {} if stream.foot_flow is None else {
+        "foot_flow": np.asarray(stream.foot_flow, np.float32)}
     np.savez_compressed(
         fh,
         # no copies: an hour's landmarks are ~60 MB (numpy writes a strided view in chunks)
@@ -129,6 +152,7 @@ def _savez(fh: object, stream: PoseStream) -> None:
         image_size=np.asarray(stream.image_size, dtype=np.int32),
         view=np.asarray(stream.view),
         fps=np.float64(stream.fps),
+        **extra,
     )
 
 
@@ -145,6 +169,8 @@ def load(path: str | Path) -> PoseStream:
                     f"(has: {', '.join(z.files) or 'none'})"
                 )
             arrays = {k: z[k] for k in REQUIRED}
+            if "foot_flow" in z.files:
+                arrays["foot_flow"] = z["foot_flow"]
     except PoseStreamError:
         raise
     except Exception as exc:  # zipfile/np errors: unreadable file
@@ -154,7 +180,11 @@ def load(path: str | Path) -> PoseStream:
 
 # A live session also spills every sample to disk as it happens, so a session that dies
 # (power cut, SIGKILL) keeps its poses: `recover()` turns the spill into pose.npz.
-SPILL_DTYPE = np.dtype([("t", "<f8"), ("lm", "<f4", (N_LANDMARKS, 4))])
+SPILL_DTYPE = np.dtype([("t", "<f8"), ("lm", "<f4", (N_LANDMARKS, 4)),
+                        ("flow", "<f4", (2, 4))])
+# spills written before the feet's pixel evidence was recorded (`recover` still reads them)
+SPILL_DTYPE_V1 = np.dtype([("t", "<f8"), ("lm", "<f4", (N_LANDMARKS, 4))])
+NO_FLOW = np.full((2, 4), np.nan, np.float32)
 SPILL_BIN = "pose.partial.bin"
 SPILL_META = "pose.partial.json"
 
@@ -170,7 +200,7 @@ class PoseStreamRecorder:
     Times are the session's stream times (`Session.process`), so re-analysing the file
     reproduces the session; a live session's file starts at 0.
     With `spill_dir`, each sample is also written to `pose.partial.bin` as it comes
-    (unbuffered: a killed process loses nothing the OS has; 536 bytes a frame) and
+    (unbuffered: a killed process loses nothing the OS has; 568 bytes a frame) and
     fsynced about once a second and at every step (`sync`), so a power cut loses at most
     a second; the spill is deleted once pose.npz is written.  If the disk fills, the
     spill stops with one line (`spill_error`) and the session goes on; what was written
@@ -188,6 +218,8 @@ class PoseStreamRecorder:
         self.fps = fps
         self._t: list[float] = []  # samples not in the spill
         self._lm: list[np.ndarray] = []
+        self._flow: list[np.ndarray] = []
+        self._any_flow = False  # some sample carried the feet's pixel evidence
         self._spilled = 0  # samples written whole to the spill, before those in memory
         self._spill_path: Path | None = None
         self._size: tuple[int, int] = (0, 0)
@@ -204,9 +236,11 @@ class PoseStreamRecorder:
             self._size = sample.image_size
             self._guard(self._open_spill)
         spill = self._spill
+        flow = NO_FLOW if sample.foot_flow is None else sample.foot_flow
+        self._any_flow |= sample.foot_flow is not None
         if spill is not None:
             rec = np.empty((), SPILL_DTYPE)
-            rec["t"], rec["lm"] = t, sample.landmarks
+            rec["t"], rec["lm"], rec["flow"] = t, sample.landmarks, flow
             if self._guard(lambda: spill.write(rec.tobytes())):
                 self._spilled += 1
                 if t - self._last_sync >= 1.0:
@@ -215,6 +249,7 @@ class PoseStreamRecorder:
                 return
         self._t.append(t)
         self._lm.append(np.array(sample.landmarks, np.float32))
+        self._flow.append(np.array(flow, np.float32))
 
     def sync(self) -> None:
         """Make the spill durable (fsync): about once a second, and at every step."""
@@ -243,7 +278,8 @@ class PoseStreamRecorder:
             return
         self._spill_dir.mkdir(parents=True, exist_ok=True)
         meta = {"view": self.view, "fps": self.fps, "image_size": list(self._size),
-                "record": "float64 t, float32 landmarks[33][4], little-endian"}
+                "record": "float64 t, float32 landmarks[33][4], float32 foot_flow[2][4], "
+                "little-endian", "foot_flow": True}
         (self._spill_dir / self._spill_meta).write_text(json.dumps(meta))
         self._spill_path = self._spill_dir / self._spill_bin
         self._spill = self._spill_path.open("wb", buffering=0)
@@ -260,6 +296,7 @@ class PoseStreamRecorder:
         """Every sample: the spilled ones read back from disk, then those in memory."""
         t = np.asarray(self._t, np.float64)
         lm = np.stack(self._lm) if self._lm else np.zeros((0, N_LANDMARKS, 4), np.float32)
+        flow = np.stack(self._flow) if self._flow else np.zeros((0, 2, 4), np.float32)
         if self._spilled:
             assert self._spill_path is not None
             rec = np.fromfile(self._spill_path, SPILL_DTYPE, count=self._spilled)
@@ -268,7 +305,9 @@ class PoseStreamRecorder:
                               "poses written to it")
             t = np.concatenate([rec["t"], t]) if len(t) else rec["t"]
             lm = np.concatenate([rec["lm"], lm]) if len(lm) else rec["lm"]
-        return PoseStream(t, lm, self._size, self.view, self.fps)
+            flow = np.concatenate([rec["flow"], flow]) if len(flow) else rec["flow"]
+        return PoseStream(t, lm, self._size, self.view, self.fps,
+                          flow if self._any_flow else None)
 
     def save(self, path: str | Path) -> Path:
         out = save(path, self.to_stream())
@@ -337,21 +376,26 @@ def recover(session_dir: str | Path, name: str = "pose") -> Recovered:
     try:
         meta = json.loads(meta_path.read_text())
         raw = bin_path.read_bytes()
-        n = len(raw) // SPILL_DTYPE.itemsize  # a torn last record is dropped
-        rec = np.frombuffer(raw[: n * SPILL_DTYPE.itemsize], SPILL_DTYPE)
+        dtype = SPILL_DTYPE if meta.get("foot_flow") else SPILL_DTYPE_V1
+        n = len(raw) // dtype.itemsize  # a torn last record is dropped
+        rec = np.frombuffer(raw[: n * dtype.itemsize], dtype)
         t, lm = rec["t"].copy(), rec["lm"].copy()
+        flow = rec["flow"].copy() if "flow" in rec.dtype.names else None
         xy, vis = lm[..., :2], lm[..., 3]
         with np.errstate(invalid="ignore"):
             sane = (np.isfinite(t)
                     & np.all(np.isnan(xy) | ((xy > -10.0) & (xy < 11.0)), axis=(1, 2))
                     & np.all((vis >= 0.0) & (vis <= 1.0), axis=1))
+            if flow is not None:
+                sane &= np.all(np.isnan(flow) | (np.abs(flow) < 1e3), axis=(1, 2))
         keep = np.zeros(n, bool)
         last = -np.inf
         for i in np.flatnonzero(sane):  # strictly increasing times among the sane ones
             if t[i] > last:
                 keep[i], last = True, t[i]
         stream = validate(t[keep], lm[keep], meta["image_size"], np.asarray(meta["view"]),
-                          meta["fps"], where=str(bin_path))
+                          meta["fps"], where=str(bin_path),
+                          foot_flow=None if flow is None else flow[keep])
     except (ValueError, KeyError, TypeError) as exc:
         raise PoseStreamError(f"{d}: the unfinished recording is unreadable ({exc})") from None
     save(out, stream)

@@ -54,21 +54,24 @@ def blazepose_stream(clip: Path, view: str = "side") -> PoseStream:
     from realtime.capture import VideoFileSource
     from realtime.config import PoseConfig
     from realtime.pipeline import ModelPoses
+    from realtime.pose.footflow import no_flow
     from realtime.pose.mediapipe_pose import MediaPipePose
 
     if not clip.exists():
         raise UserError(f"clip not found: {clip}")
     src = ModelPoses(VideoFileSource(clip), lambda: MediaPipePose(PoseConfig())).start()
-    t, lms = [], []
+    t, lms, flows = [], [], []
     try:
         while (item := src.read(timeout=30.0)) is not None:
             frame, sample = item
             assert frame is not None
             t.append(frame.seq / src.fps)
             lms.append(sample.landmarks)
+            flows.append(no_flow() if sample.foot_flow is None else sample.foot_flow)
     finally:
         src.stop()
-    return PoseStream(np.asarray(t), np.stack(lms), src.size, view, src.fps)  # type: ignore[arg-type]
+    return PoseStream(np.asarray(t), np.stack(lms), src.size, view, src.fps,  # type: ignore[arg-type]
+                      np.stack(flows))
 
 
 def contact_errors(stream: PoseStream, events: Sequence[GaitEvent],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -52,7 +53,8 @@ EDGE_S = 0.25  # nor those this close to its end (no frames yet show the landing
 
 
 class Analyzer(Protocol):
-    def update(self, t_s: float, landmarks: np.ndarray) -> list[Step]: ...
+    def update(self, t_s: float, landmarks: np.ndarray,
+               foot_flow: np.ndarray | None = None) -> list[Step]: ...
 
     def finish(self) -> list[Step]: ...
 
@@ -71,8 +73,12 @@ def default_analyzer(view: View, image_size: tuple[int, int], fps: float) -> Ana
 def run_analyzer(analyzer: Analyzer, stream: PoseStream) -> list[Step]:
     """Feed a stream frame by frame, as the live pipeline would."""
     steps: list[Step] = []
+    flow = stream.foot_flow
     for i in range(len(stream)):
-        steps.extend(analyzer.update(float(stream.t[i]), stream.landmarks[i]))
+        if flow is None:  # an analyzer that knows nothing of pixel evidence still runs
+            steps.extend(analyzer.update(float(stream.t[i]), stream.landmarks[i]))
+        else:
+            steps.extend(analyzer.update(float(stream.t[i]), stream.landmarks[i], flow[i]))
     steps.extend(analyzer.finish())
     return steps
 
@@ -358,7 +364,18 @@ def drop_frames(stream: PoseStream, keep: float, rng: np.random.Generator) -> Po
         return stream
     kept = rng.random(len(stream)) < keep
     kept[0] = kept[-1] = True
-    return replace(stream, t=stream.t[kept], landmarks=stream.landmarks[kept])
+    flow = stream.foot_flow
+    if flow is not None:
+        # a live camera's flow spans the frames it dropped: each kept frame gets the mean
+        # velocity over the intervals since the previous kept frame
+        idx = np.flatnonzero(kept)
+        out = np.full((idx.size, 2, 4), np.nan, np.float32)
+        for j in range(1, idx.size):
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[j] = np.nanmean(flow[idx[j - 1] + 1: idx[j] + 1], axis=0)
+        flow = out
+    return replace(stream, t=stream.t[kept], landmarks=stream.landmarks[kept], foot_flow=flow)
 
 
 def run_validation(
