@@ -126,10 +126,29 @@ class MetricsConfig:
                       "other: the leg whose track is further away is gated out there"),
     )
     fold_jump: float = field(
-        default=0.12,
+        default=0.18,
         metadata=_rng(0.01, 10.0, "a foot landmark whose own pixels (the pose stage's flow) "
                       "came from further than this (leg lengths) from its track jumped to "
                       "something else: gated out"),
+    )
+    hip_near_forward: float = field(
+        default=0.058,
+        metadata=_rng(-0.5, 0.5, "side view: BlazePose's near hip sits this far behind the "
+                      "hip joint centre, leg lengths (the shift that makes its thigh point like "
+                      "the thigh between joint centres placed by eye on the shared clip, two "
+                      "labellers, every labelled frame); the hips are moved to the joint "
+                      "centres before any metric"),
+    )
+    hip_far_forward: float = field(
+        default=0.035,
+        metadata=_rng(-0.5, 0.5, "... and its far hip this far behind"),
+    )
+    hip_max_thigh_ratio: float = field(
+        default=1.15,
+        metadata=_rng(0.5, 3.0, "side view: when BlazePose's mean thigh (hip to knee) is longer "
+                      "than this times its mean shank, its hips sit above the joint centres "
+                      "(loose clothes): they are moved down the trunk by the excess (joint "
+                      "centre to joint centre: 1.06-1.13 in the motion-capture runners)"),
     )
     scale_tau_s: float = field(
         default=4.0,
@@ -277,7 +296,7 @@ class MetricsConfig:
     )
     # ---- drag detector (drag.py): contacts from the feet's pixel velocity
     drag_ic_level: float = field(
-        default=0.45,
+        default=0.5,
         metadata=_rng(0.05, 2.0, "a foot is on the belt once its pixel velocity is within "
                       "this share of the belt's speed from the belt's velocity"),
     )

@@ -48,6 +48,16 @@ SKELETON_EDGES: tuple[tuple[int, int], ...] = (
     (23, 25), (25, 27), (27, 29), (29, 31), (27, 31),
     (24, 26), (26, 28), (28, 30), (30, 32), (28, 32),
 )  # fmt: skip
+# The edges of each leg (the person's own left / right), drawn in the leg's own colour so
+# that anyone watching sees when the pose model puts one leg on the other.
+_LEFT_LEG = {23, 25, 27, 29, 31}
+_RIGHT_LEG = {24, 26, 28, 30, 32}
+LEG_EDGES: dict[str, tuple[tuple[int, int], ...]] = {
+    "L": tuple(e for e in SKELETON_EDGES if set(e) <= _LEFT_LEG),
+    "R": tuple(e for e in SKELETON_EDGES if set(e) <= _RIGHT_LEG),
+}
+TRUNK_EDGES: tuple[tuple[int, int], ...] = tuple(
+    e for e in SKELETON_EDGES if not (set(e) <= _LEFT_LEG or set(e) <= _RIGHT_LEG))
 
 
 @dataclass(frozen=True, slots=True)

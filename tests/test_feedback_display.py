@@ -20,6 +20,7 @@ from realtime.feedback.display import (
     Quit,
     ThresholdChange,
 )
+from realtime.palette import LEG_RGB
 from realtime.types import Cue, DisplayState, Frame, LiveState, PoseSample, Step
 
 W, H = 1280, 720
@@ -102,11 +103,29 @@ def test_bgr_camera_image_is_shown_in_rgb_with_the_skeleton(display: Display) ->
     assert count_color(display, img_rect, BONE) > 200  # skeleton lines were drawn
 
 
+@pytest.mark.parametrize(("facing", "far"), [(-1, "R"), (1, "L"), (0, "")])
+def test_legs_in_their_own_colours_the_far_leg_thinner(display: Display, facing: int,
+                                                       far: str) -> None:
+    """Left and right legs are drawn in the palette's two leg colours, so a leg the pose
+    model put on the other leg shows; a side camera's far leg is the thinner one."""
+    st = dataclasses.replace(state(), live=LiveState(20.0, True, facing=facing))
+    display.render(st)
+    img_rect = display.regions["image"]
+    ink = {leg: count_color(display, img_rect, LEG_RGB[leg], tol=16) for leg in "LR"}
+    assert min(ink.values()) > 100  # both legs drawn, each in its own colour
+    # the two legs' drawn lengths are about equal in landmarks(): the far one has less ink
+    if far:
+        near = "L" if far == "R" else "R"
+        assert ink[far] < 0.75 * ink[near]
+    else:  # a rear view, or facing not known yet: no leg is the far one
+        assert 0.6 < ink["L"] / ink["R"] < 1.6
+
+
 def test_runner_not_detected_state(display: Display) -> None:
     display.render(state(has_pose=False))
     cam = display.regions["camera"]
     assert count_color(display, cam, ZONE_RGB["bad"]) > 2000  # the big red message
-    assert count_color(display, cam, BONE) == 0  # no skeleton
+    assert sum(count_color(display, cam, LEG_RGB[g]) for g in "LR") == 0  # no skeleton
     # gauges are grey (no number, no colour) rather than showing stale values
     knee_bar = display.regions["knee_drive"]
     assert not close_to(bar_fill_pixel(display, "knee_drive"), ZONE_RGB["good"])
@@ -242,7 +261,7 @@ def test_two_cameras_portrait_side_beside_landscape_rear(display: Display) -> No
     assert main.height >= 0.95 * cam.height  # the side picture at full height
     assert second.width <= 0.45 * cam.width + 1
     assert count_color(display, second, (0, 255, 0)) > 0.5 * second.width * second.height
-    assert count_color(display, second, BONE) > 30  # the rear skeleton too
+    assert count_color(display, second, LEG_RGB["L"]) > 30  # the rear skeleton too
 
 
 def test_two_landscape_cameras_inset_the_rear(display: Display) -> None:
@@ -260,7 +279,7 @@ def test_lost_rear_camera_is_said_on_screen(display: Display) -> None:
     assert "notice" in display.regions
     second = display.regions["second"]
     assert count_color(display, second, ZONE_RGB["bad"]) > 200  # "CAMERA LOST" over it
-    assert count_color(display, second, BONE) == 0
+    assert sum(count_color(display, second, LEG_RGB[g]) for g in "LR") == 0  # no skeleton
     assert count_color(display, display.regions["notice"], ZONE_RGB["near"]) > 200
     display.screenshot("/tmp/test_feedback_display_two_views_lost.png")
 

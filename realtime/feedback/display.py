@@ -43,7 +43,8 @@ from realtime.feedback.cues import (
     step_zones,
     sway_zone,
 )
-from realtime.types import SKELETON_EDGES, DisplayState, Frame, PoseSample, Step
+from realtime.palette import LEG_RGB
+from realtime.types import LEG_EDGES, TRUNK_EDGES, DisplayState, Frame, PoseSample, Step
 
 BG = (18, 20, 24)
 PANEL = (32, 35, 42)
@@ -55,7 +56,7 @@ ZONE_RGB: dict[str, tuple[int, int, int]] = {
     "bad": (225, 50, 45),
     "none": (90, 94, 104),
 }
-BONE = (0, 230, 255)
+BONE = (195, 195, 195)  # the trunk; the legs have their own colours (palette.LEG_RGB)
 JOINT = (255, 255, 255)
 MIN_VISIBILITY = 0.3
 
@@ -320,7 +321,10 @@ class Display:
         if second is not None:
             main_r, second_r = self._two_views(_image_size(state.frame, state.pose),
                                                _image_size(second.frame, second.pose), r)
-        self._picture(state.frame, state.pose, state.live.has_pose, main_r, u, "image")
+        # a side camera sees the runner's one side: the other leg is the far one
+        far = {-1: "R", 1: "L"}.get(state.live.facing, "")
+        self._picture(state.frame, state.pose, state.live.has_pose, main_r, u, "image",
+                      far=far)
         if second is not None and second_r is not None:
             self._picture(second.frame, second.pose, second.has_pose, second_r, u, "second",
                           small=True, status=second.status)
@@ -366,7 +370,7 @@ class Display:
 
     def _picture(self, frame: Frame | None, pose: PoseSample | None, has_pose: bool,
                  r: pygame.Rect, u: float, region: str, small: bool = False,
-                 status: str = "") -> None:
+                 status: str = "", far: str = "") -> None:
         """One camera's picture fitted in r, its skeleton, or why there is none."""
         img_rect = r
         if frame is not None:
@@ -386,7 +390,7 @@ class Display:
         if small:
             pygame.draw.rect(self.screen, DIM, img_rect, max(1, int(2 * u)))
         if pose is not None and has_pose and not status:
-            self._skeleton(pose, img_rect, u * (0.5 if small else 1.0))
+            self._skeleton(pose, img_rect, u * (0.5 if small else 1.0), far)
             return
         shade = pygame.Surface(img_rect.size, pygame.SRCALPHA)
         shade.fill((0, 0, 0, 150))
@@ -410,20 +414,29 @@ class Display:
         self.screen.blit(surf, surf.get_rect(center=band.center))
         self.regions["notice"] = band
 
-    def _skeleton(self, pose: PoseSample, r: pygame.Rect, u: float) -> None:
+    def _skeleton(self, pose: PoseSample, r: pygame.Rect, u: float, far: str = "") -> None:
+        """The pose model's skeleton: the trunk in one colour, the left and right legs in
+        their own (palette.LEG_RGB) and the far leg thinner, so that a leg the model drew
+        on the other leg shows at once."""
         lm = pose.landmarks
         ok = np.isfinite(lm[:, 0]) & np.isfinite(lm[:, 1]) & (lm[:, 3] >= MIN_VISIBILITY)
         xs = (r.x + np.nan_to_num(lm[:, 0]) * r.width).astype(int).tolist()
         ys = (r.y + np.nan_to_num(lm[:, 1]) * r.height).astype(int).tolist()
         ok = ok.tolist()
         width = max(2, int(6 * u))
-        for a, b in SKELETON_EDGES:
-            if ok[a] and ok[b]:
-                pygame.draw.line(self.screen, BONE, (xs[a], ys[a]), (xs[b], ys[b]), width)
         rad = max(2, int(6 * u))
-        for i in {i for e in SKELETON_EDGES for i in e}:
-            if ok[i]:
-                pygame.draw.circle(self.screen, JOINT, (xs[i], ys[i]), rad)
+        for edges, colour, w in (
+            (TRUNK_EDGES, BONE, width),
+            *((LEG_EDGES[leg], LEG_RGB[leg], max(1, width // 2) if leg == far else width)
+              for leg in sorted("LR", key=lambda g: g != far)),  # the far leg first, below
+        ):
+            for a, b in edges:
+                if ok[a] and ok[b]:
+                    pygame.draw.line(self.screen, colour, (xs[a], ys[a]), (xs[b], ys[b]), w)
+            for i in {i for e in edges for i in e}:
+                if ok[i]:
+                    pygame.draw.circle(self.screen, colour if edges is not TRUNK_EDGES else JOINT,
+                                       (xs[i], ys[i]), rad if w == width else max(2, rad // 2))
 
     def _cue(self, state: DisplayState | None, band: pygame.Rect, u: float) -> None:
         """The current cue in the largest text on screen, until `cue_show_s` has passed or

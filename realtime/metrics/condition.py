@@ -33,6 +33,9 @@ from realtime.metrics.layout import (
     P_FOLD_DIST,
     P_FOLD_JUMP,
     P_H,
+    P_HIP_FAR,
+    P_HIP_NEAR,
+    P_HIP_RATIO,
     P_IS_SIDE,
     P_MAX_SWAP_S,
     P_MAXGAP,
@@ -86,7 +89,9 @@ C_OE_T = 126  # 24: time of the last sample of each coordinate
 C_T_PREV = 150  # time of the previous frame, usable or not (a flow sample spans the two)
 C_NFOLDS = 151  # frames where one leg was drawn on the other (or off its own pixels)
 C_SEEN = 152  # 2: 1 if the leg's ankle was seen (not gated) in the previous usable frame
-N_COND = 154
+C_FOLDED = 154  # the leg gated as folded onto the other in the previous frame, -1 none
+C_THIGH_RAW = 155  # 2: mean thigh length per leg from BlazePose's own hips, px
+N_COND = 157
 
 
 
@@ -96,6 +101,7 @@ def new_condition_state() -> np.ndarray:
     for i in (C_N, C_GAPFLAG, C_FACING, C_NOSE_EW, C_FOOT_EW, C_SWAP_RUN, C_NSWAPS,
               C_SCALE_N, C_HIST_N, C_HAS_POSE):
         cs[i] = 0.0
+    cs[C_FOLDED] = -1.0
     return cs
 
 
@@ -214,22 +220,34 @@ def _gate(pts: np.ndarray, ring: np.ndarray, row: int, p: int) -> None:
     ring[row, R_VIS + p] = 0.0
 
 
+STANCE_SHARE = 0.7  # a leg is still on the belt this share of a step after its contact
+
+
 @jit
 def fold_repair(pts: np.ndarray, cs: np.ndarray, ring: np.ndarray, row: int,
-                prm: np.ndarray, t: float) -> int:
+                prm: np.ndarray, t: float, gait: np.ndarray) -> int:
     """Find a leg that BlazePose drew on the other leg, or off its own pixels, and gate
     it out (its points become gaps: no metric is taken from them).  Returns 0, or 1 / 2
-    when the left / right leg was gated.
+    when the left / right leg was gated.  `gait` is what the detectors know so far: the
+    leg of the last reported contact (-1 none), its time, and the step period.
 
-    - *Folded*: both feet within `fold_dist` leg lengths of each other.  Two feet are
-      never in one place (the swinging foot passes the planted one well above it), so
-      one leg is drawn on the other.  The pair belongs to the leg whose own recent motion
-      (its repaired track over the last two frames) matches how the pair's pixels move
-      (the pose stage's flow); the other leg loses its foot points, and its knee too if
-      the knees coincide as well.  Without flow, the leg whose track is nearer keeps it.
-    - *Off its pixels*: a foot whose pixels (the pose stage's flow, measured at this
-      frame's landmarks) came from a place further than `fold_jump` leg lengths from
-      where its own track was: the landmark jumped to something else (the other foot).
+    - *Folded*: both feet within `fold_dist` leg lengths of each other, or the knees
+      within that and the ankles within twice that (once folded, a little further: the
+      model lets go over a frame or two).  Two feet are never in one place, and when the
+      thighs cross the swinging foot is far behind the planted one, so one leg is drawn
+      on the other.  On the shared clip the far leg is drawn on the near one early
+      in every near-leg stance, and the near leg on the far one as the far foot lands
+      (tests/fixtures/treadmill_side_male_leg_identity.json): the pair is the foot that
+      is on the belt, or landing.  So it belongs to the leg of the last contact while
+      that leg is still in its stance (`STANCE_SHARE` of a step), else to the other leg
+      (the next to land).  Before any contact: to the leg whose own recent motion matches
+      how the pair's pixels move (the pose stage's flow), or without flow the leg whose
+      track is nearer.  The other leg loses its foot points, and its knee too if the
+      knees are within twice `fold_dist` (they are drawn together).
+    - *Off its pixels*: a foot whose pixels (the flow, measured at this frame's
+      landmarks) came from further than `fold_jump` leg lengths from where its own track
+      was: the landmark jumped to something else (with its knee, if that is on the
+      other knee).
     """
     leg_len = cs[C_LEGLEN]
     if leg_len != leg_len:
@@ -243,39 +261,32 @@ def fold_repair(pts: np.ndarray, cs: np.ndarray, ring: np.ndarray, row: int,
         if pts[a] == pts[a] and pts[b] == pts[b]:
             d += dist(pts[a], pts[a + 1], pts[b], pts[b + 1])
             m += 1
-    if m > 0 and d / m < lim:
-        # which leg the pair belongs to: the one whose own recent motion matches how the
-        # pair's pixels move (the planted foot goes back with the belt while the other
-        # swings forward); without flow, the one whose track is nearer
-        n = 0
-        vx = 0.0
-        vy = 0.0
-        for leg in range(2):
-            if ring[row, R_FLOW + 2 * leg] == ring[row, R_FLOW + 2 * leg]:
-                vx += ring[row, R_FLOW + 2 * leg]
-                vy += ring[row, R_FLOW + 2 * leg + 1]
-                n += 1
-        t1 = cs[C_HIST_T1]
-        t2 = cs[C_HIST_T2]
-        e = np.full(2, np.inf)
-        for leg in range(2):
-            h1x, h1y = _foot_mean(pts, leg, C_HIST1, cs)
-            if n > 0 and t1 > t2:
-                h2x, h2y = _foot_mean(pts, leg, C_HIST2, cs)
-                if h1x == h1x and h2x == h2x:
-                    e[leg] = dist(vx / n, vy / n, (h1x - h2x) / (t1 - t2),
-                                  (h1y - h2y) / (t1 - t2))
-            elif h1x == h1x:
-                ox, oy = _foot_mean(pts, 0, -1, cs)
-                e[leg] = dist(ox, oy, h1x, h1y)
-        lose = 0 if e[0] > e[1] else 1
-        knees = dist(pts[2 * KNEE], pts[2 * KNEE + 1], pts[2 * (KNEE + 1)],
-                     pts[2 * (KNEE + 1) + 1])
+    d = d / m if m > 0 else np.inf
+    knees = dist(pts[2 * KNEE], pts[2 * KNEE + 1], pts[2 * (KNEE + 1)],
+                 pts[2 * (KNEE + 1) + 1])
+    ankles = dist(pts[2 * ANKLE], pts[2 * ANKLE + 1], pts[2 * (ANKLE + 1)],
+                  pts[2 * (ANKLE + 1) + 1])
+    # one foot on the other, or the whole leg drawn along the other: knees together
+    # and the ankles on one lower leg (the real swinging foot is far behind the planted
+    # one when the thighs cross)
+    on_one = d < lim or (knees < lim and ankles < 2.0 * lim)
+    prev = int(cs[C_FOLDED])
+    if on_one or (prev >= 0 and (d < 2.0 * lim or (knees < lim and ankles < 3.0 * lim))):
+        if not on_one:
+            lose = prev  # letting go: the same leg is still the wrong one
+        elif gait[0] >= 0.0 and gait[2] == gait[2]:
+            last = int(gait[0])
+            down = last if t - gait[1] < STANCE_SHARE * gait[2] else 1 - last
+            lose = 1 - down
+        else:
+            lose = _fold_loser_by_motion(pts, cs, ring, row)
         for part in (ANKLE, HEEL, TOE):
             _gate(pts, ring, row, part + lose)
-        if knees < lim:
+        if not knees >= 2.0 * lim:  # together, or the other knee not seen to tell
             _gate(pts, ring, row, KNEE + lose)
+        cs[C_FOLDED] = lose
         return lose + 1
+    cs[C_FOLDED] = -1.0
     dt = t - cs[C_HIST_T1]
     if not dt > 0.0:
         return 0
@@ -291,8 +302,101 @@ def fold_repair(pts: np.ndarray, cs: np.ndarray, ring: np.ndarray, row: int,
                 and dist(ax - vx * dt, ay - vy * dt, hx, hy) > prm[P_FOLD_JUMP] * leg_len):
             for part in (ANKLE, HEEL, TOE):
                 _gate(pts, ring, row, part + leg)
+            if not knees >= lim:  # its knee went with it onto the other knee (or unseen)
+                _gate(pts, ring, row, KNEE + leg)
             return leg + 1
     return 0
+
+
+@jit
+def _fold_loser_by_motion(pts: np.ndarray, cs: np.ndarray, ring: np.ndarray,
+                          row: int) -> int:
+    """The leg a folded pair does not belong to, before any contact is known: the one
+    whose recent motion (its track over the last two frames) least matches the pair's
+    pixels; without flow, the one whose track is further from the pair."""
+    n = 0
+    vx = 0.0
+    vy = 0.0
+    for leg in range(2):
+        if ring[row, R_FLOW + 2 * leg] == ring[row, R_FLOW + 2 * leg]:
+            vx += ring[row, R_FLOW + 2 * leg]
+            vy += ring[row, R_FLOW + 2 * leg + 1]
+            n += 1
+    t1 = cs[C_HIST_T1]
+    t2 = cs[C_HIST_T2]
+    e = np.full(2, np.inf)
+    for leg in range(2):
+        h1x, h1y = _foot_mean(pts, leg, C_HIST1, cs)
+        if n > 0 and t1 > t2:
+            h2x, h2y = _foot_mean(pts, leg, C_HIST2, cs)
+            if h1x == h1x and h2x == h2x:
+                e[leg] = dist(vx / n, vy / n, (h1x - h2x) / (t1 - t2), (h1y - h2y) / (t1 - t2))
+        elif h1x == h1x:
+            ox, oy = _foot_mean(pts, 0, -1, cs)
+            e[leg] = dist(ox, oy, h1x, h1y)
+    return 0 if e[0] > e[1] else 1
+
+
+@jit
+def hip_centres(pts: np.ndarray, cs: np.ndarray, prm: np.ndarray, t: float) -> None:
+    """Move the side view's hip landmarks to the hip joint centres.
+
+    BlazePose's hips are not where the femoral heads are.  Every angle and length of the
+    side view is measured between joint centres, as the motion-capture truth is (the
+    virtual camera puts its hips where BlazePose would, realtime.validation.project), so
+    a value, a default target and a validation figure mean the same thing.
+
+    - Fore-aft: on the shared clip, against the joint centres placed by eye by two
+      labellers (tests/fixtures/treadmill_side_male_swings.json, _contact_poses.json),
+      the near hip sits `hip_near_forward` leg lengths behind the joint centre and the far
+      hip `hip_far_forward` behind it: the shift that makes BlazePose's thigh point like
+      the labelled thigh, median over every labelled frame (`python -m
+      realtime.validation --labels`).  The near leg is the one on the camera's side: the
+      runner's left when he faces image-left.
+    - Up-down: a hip drawn above the joint centre (loose clothes over the pelvis) makes
+      the thigh too long for its shank.  Joint centre to joint centre, the thigh is
+      1.06-1.13 times the shank in the motion-capture runners; when BlazePose's mean thigh
+      exceeds `hip_max_thigh_ratio` times its mean shank, both hips move down the trunk
+      (shoulders to hips) by the excess.  On the shared clip BlazePose's thigh is shorter
+      than its shank (0.9), so nothing moves there.
+    Nothing moves before the facing and the body scale are known.
+    """
+    facing = cs[C_FACING]
+    leg_len = cs[C_LEGLEN]
+    # the raw thigh lengths' running means (before any move), for the up-down excess
+    cnt = cs[C_SCALE_N] + 1.0
+    tl = cs[C_T_LAST]
+    a = max(1.0 / cnt, (t - tl) / prm[P_SCALE_TAU] if tl == tl else 1.0)
+    for leg in range(2):
+        running_mean(cs, C_THIGH_RAW + leg,
+                     dist(pts[2 * (HIP + leg)], pts[2 * (HIP + leg) + 1],
+                          pts[2 * (KNEE + leg)], pts[2 * (KNEE + leg) + 1]), min(1.0, a))
+    if facing == 0.0 or leg_len != leg_len:
+        return
+    excess = 0.0
+    n = 0
+    for leg in range(2):
+        th = cs[C_THIGH_RAW + leg]
+        sh = cs[C_SHANK + leg]
+        if th == th and sh == sh:
+            excess += th - prm[P_HIP_RATIO] * sh
+            n += 1
+    drop = max(0.0, excess / n) if n > 0 else 0.0
+    ux = 0.0
+    uy = 1.0  # down the trunk: shoulders to hips (image down if they are not seen)
+    sx = mid(pts, SHOULDER, 0)
+    sy = mid(pts, SHOULDER, 1)
+    hx = mid(pts, HIP, 0)
+    hy = mid(pts, HIP, 1)
+    tr = dist(sx, sy, hx, hy)
+    if tr > 0.0:
+        ux = (hx - sx) / tr
+        uy = (hy - sy) / tr
+    near = 0 if facing < 0.0 else 1
+    for leg in range(2):
+        fwd = prm[P_HIP_NEAR] if leg == near else prm[P_HIP_FAR]
+        pts[2 * (HIP + leg)] += facing * fwd * leg_len + drop * ux
+        pts[2 * (HIP + leg) + 1] += drop * uy
 
 
 @jit
@@ -334,13 +438,14 @@ def mid(pts: np.ndarray, part: int, c: int) -> float:
 @jit
 def condition(
     lm: np.ndarray, flow: np.ndarray, t: float, cs: np.ndarray, ring: np.ndarray,
-    prm: np.ndarray, lm_index: np.ndarray, pts: np.ndarray,
+    prm: np.ndarray, lm_index: np.ndarray, pts: np.ndarray, gait: np.ndarray,
 ) -> tuple[bool, bool]:
     """Gate, repair and scale one frame; write it to the ring row C_N % rows.
 
     `pts` receives the repaired pixel coordinates (24, NaN where gated out); `flow`
     (float32 [2, 4], NaN where not measured) is each foot's pixel velocity, which goes
-    to the ring with its leg (swapped with it, gated with its ankle).  Returns (usable,
+    to the ring with its leg (swapped with it, gated with its ankle); `gait` is what the
+    detectors know of the gait so far (fold_repair).  Returns (usable,
     gap): whether the detectors should run on this frame, and whether a gap longer than
     `max_gap_s` ended before it (the caller reports a chain break).
     """
@@ -428,13 +533,15 @@ def condition(
             ring[row, R_FLOW + c] = ring[row, R_FLOW + fb]
             ring[row, R_FLOW + fb] = fa
     ring[row, R_FOLD] = 0.0
-    if cs[C_HIST_N] >= 2.0:
-        fold = fold_repair(pts, cs, ring, row, prm, t)
+    if cs[C_HIST_N] >= 2.0 and prm[P_IS_SIDE] > 0.5:  # from behind the feet are close
+        fold = fold_repair(pts, cs, ring, row, prm, t, gait)
         if fold > 0:
             ring[row, R_FOLD] = float(fold)
             cs[C_NFOLDS] += 1.0
     for leg in range(2):
         cs[C_SEEN + leg] = 1.0 if pts[2 * (ANKLE + leg)] == pts[2 * (ANKLE + leg)] else 0.0
+    if prm[P_IS_SIDE] > 0.5:
+        hip_centres(pts, cs, prm, t)
     t1 = cs[C_HIST_T1]
     t2 = cs[C_HIST_T2]
     r = (t - t1) / (t1 - t2) if (cs[C_HIST_N] >= 2.0 and t1 > t2) else 0.0

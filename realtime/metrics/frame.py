@@ -30,7 +30,7 @@ from realtime.metrics.condition import (
 )
 from realtime.metrics.drag import drag_active, drag_update, new_drag_state
 from realtime.metrics.foot import foot_update, new_foot_state
-from realtime.metrics.fuse import fuse_body, fuse_contact, new_fuse_state
+from realtime.metrics.fuse import G_PERIOD, U_LAST_IC, fuse_body, fuse_contact, new_fuse_state
 from realtime.metrics.layout import (
     ANKLE,
     EV_BODY,
@@ -148,7 +148,17 @@ def frame_update(
     t_prev = cs[C_T_LAST]
     t_prev_any = cs[C_T_PREV]
     pts = np.empty(2 * N_PTS)
-    usable, gap = condition(lm, flow, t, cs, ring, prm, lm_index, pts)
+    # what the detectors know of the gait so far: the last reported contact and the step
+    # period (which foot is on the belt, for the fold repair)
+    gait = np.full(3, np.nan)
+    gait[0] = -1.0
+    for g in range(2):
+        tc = st.fuse_leg[g, U_LAST_IC]
+        if tc == tc and not tc <= gait[1]:
+            gait[0] = g
+            gait[1] = tc
+    gait[2] = st.fuse[G_PERIOD]
+    usable, gap = condition(lm, flow, t, cs, ring, prm, lm_index, pts, gait)
     cs[C_T_PREV] = t
     n_ev = 0
     if gap:

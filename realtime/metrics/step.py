@@ -21,6 +21,7 @@ from realtime.metrics.layout import (
     ANKLE,
     HIP,
     KNEE,
+    R_FOLD,
     R_T,
     R_VALID,
     R_VIS,
@@ -141,6 +142,9 @@ def step_metrics(
     k0 = lo - chw - 1
     k1 = lo + chw
     out[O_VIS_CONTACT] = _mean_vis(ring, idx, k0, k1, HIP + a, KNEE + a, ANKLE + a)
+    for i in range(max(k0, 0), min(k1, m - 1) + 1):
+        if ring[idx[i], R_FOLD] == a + 1.0:  # leg A drawn on the other leg at its contact
+            out[O_VIS_CONTACT] = 0.0
     out[O_VIS_SWING] = _mean_vis(ring, idx, lo, hi, HIP + b, KNEE + b, -1)
     out[O_VIS_TRUNK] = 0.5 * (_mean_vis(ring, idx, lo, hi, SHOULDER, SHOULDER + 1, -1)
                               + _mean_vis(ring, idx, lo, hi, HIP, HIP + 1, -1))

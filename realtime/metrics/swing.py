@@ -6,8 +6,12 @@ makes the cue late.  So each leg's thigh flexion (hip-to-knee angle from straigh
 forward positive) is tracked on its own: a peak is final once the thigh has come back
 `knee_peak_hysteresis_deg` below it and `peak_halfwin_s` of samples after it are in
 (a second peak of the same leg within two shortest steps is the thigh wobbling at
-landing, not a swing; a peak must lie in the upper part of the thigh's oscillation and
-follow a low in its lower part, so that landmark jitter is not a swing);
+landing, not a swing, unless it is higher: then the first was a flicker of the
+landmarks and the swing is reported again with its real peak; a peak must lie in the
+upper part of the thigh's oscillation and follow a low in its lower part, so that
+landmark jitter is not a swing); a peak whose samples include a frame where the leg was
+drawn on the other leg's knee (condition.fold_repair) within a frame and a half of it
+is reported with visibility 0, so that it is never trusted;
 its value and time come from the same least-squares parabola the step metrics use, so
 the step's knee drive is exactly this value.
 
@@ -30,6 +34,7 @@ from realtime.metrics.layout import (
     P_MIN_STEP,
     P_PEAK_HW,
     R_FACING,
+    R_FOLD,
     R_T,
     R_VIS,
     R_XY,
@@ -42,7 +47,8 @@ W_DUE = 3  # 1 once the peak is past the hysteresis, waiting for its samples
 W_LAST_T = 4  # time of the last reported peak
 W_MEAN = 5  # running mean of the thigh angle, deg
 W_SPREAD = 6  # running mean of |angle - mean|, deg
-N_SWING = 7
+W_LAST_V = 7  # value of the last reported peak, deg
+N_SWING = 8
 
 
 @jit
@@ -90,6 +96,19 @@ def swing_peak(ring: np.ndarray, n_lo: int, n_hi: int, leg: int, facing: float, 
         vis += 0.5 * (ring[r, R_VIS + HIP + leg] + ring[r, R_VIS + KNEE + leg])
     v, tp = quad_peak(tt, th, 0, m - 1, k, 1.0)
     hv = quad_peak(tt, kh, 0, m - 1, k, 1.0)[0]
+    # a peak in a gap where the knee was drawn on the other leg (and gated out) is
+    # guessed across the gap, not measured: the samples nearest to it must be its own
+    dt = (tt[m - 1] - tt[0]) / max(1, m - 1)
+    seen = 0
+    for i in range(m):
+        if abs(tt[i] - tp) <= 1.5 * dt:
+            r = (n_lo + i) % rows
+            if ring[r, R_FOLD] == leg + 1.0 and ring[r, R_VIS + KNEE + leg] == 0.0:
+                return v, tp, hv, 0.0
+            if th[i] == th[i]:
+                seen += 1
+    if seen < 2:
+        return v, tp, hv, 0.0
     return v, tp, hv, vis / m
 
 
@@ -148,9 +167,10 @@ def swing_update(ws: np.ndarray, leg: int, ring: np.ndarray, n: int, prm: np.nda
             ws[leg, W_EXT] = th
             ws[leg, W_EXT_N] = n - 1
             last = ws[leg, W_LAST_T]
-            if last == last and tp - last < 2.0 * prm[P_MIN_STEP]:
+            if last == last and tp - last < 2.0 * prm[P_MIN_STEP] and not v > ws[leg, W_LAST_V]:
                 return False  # a bump of the same swing (the thigh wobbles at landing)
             ws[leg, W_LAST_T] = tp
+            ws[leg, W_LAST_V] = v
             out[0] = v
             out[1] = tp
             out[2] = hv

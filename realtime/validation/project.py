@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from realtime.config import MetricsConfig
 from realtime.pose.stream import PoseStream
 from realtime.types import N_LANDMARKS, GaitEvent, Landmark, Step, View
 from realtime.validation.truth import Body, Truth
@@ -49,6 +50,13 @@ class Camera:
     body_fraction: float = 0.7  # feet to top of head, share of the image height
     visibility: float = 0.95
     far_visibility: float = 0.6
+    # side view: hips drawn where BlazePose draws them, this far (leg lengths) behind the
+    # hip joint centres (near, far); the metrics stage moves them back
+    # (MetricsConfig.hip_near_forward / hip_far_forward, measured on the real clip)
+    hip_back: tuple[float, float] = (
+        MetricsConfig.__dataclass_fields__["hip_near_forward"].default,
+        MetricsConfig.__dataclass_fields__["hip_far_forward"].default,
+    )
 
     @property
     def far_side(self) -> str | None:
@@ -91,6 +99,9 @@ def project_body(
         p = pts[joint]
         q = np.stack([np.interp(times, body.t, p[:, k]) for k in range(3)], axis=1) - centre
         img = q @ axes.T * scale  # px, relative to the image centre
+        if cam.view == "side" and joint.startswith("hip_"):
+            back = cam.hip_back[1] if joint.endswith("_" + str(cam.far_side)) else cam.hip_back[0]
+            img[:, 0] += (1.0 if cam.facing == "left" else -1.0) * back * body.leg_mm * scale
         x = img[:, 0] + w / 2 + rng.normal(0.0, noise_px, len(times))
         y = img[:, 1] + h / 2 + rng.normal(0.0, noise_px, len(times))
         lm[:, idx, 0] = x / w
