@@ -132,7 +132,7 @@ class MetricsConfig:
                       "something else: gated out"),
     )
     hip_near_forward: float = field(
-        default=0.058,
+        default=0.046,
         metadata=_rng(-0.5, 0.5, "side view: BlazePose's near hip sits this far behind the "
                       "hip joint centre, leg lengths (the shift that makes its thigh point like "
                       "the thigh between joint centres placed by eye on the shared clip, two "
@@ -140,7 +140,7 @@ class MetricsConfig:
                       "centres before any metric"),
     )
     hip_far_forward: float = field(
-        default=0.035,
+        default=0.029,
         metadata=_rng(-0.5, 0.5, "... and its far hip this far behind"),
     )
     hip_max_thigh_ratio: float = field(
@@ -257,6 +257,13 @@ class MetricsConfig:
         metadata=_rng(0.0, 1.0, "until a delay is learned, a contact is this share of the "
                       "step period before the body's lowest point (0.28-0.39 in the "
                       "motion-capture runners)"),
+    )
+    body_delay_prior_video: float = field(
+        default=0.24,
+        metadata=_rng(0.0, 1.0, "the same on a real video (a stream with the feet's pixel "
+                      "evidence): BlazePose's trunk bottoms out 0.24 step periods after the "
+                      "contacts labelled by eye on the shared clip, and contacts timed with "
+                      "0.326 were 30-35 ms early on it and on a clip the team does not have"),
     )
     body_delay_min: float = field(
         default=0.2,

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from realtime.config import MetricsConfig
 from realtime.pose.stream import PoseStream
 from realtime.types import N_LANDMARKS, Step, View
 
@@ -271,12 +272,17 @@ def synthetic_run(
 
     if view == "side":
         near = 0 if facing == -1 else 1  # facing image-left shows the left side
+        # hips drawn where BlazePose draws them, behind the joint centres; the metrics
+        # stage moves them back (MetricsConfig.hip_near_forward, hip_far_forward)
+        mc = MetricsConfig()
+        leg_m = _leg_mean(model)
         for leg in range(2):
             vis = 0.98 if leg == near else 0.85
             z = -0.1 if leg == near else 0.1
             kf, ku, af, au, hf, hu, tf, tu = legs[leg]
             zero = np.zeros(n)
-            put(23 + leg, zero, H, 0.99, z)
+            back = mc.hip_near_forward if leg == near else mc.hip_far_forward
+            put(23 + leg, zero - back * leg_m, H, 0.99, z)
             put(25 + leg, kf, H + ku, vis, z)
             put(27 + leg, af, H + au, vis, z)
             put(29 + leg, hf, H + hu, vis, z)

@@ -261,3 +261,52 @@ def parity_leg(readings: Sequence[int], k: int) -> int:
     if votes == 0:
         return readings[k]
     return k % 2 if votes > 0 else 1 - k % 2
+
+
+# --------------------------------------------------------------------------- drag
+
+
+def belt_velocity(v: np.ndarray, facing: float, top: float = 0.3,
+                  min_samples: int = 16) -> tuple[float, float]:
+    """The belt's velocity: the median of the samples (rows vx, vy) moving backwards
+    fastest, the top share of them (at least 3); backwards is against `facing`."""
+    v = v[np.isfinite(v[:, 0])]
+    if len(v) < min_samples:
+        return math.nan, math.nan
+    n_top = max(3, math.ceil(top * len(v)))
+    sel = np.argsort(-facing * v[:, 0], kind="stable")[len(v) - n_top:]
+    return float(np.median(v[sel, 0])), float(np.median(v[sel, 1]))
+
+
+def drag_contacts(t: np.ndarray, d: np.ndarray, level: float, air: float, confirm: float,
+                  delay: float, min_gap: float) -> list[float]:
+    """Contacts by the drag rule, restated on a whole signal: d (distance of the foot's
+    velocity from the belt's, in belt speeds) comes down through `level` after being
+    above `air`, and the next sample is below `confirm`; timed where a least-squares line
+    through the last four samples with 0.05 < d < 1.6 (the crossing one's successor
+    included) crosses `level` (the two straddling samples' crossing if that line is
+    more than 50 ms away), minus `delay`; one per leg within `min_gap`."""
+    out: list[float] = []
+    was_air = False
+    for k in range(1, len(d) - 1):
+        if d[k] > air:
+            was_air = True
+        if not (was_air and d[k - 1] > level >= d[k]):
+            continue
+        if not d[k + 1] <= confirm:
+            was_air = False
+            continue
+        two = t[k - 1] + (d[k - 1] - level) / (d[k - 1] - d[k]) * (t[k] - t[k - 1])
+        sel = [j for j in range(max(0, k - 2), k + 2) if 0.05 < d[j] < 1.6]
+        tc = two
+        if len(sel) >= 2:
+            slope, icpt = np.polyfit(t[sel] - two, d[sel], 1)
+            if slope < 0:
+                cand = two + (level - icpt) / slope
+                tc = cand if abs(cand - two) < 0.05 else two
+        tc -= delay
+        was_air = False
+        if out and tc - out[-1] < min_gap:
+            continue
+        out.append(float(tc))
+    return out

@@ -154,8 +154,11 @@ def test_conditioning_gates_and_repairs_leg_swaps() -> None:
     assert (ring[100:110, R_VIS + 4:R_VIS + 6] == 0).all()
     keep = np.ones(len(clean), bool)
     keep[100:110] = False
+    # 0.05 px: the hips are moved to the joint centres by a share of the running leg
+    # length, which the ankles' gap above changes in the last digits (a swap moves a
+    # point by tens of pixels)
     same = np.isclose(ring[keep, R_XY:R_XY + 20], ring_clean[keep, R_XY:R_XY + 20],
-                      atol=1e-3).all(axis=1)
+                      atol=0.05).all(axis=1)
     assert same.mean() > 0.98  # a swap's first frame can slip through, never a run
 
 
@@ -418,3 +421,64 @@ def test_step_metrics_rear_matches_reference() -> None:
            - naive.quad_peak(t, res, slo, hi, hw, -1.0)[0])
     assert out[O_SWAY] == pytest.approx(ptp / 400.0 * 100)
     assert math.isnan(out[O_KNEE_DRIVE]) and math.isnan(out[O_FLEX_IC])  # side-only
+
+
+# ---------------------------------------------------------------------------- drag
+
+
+def test_belt_velocity_matches_reference() -> None:
+    from realtime.metrics.drag import DRAG_HIST, belt_velocity
+
+    for facing in (-1.0, 1.0):
+        for m in (10, 40, 200):
+            v = RNG.normal(0, 300, (m, 2))
+            v[RNG.random(m) < 0.1] = np.nan
+            dh = np.full((DRAG_HIST, 2), np.nan)
+            for i in range(m):
+                dh[i % DRAG_HIST] = v[i]
+            got = belt_velocity(dh, m, facing)
+            want = naive.belt_velocity(dh[: min(m, DRAG_HIST)], facing)
+            np.testing.assert_allclose(got, want, equal_nan=True)
+
+
+def test_drag_contacts_match_reference() -> None:
+    """A foot swinging forward, slowing onto the belt and dragged by it, in noise: the
+    kernel's contacts are the reference's (the same samples, the same belt)."""
+    from realtime.metrics.drag import D_BX, D_BY, DRAG_HIST, new_drag_state
+    from realtime.metrics.drag import drag_update as kernel
+    from realtime.metrics.layout import N_EV_COLS, R_DRAG, params
+
+    cfg = CFG
+    prm = params(cfg, True, (720, 1280))
+    fps, belt = 30.0, 900.0
+    t = np.arange(int(8 * fps)) / fps
+    phase = (t / 0.7) % 1.0  # a stride: on the belt 35 %, then a swing
+    vx = np.where(phase < 0.35, belt, belt - 2.8 * belt * np.sin(np.pi * (phase - 0.35) / 0.65))
+    vx = vx + RNG.normal(0, 40, t.size)
+    vy = RNG.normal(0, 40, t.size)
+    ds, dh = new_drag_state()
+    ring = np.full((t.size, 60), np.nan)
+    ev = np.zeros((4, N_EV_COLS))
+    got: list[float] = []
+    mids = 0.5 * (t[1:] + t[:-1])
+    for k in range(1, t.size):
+        n = kernel(ds, dh, 0, mids[k - 1], vx[k], vy[k], 1.0, -1.0, 300.0, prm, ring, k, ev, 0)
+        got += [float(ev[i, 2]) for i in range(n)]
+    # the reference: each sample's distance from the belt of the samples so far (the
+    # last DRAG_HIST), then the drag rule on the whole signal
+    v = np.stack([vx[1:], vy[1:]], axis=1)
+    d = np.full(len(v), np.nan)
+    for k in range(len(v)):
+        bx, by = naive.belt_velocity(v[max(0, k - DRAG_HIST + 1): k + 1], -1.0)
+        if np.hypot(bx, by) >= cfg.drag_min_belt * 300.0:
+            d[k] = np.hypot(v[k, 0] - bx, v[k, 1] - by) / np.hypot(bx, by)
+    np.testing.assert_allclose(d, ring[1:, R_DRAG], equal_nan=True)
+    assert np.isfinite(ds[0, D_BX]) and np.isfinite(ds[0, D_BY])
+    want = naive.drag_contacts(mids, d, cfg.drag_ic_level, cfg.drag_air_level,
+                               cfg.drag_confirm_level, cfg.drag_ic_delay_s,
+                               2 * cfg.min_step_s)
+    late = [x for x in got if x > 2.0]
+    assert len(late) >= 7
+    np.testing.assert_allclose(late, [x for x in want if x > 2.0], atol=1e-9)
+    assert np.isfinite(ring[1:, R_DRAG]).sum() > 100
+    del fps

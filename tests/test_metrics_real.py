@@ -45,19 +45,73 @@ def test_treadmill_side_contacts_against_hand_labels(male_side: PoseStream) -> N
     assert n == 32  # 34 labels; the first (0.21 s) is in the warm-up, the last at the end
     within = np.abs(err) <= 0.060
     assert within.mean() >= 0.95
-    # the issue's target is 30 ms; measured 30.2 ms (2026-12-01): every contact is timed
-    # from the body (BlazePose puts this runner's heel on the belt ~60 ms before the pixels
-    # do, so the foot's own timing is not trusted), with the force-calibrated delay, which
-    # for this runner is ~30 ms too long.  Kept as a regression bound, not as "met".
-    assert np.nanmean(np.abs(err)) <= 0.032
-    # step times vary as running does (the labels' own CV is 2.4 %)
+    # targets: mean abs error <= 20 ms, |bias| <= 10 ms; measured 6.8 ms, +1.2 ms
+    # (2026-12-07): the contacts are timed from the shoe dragged by the belt (pixel
+    # evidence), no longer from the body with the motion-capture delay (30 ms early)
+    assert np.nanmean(np.abs(err)) <= 0.012
+    assert abs(np.nanmean(err)) <= 0.006
+    # step times vary as running does (the labels' own CV is 2.4 %; target 4 %)
     dur = np.array([60.0 / s.cadence_spm for s in steps])
-    assert dur.std() / dur.mean() <= 0.05
+    assert dur.std() / dur.mean() <= 0.04
+    n_dur = {g: np.mean([60.0 / s.cadence_spm for s in steps if s.leg == g]) for g in "LR"}
+    assert abs(n_dur["L"] - n_dur["R"]) / dur.mean() <= 0.05  # the labels show -1.1 %
     summ = summarize(steps, frames=len(male_side), frames_with_pose=male_side.frames_with_pose,
                      view="side", event_delay_s=ga.event_delay_s, fps_processing=0.0,
                      body_minima=ga.body_minima)
     assert summ["cadence_spm"] == pytest.approx(MALE_SIDE_CADENCE, rel=0.005)
     assert summ["gait"] == "running"
+
+
+def test_per_step_metrics_against_joint_centres_placed_by_eye(male_side: PoseStream) -> None:
+    """Knee drive, knee flexion at contact and overstride against the swing and contact
+    poses labelled by eye (tests/fixtures/README.md).  Targets: knee drive within 4° of
+    the labels once a constant offset is removed, none trusted more than 8° off, offset
+    within 5°; contact metrics trusted on >= 80 % of the steps, within 5° and 4 % leg.
+    Measured 2026-12-07: knee drive 2.2° (offset +2.5°, worst 6.5°) on 21 of 31 swings
+    (68 %: the far knee is drawn on the near one at its peak in 8 far swings, and those
+    are not trusted); knee flexion at contact 3.8° and overstride 4.3 % leg on 27 of 32.
+    The bounds below are those figures with room for BlazePose on another CPU."""
+    from realtime.validation.score import EDGE_S, WARMUP_S
+    from realtime.validation.steplabels import load_step_labels, score_steps
+
+    steps, _ = analyze_stream(male_side, MetricsConfig())
+    sl = load_step_labels(LABELS)
+    assert sl is not None
+    r = score_steps(steps, sl, float(male_side.t[0]), float(male_side.t[-1]), WARMUP_S,
+                    EDGE_S)
+    kd = r["knee_drive_deg"]
+    assert kd["trusted_share"] >= 0.6
+    assert kd["mae_offset_removed"] <= 3.0 and kd["max_abs"] <= 8.0
+    assert abs(kd["bias"]) <= 5.0
+    for name, bound in (("knee_flexion_ic_deg", 5.0), ("overstride_pct", 5.0)):
+        assert r[name]["trusted_share"] >= 0.8, name
+        assert r[name]["mae"] <= bound, name
+
+
+def test_legs_drawn_on_each_other_are_repaired(male_side: PoseStream) -> None:
+    """Against the leg identity labelled by eye frame by frame: 21 % of the frames have a
+    knee or ankle on the wrong leg as BlazePose draws them, 1.4 % after the repair
+    (2026-12-07)."""
+    from realtime.validation.identity import load_identity, score_identity
+
+    r = score_identity(male_side, load_identity(
+        FIXTURES / "treadmill_side_male_leg_identity.json"))
+    assert r["wrong_share_before"] > 0.15  # the model really does it on this clip
+    assert r["wrong_share_after"] <= 0.04
+    assert r["right_points_gated"] <= 0.1 * 4 * r["frames"]
+
+
+def test_the_hip_correction_is_what_the_labels_measure(male_side: PoseStream) -> None:
+    """The fore-aft hip shift the metrics stage applies is the one measured on the two
+    labellers' joint centres (python -m realtime.validation --labels prints it)."""
+    from realtime.validation.steplabels import landmark_offsets
+
+    _, ga = analyze_stream(male_side, MetricsConfig())
+    off = landmark_offsets(male_side.landmarks, male_side.image_size, "L", LABELS,
+                           ga.leg_length_px)["thigh_shift"]
+    cfg = MetricsConfig()
+    assert off["near"] == pytest.approx(cfg.hip_near_forward, abs=0.006)
+    assert off["far"] == pytest.approx(cfg.hip_far_forward, abs=0.006)
 
 
 def test_no_asymmetry_is_reported_from_unreliable_values(male_side: PoseStream) -> None:

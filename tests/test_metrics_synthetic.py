@@ -15,6 +15,7 @@ import pytest
 
 from realtime.config import MetricsConfig
 from realtime.metrics import GaitAnalyzer, analyze_stream, summarize, write_steps_csv
+from realtime.metrics.layout import ANKLE, KNEE, R_XY
 from realtime.synthetic import synthetic_run
 from realtime.types import STEP_COLUMNS, Step
 
@@ -216,3 +217,51 @@ def test_a_far_foot_with_unreliable_heights_is_timed_from_the_body() -> None:
     assert all({"knee_flexion_ic_deg", "overstride_pct"} <= s.unreliable
                for s, _ in late if s.leg == "R")
     assert not any(s.unreliable for s, _ in late if s.leg == "L")
+
+
+def _with_flow(ps):
+    """The stream as a real video's would be: each foot's pixel velocity alongside (here
+    its landmarks' own motion, which a correct leg's pixels follow)."""
+    from dataclasses import replace
+
+    w, h = ps.image_size
+    flow = np.full((len(ps), 2, 4), np.nan, np.float32)
+    dt = np.diff(ps.t)[:, None]
+    for g, a in enumerate((27, 28)):
+        flow[1:, g, 0] = (np.diff(ps.landmarks[:, a, 0]) / dt[:, 0])
+        flow[1:, g, 1] = (np.diff(ps.landmarks[:, a, 1]) / dt[:, 0])
+        flow[1:, g, 2] = 20.0
+    del w, h
+    return replace(ps, foot_flow=flow)
+
+
+def test_a_far_leg_drawn_on_the_near_leg_is_gated_out() -> None:
+    """BlazePose draws the far leg on the near one early in every near-leg stance (the
+    shared clip's leg-identity labels): on a video stream those frames' far foot and knee
+    become gaps, and no knee drive is taken from the wrong leg."""
+    ps, truth = synthetic_run(16.0, 30.0, noise_px=1.0, seed=4)
+    lm = ps.landmarks.copy()
+    folded = []
+    for s in truth:  # 2-4 frames, starting 2 frames after each near-leg (L) contact
+        if s.leg == "L" and s.t_contact_s > 1.0:
+            k0 = int(np.searchsorted(ps.t, s.t_contact_s)) + 2
+            ks = list(range(k0, k0 + 2 + int(s.t_contact_s * 10) % 3))
+            for a, b in ((26, 25), (28, 27), (30, 29), (32, 31)):
+                lm[ks, a] = lm[ks, b]
+            folded += ks
+    from dataclasses import replace
+
+    bad = _with_flow(replace(ps, landmarks=lm))
+    steps, ga = analyze_stream(bad, CFG)
+    ring = ga._ring[: len(ps)]
+    r_ankle, r_knee = R_XY + 2 * (ANKLE + 1), R_XY + 2 * (KNEE + 1)
+    assert np.isnan(ring[folded, r_ankle]).mean() >= 0.95
+    assert np.isnan(ring[folded, r_knee]).mean() >= 0.9
+    others = np.setdiff1d(np.arange(30, len(ps)), folded)
+    assert np.isnan(ring[others, r_ankle]).mean() < 0.02
+    pairs = _match(steps, truth)
+    assert len(pairs) >= 0.9 * len(truth)
+    assert _err(pairs, "knee_drive_deg") < 2.0
+    # the same stream without the repair takes the far leg's values from the near leg
+    clean_steps, _ = analyze_stream(_with_flow(ps), CFG)
+    assert _err(_match(clean_steps, truth), "knee_drive_deg") < 2.0

@@ -239,3 +239,50 @@ def test_recover_names_the_missing_file(tmp_path) -> None:
     (tmp_path / ps.SPILL_META).unlink()
     with pytest.raises(PoseStreamError, match=r"pose\.partial\.json is missing"):
         ps.recover(tmp_path)
+
+
+def _flow(n: int = 5) -> np.ndarray:
+    f = np.random.default_rng(2).normal(0, 0.5, (n, 2, 4)).astype(np.float32)
+    f[1] = np.nan  # a frame where nothing was measured
+    return f
+
+
+def test_foot_flow_travels_with_the_stream(tmp_path) -> None:
+    """The feet's pixel evidence is part of the pose stream: saved, loaded, replayed as
+    samples, spilled and recovered, so re-analysing a recording gives the live steps."""
+    s = ps.PoseStream(_stream().t, _stream().landmarks, (720, 1280), "side", 30.0, _flow())
+    back = ps.load(ps.save(tmp_path / "pose.npz", s))
+    np.testing.assert_array_equal(back.foot_flow, s.foot_flow)
+    assert [x.foot_flow is not None for x in back.samples()] == [True] * 5
+    assert ps.load(ps.save(tmp_path / "old.npz", _stream())).foot_flow is None
+    rec = ps.PoseStreamRecorder("side", 30.0, spill_dir=tmp_path / "live")
+    for i, sample in enumerate(s.samples()):
+        rec.add(sample, float(s.t[i]))
+    np.testing.assert_array_equal(rec.to_stream().foot_flow, s.foot_flow)
+    res = ps.recover(tmp_path / "live")
+    np.testing.assert_array_equal(ps.load(res.path).foot_flow, s.foot_flow)
+
+
+def test_a_spill_written_before_foot_flow_is_still_recovered(tmp_path) -> None:
+    """A session recorded by the previous version left a spill without the flow."""
+    rec = np.zeros(4, ps.SPILL_DTYPE_V1)
+    rec["t"] = np.arange(4) / 30.0
+    rec["lm"] = np.random.default_rng(3).random((4, 33, 4)).astype(np.float32)
+    (tmp_path / ps.SPILL_BIN).write_bytes(rec.tobytes())
+    (tmp_path / ps.SPILL_META).write_text(
+        '{"view": "side", "fps": 30.0, "image_size": [640, 480]}')
+    back = ps.load(ps.recover(tmp_path).path)
+    assert len(back) == 4 and back.foot_flow is None
+    np.testing.assert_array_equal(back.landmarks, rec["lm"])
+
+
+@pytest.mark.parametrize(("flow", "message"), [
+    (np.zeros((4, 2, 4), np.float32), "'foot_flow' must be float"),
+    (np.full((5, 2, 4), 1e9, np.float32), "image sizes per second"),
+])
+def test_a_wrong_foot_flow_is_a_clear_error(tmp_path, flow, message) -> None:
+    s = _stream()
+    np.savez(tmp_path / "bad.npz", t=s.t, landmarks=s.landmarks, image_size=np.asarray(
+        s.image_size), view=np.asarray(s.view), fps=np.float64(s.fps), foot_flow=flow)
+    with pytest.raises(PoseStreamError, match=message):
+        ps.load(tmp_path / "bad.npz")

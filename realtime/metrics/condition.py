@@ -99,7 +99,7 @@ N_COND = 157
 def new_condition_state() -> np.ndarray:
     cs = np.full(N_COND, np.nan)
     for i in (C_N, C_GAPFLAG, C_FACING, C_NOSE_EW, C_FOOT_EW, C_SWAP_RUN, C_NSWAPS,
-              C_SCALE_N, C_HIST_N, C_HAS_POSE):
+              C_SCALE_N, C_HIST_N, C_HAS_POSE, C_NFOLDS, C_SEEN, C_SEEN + 1):
         cs[i] = 0.0
     cs[C_FOLDED] = -1.0
     return cs
@@ -229,21 +229,22 @@ def fold_repair(pts: np.ndarray, cs: np.ndarray, ring: np.ndarray, row: int,
     """Find a leg that BlazePose drew on the other leg, or off its own pixels, and gate
     it out (its points become gaps: no metric is taken from them).  Returns 0, or 1 / 2
     when the left / right leg was gated.  `gait` is what the detectors know so far: the
-    leg of the last reported contact (-1 none), its time, and the step period.
+    leg of the last reported contact (-1 none), its time, the step period, and 1 once
+    the stream carries the feet's pixel evidence (a real video).
 
-    - *Folded*: both feet within `fold_dist` leg lengths of each other, or the knees
-      within that and the ankles within twice that (once folded, a little further: the
-      model lets go over a frame or two).  Two feet are never in one place, and when the
-      thighs cross the swinging foot is far behind the planted one, so one leg is drawn
-      on the other.  On the shared clip the far leg is drawn on the near one early
-      in every near-leg stance, and the near leg on the far one as the far foot lands
-      (tests/fixtures/treadmill_side_male_leg_identity.json): the pair is the foot that
-      is on the belt, or landing.  So it belongs to the leg of the last contact while
-      that leg is still in its stance (`STANCE_SHARE` of a step), else to the other leg
-      (the next to land).  Before any contact: to the leg whose own recent motion matches
-      how the pair's pixels move (the pose stage's flow), or without flow the leg whose
-      track is nearer.  The other leg loses its foot points, and its knee too if the
-      knees are within twice `fold_dist` (they are drawn together).
+    - *Folded*: both feet within `fold_dist` leg lengths of each other, or the knees and the ankles
+      together within 2.5 times that (once folded, a little further: the model lets go over a frame
+      or two; when the thighs cross in the motion-capture runners, knees plus ankles are 0.32 leg
+      lengths apart or more).  Two feet are never in one place, and when the thighs cross the
+      swinging foot is far behind the planted one, so one leg is drawn on the other.  On the shared
+      clip the far leg is drawn on the near one early in every near-leg stance, and the near leg on
+      the far one as the far foot lands (tests/fixtures/treadmill_side_male_leg_identity.json): the
+      pair is the foot that is on the belt, or landing.  So it belongs to the leg of the last
+      contact while that leg is still in its stance (`STANCE_SHARE` of a step), else to the other
+      leg (the next to land).  Before any contact: to the leg whose own recent motion matches how
+      the pair's pixels move (the pose stage's flow), or without flow the leg whose track is nearer.
+      The other leg loses its foot points, and its knee too if the knees are within twice
+      `fold_dist` (they are drawn together).
     - *Off its pixels*: a foot whose pixels (the flow, measured at this frame's
       landmarks) came from further than `fold_jump` leg lengths from where its own track
       was: the landmark jumped to something else (with its knee, if that is on the
@@ -269,9 +270,9 @@ def fold_repair(pts: np.ndarray, cs: np.ndarray, ring: np.ndarray, row: int,
     # one foot on the other, or the whole leg drawn along the other: knees together
     # and the ankles on one lower leg (the real swinging foot is far behind the planted
     # one when the thighs cross)
-    on_one = d < lim or (knees < lim and ankles < 2.0 * lim)
+    on_one = d < lim or knees + ankles < 2.5 * lim
     prev = int(cs[C_FOLDED])
-    if on_one or (prev >= 0 and (d < 2.0 * lim or (knees < lim and ankles < 3.0 * lim))):
+    if on_one or (prev >= 0 and (d < 2.0 * lim or knees + ankles < 3.5 * lim)):
         if not on_one:
             lose = prev  # letting go: the same leg is still the wrong one
         elif gait[0] >= 0.0 and gait[2] == gait[2]:
@@ -445,9 +446,9 @@ def condition(
     `pts` receives the repaired pixel coordinates (24, NaN where gated out); `flow`
     (float32 [2, 4], NaN where not measured) is each foot's pixel velocity, which goes
     to the ring with its leg (swapped with it, gated with its ankle); `gait` is what the
-    detectors know of the gait so far (fold_repair).  Returns (usable,
-    gap): whether the detectors should run on this frame, and whether a gap longer than
-    `max_gap_s` ended before it (the caller reports a chain break).
+    detectors know of the gait so far, and whether this is a real video (fold_repair).
+    Returns (usable, gap): whether the detectors should run on this frame, and whether a
+    gap longer than `max_gap_s` ended before it (the caller reports a chain break).
     """
     w = prm[P_W]
     h = prm[P_H]
@@ -533,7 +534,11 @@ def condition(
             ring[row, R_FLOW + c] = ring[row, R_FLOW + fb]
             ring[row, R_FLOW + fb] = fa
     ring[row, R_FOLD] = 0.0
-    if cs[C_HIST_N] >= 2.0 and prm[P_IS_SIDE] > 0.5:  # from behind the feet are close
+    # a leg drawn on the other is the pose model's error, seen from the side: from behind
+    # the feet are close anyway, and motion-capture landmarks (no pixel evidence) have no
+    # such error, while a slow runner's feet really pass close (2 m/s: knees and ankles
+    # 0.2-0.3 leg lengths apart in total)
+    if cs[C_HIST_N] >= 2.0 and prm[P_IS_SIDE] > 0.5 and gait[3] == 1.0:
         fold = fold_repair(pts, cs, ring, row, prm, t, gait)
         if fold > 0:
             ring[row, R_FOLD] = float(fold)

@@ -30,7 +30,14 @@ from realtime.metrics.condition import (
 )
 from realtime.metrics.drag import drag_active, drag_update, new_drag_state
 from realtime.metrics.foot import foot_update, new_foot_state
-from realtime.metrics.fuse import G_PERIOD, U_LAST_IC, fuse_body, fuse_contact, new_fuse_state
+from realtime.metrics.fuse import (
+    G_PERIOD,
+    G_VIDEO,
+    U_LAST_IC,
+    fuse_body,
+    fuse_contact,
+    new_fuse_state,
+)
 from realtime.metrics.layout import (
     ANKLE,
     EV_BODY,
@@ -150,8 +157,9 @@ def frame_update(
     pts = np.empty(2 * N_PTS)
     # what the detectors know of the gait so far: the last reported contact and the step
     # period (which foot is on the belt, for the fold repair)
-    gait = np.full(3, np.nan)
+    gait = np.full(4, np.nan)
     gait[0] = -1.0
+    gait[3] = st.fuse[G_VIDEO]
     for g in range(2):
         tc = st.fuse_leg[g, U_LAST_IC]
         if tc == tc and not tc <= gait[1]:
@@ -190,6 +198,8 @@ def frame_update(
         t_mid = 0.5 * (t + t_prev_any)
         facing = ring[row, R_FACING]
         for leg in range(2):
+            if ring[row, R_FLOW + 2 * leg] == ring[row, R_FLOW + 2 * leg]:
+                st.fuse[G_VIDEO] = 1.0  # a real video: the pose stage saw the feet's pixels
             conf = min(1.0, ring[row, R_FLOW + 4 + leg] / 8.0)
             nd = drag_update(st.drag, st.drag_hist, leg, t_mid, ring[row, R_FLOW + 2 * leg],
                              ring[row, R_FLOW + 2 * leg + 1], conf,

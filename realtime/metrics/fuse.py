@@ -21,7 +21,9 @@ So each contact is decided at its stance's lowest point:
    before the leg can be judged - if this stance's delay alone lies in the plausible range
    (source foot); else the body-timed estimate, lowest point minus a delay - the leg's own
    if trusted, else the other leg's, else `body_delay_prior` x the step period
-   (calibrated on the force plates) - marked source body.
+   (calibrated on the force plates; `body_delay_prior_video` once the stream carries the
+   feet's pixel evidence, i.e. a real video: BlazePose's trunk bottoms out earlier after
+   the contact the pixels show) - marked source body.
 5. Latency: a trusted leg's contact that agrees with where the rhythm predicts this
    stance (the last lowest point + one step period - the leg's delay) is reported at
    once, 0.02-0.06 s after the landing; every other contact waits for its stance's
@@ -38,6 +40,7 @@ from realtime.metrics._jit import jit
 from realtime.metrics.layout import (
     EV_IC,
     P_BODY_PRIOR,
+    P_BODY_PRIOR_VIDEO,
     P_DELAY_MAX,
     P_DELAY_MIN,
     P_HIDDEN_MIN,
@@ -67,7 +70,8 @@ G_LAST_IC = 1  # time of the last reported contact, either leg
 G_LAST_MIN = 2  # time of the last lowest point of the body
 G_K = 3  # lowest points in the current run (their index k)
 G_EV = 4  # PARITY_MINIMA slots: the leg a reading put down at lowest point k (-1: none)
-N_FUSE = G_EV + PARITY_MINIMA
+G_VIDEO = G_EV + PARITY_MINIMA  # 1 once a foot's pixel velocity was seen (a real video)
+N_FUSE = G_VIDEO + 1
 
 
 @jit
@@ -79,7 +83,8 @@ def new_fuse_state() -> tuple[np.ndarray, np.ndarray]:
         us[leg, U_SENT] = 0.0
     gs = np.full(N_FUSE, np.nan)
     gs[G_K] = 0.0
-    gs[G_EV:] = -1.0
+    gs[G_EV:G_EV + PARITY_MINIMA] = -1.0
+    gs[G_VIDEO] = 0.0
     return us, gs
 
 
@@ -161,7 +166,8 @@ def _delay(us: np.ndarray, gs: np.ndarray, leg: int, prm: np.ndarray) -> tuple[f
     for g in (leg, 1 - leg):
         if _trusted(us, gs, g, prm):
             return delay_stats(us, g)[0], 1.0 if g == leg else 0.9
-    return prm[P_BODY_PRIOR] * _period(gs, prm), 0.6
+    prior = prm[P_BODY_PRIOR_VIDEO] if gs[G_VIDEO] == 1.0 else prm[P_BODY_PRIOR]
+    return prior * _period(gs, prm), 0.6
 
 
 @jit
@@ -214,7 +220,7 @@ def fuse_body(us: np.ndarray, gs: np.ndarray, t_min: float, conf: float, reading
         gs[G_PERIOD] = t_min - lm if p != p else p + 0.3 * (t_min - lm - p)
     elif lm == lm:
         gs[G_K] = 0.0  # a pause: the alternation starts afresh
-        gs[G_EV:] = -1.0
+        gs[G_EV:G_EV + PARITY_MINIMA] = -1.0
     gs[G_LAST_MIN] = t_min
     leg = _stance_by_parity(gs, reading)
     if leg < 0:

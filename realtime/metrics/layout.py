@@ -77,7 +77,7 @@ _FIELDS = (
     "body_tau_s", "floor_tau_stances", "stance_ahead", "swing_behind", "rear_lift",
     "knee_mean_tau_s", "drag_ic_level", "drag_air_level", "drag_confirm_level",
     "drag_ic_delay_s", "drag_min_belt", "fold_dist", "fold_jump", "hip_near_forward",
-    "hip_far_forward", "hip_max_thigh_ratio",
+    "hip_far_forward", "hip_max_thigh_ratio", "body_delay_prior_video",
 )  # fmt: skip
 (
     P_MINVIS, P_MAXGAP, P_OE_MINCUT, P_OE_BETA, P_OE_DCUT, P_SWAP_RATIO, P_MAX_SWAP_S,
@@ -87,7 +87,7 @@ _FIELDS = (
     P_HIDDEN_MIN, P_PEAK_HW, P_KNEE_HYST, P_BODY_TAU, P_FLOOR_TAU, P_STANCE_AHEAD,
     P_SWING_BEHIND, P_REAR_LIFT, P_KNEE_TAU, P_DRAG_IC, P_DRAG_AIR, P_DRAG_CONFIRM,
     P_DRAG_IC_DELAY, P_DRAG_MIN_BELT, P_FOLD_DIST, P_FOLD_JUMP, P_HIP_NEAR, P_HIP_FAR,
-    P_HIP_RATIO,
+    P_HIP_RATIO, P_BODY_PRIOR_VIDEO,
 ) = range(len(_FIELDS))
 P_W = len(_FIELDS)  # image width, px
 P_H = P_W + 1  # image height, px

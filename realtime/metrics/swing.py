@@ -99,16 +99,11 @@ def swing_peak(ring: np.ndarray, n_lo: int, n_hi: int, leg: int, facing: float, 
     # a peak in a gap where the knee was drawn on the other leg (and gated out) is
     # guessed across the gap, not measured: the samples nearest to it must be its own
     dt = (tt[m - 1] - tt[0]) / max(1, m - 1)
-    seen = 0
     for i in range(m):
         if abs(tt[i] - tp) <= 1.5 * dt:
             r = (n_lo + i) % rows
             if ring[r, R_FOLD] == leg + 1.0 and ring[r, R_VIS + KNEE + leg] == 0.0:
                 return v, tp, hv, 0.0
-            if th[i] == th[i]:
-                seen += 1
-    if seen < 2:
-        return v, tp, hv, 0.0
     return v, tp, hv, vis / m
 
 

@@ -187,17 +187,78 @@ def _labels(labels_path: Path, pose: Path | None, keep: list[float], seed: int,
           f"(not in the first {WARMUP_S} s or the last 0.25 s)")
     print(f"  reported within 60 ms: {res['within_60ms']}/{res['judged']} "
           f"({100 * res['within_60ms_share']:.0f} %); mean abs error {res['mae_ms']:.1f} ms "
-          f"(bias {res['bias_ms']:+.1f} ms); {res['false']} reported contacts match no label")
+          f"(bias {res['bias_ms']:+.1f} ms; left {res['bias_ms_per_leg']['L']:+.1f}, right "
+          f"{res['bias_ms_per_leg']['R']:+.1f}); {res['false']} reported contacts match no "
+          "label")
     print(f"  step times: coefficient of variation {res['step_cv_pct']:.1f} % over "
           f"{res['steps']} steps; session cadence {res['cadence_spm']:.1f} steps/min")
     print(f"  contacts timed from the body: {res['timed_from_body']} (hidden legs: "
-          f"{', '.join(res['hidden_legs']) or 'none'}); steps with an unreliable metric: "
-          f"{res['unreliable_steps']}")
+          f"{', '.join(res['hidden_legs']) or 'none'}); of the judged ones "
+          f"{res['body_timed_judged']}, mean error {res['body_timed_mean_ms']:+.1f} ms; "
+          f"steps with an unreliable metric: {res['unreliable_steps']}")
+    print(f"  toe-offs: {res['toe_offs_reported']}/{res['toe_offs_judged']} reported within "
+          f"180 ms, mean abs error {res['toe_off_mae_ms']:.1f} ms (bias "
+          f"{res['toe_off_bias_ms']:+.1f} ms)")
     print("  reported left/right asymmetries (reliable values only): " + json.dumps(
         {k: round(v, 1) for k, v in res["asymmetry_pct"].items()}))
+    _step_labels(stream, labels)
     if any(k < 1.0 for k in keep):
         _labels_dropped(stream, labels, keep, seed, draws, res)
     return 0
+
+
+def _step_labels(stream: Any, labels: Any) -> None:
+    """Per-step metrics, leg identity and where BlazePose puts the joints, against the
+    labels beside the contact labels (when the clip has them)."""
+    from realtime.config import MetricsConfig
+    from realtime.metrics import analyze_stream
+    from realtime.validation.identity import load_identity, score_identity
+    from realtime.validation.score import EDGE_S
+    from realtime.validation.steplabels import (
+        landmark_offsets,
+        load_step_labels,
+        score_steps,
+        sibling,
+    )
+
+    if labels.path is None:
+        return
+    cfg = MetricsConfig()
+    steps, ga = analyze_stream(stream, cfg)
+    sl = load_step_labels(labels.path)
+    if sl is not None:
+        t0, t1 = float(stream.t[0]), float(stream.t[-1])
+        res = score_steps(steps, sl, t0, t1, WARMUP_S, EDGE_S)
+        print("per-step metrics against joint centres placed by eye (trusted steps only):")
+        units = {"knee_drive_deg": "°", "knee_flexion_ic_deg": "°", "overstride_pct": " % leg"}
+        for name, r in res.items():
+            u = units[name]
+            print(f"  {name}: trusted on {r['trusted']}/{r['labelled']} "
+                  f"({100 * r['trusted_share']:.0f} %); mean abs error {r['mae']:.1f}{u}, "
+                  f"offset {r['bias']:+.1f}{u}, with the offset removed "
+                  f"{r['mae_offset_removed']:.1f}{u}; largest error {r['max_abs']:.1f}{u}")
+        near = "L" if ga.facing < 0 else "R"
+        off = landmark_offsets(stream.landmarks, stream.image_size, near, labels.path,
+                               ga.leg_length_px)
+        print(f"  BlazePose's hips against the labelled joint centres: the forward shift that "
+              f"makes its thigh point like the labelled one, median over every labelled "
+              f"frame, near {off['thigh_shift']['near']:.3f}, far "
+              f"{off['thigh_shift']['far']:.3f} leg lengths (metrics.hip_near_forward = "
+              f"{cfg.hip_near_forward}, hip_far_forward = {cfg.hip_far_forward}); each "
+              "labeller's landmark-minus-label medians (forward, down; leg lengths):")
+        for kind in ("swings", "contact_poses"):
+            print(f"    {kind}: " + "; ".join(
+                f"{k} {v['forward']:+.3f}, {v['down']:+.3f}" for k, v in off[kind].items()
+                if isinstance(v, dict)))
+    ip = sibling(labels.path, "leg_identity")
+    if ip.exists():
+        r = score_identity(stream, load_identity(ip), cfg)
+        print(f"leg identity ({r['frames']} frames labelled by eye, {r['ambiguous_frames']} "
+              f"ambiguous): a knee or ankle off its own leg in {r['wrong_frames_before']} "
+              f"frames ({100 * r['wrong_share_before']:.1f} %; {r['folded_frames']} with both "
+              f"legs on one) as BlazePose draws them, in {r['wrong_frames_after']} "
+              f"({100 * r['wrong_share_after']:.1f} %) after the repair; points gated out: "
+              f"{r['wrong_points_gated']} wrong, {r['right_points_gated']} right")
 
 
 def _labels_dropped(stream: Any, labels: Any, keep: list[float], seed: int, draws: int,

@@ -36,15 +36,21 @@ class Labels:
     clip: Path
     fps: float
     contacts: tuple[tuple[str, float], ...]  # (leg, t_s), by time
+    toe_offs: tuple[tuple[str, float], ...] = ()  # (leg, t_s), by time
+    path: Path | None = None  # the labels file (its siblings hold the per-step labels)
 
 
 def load_labels(path: str | Path) -> Labels:
     p = Path(path)
     try:
         d = json.loads(p.read_text())
-        contacts = tuple(sorted(((c["leg"], float(c["t_s"])) for c in d["contacts"]
+
+        def events(key: str) -> tuple[tuple[str, float], ...]:
+            return tuple(sorted(((c["leg"], float(c["t_s"])) for c in d.get(key, ())
                                  if c.get("t_s") is not None), key=lambda x: x[1]))
-        return Labels(data_dir() / d["clip"], float(d["fps"]), contacts)
+
+        return Labels(data_dir() / d["clip"], float(d["fps"]), events("contacts"),
+                      events("toe_offs"), p)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{p}: not a contact-labels file ({exc})") from None
 
@@ -75,18 +81,31 @@ def blazepose_stream(clip: Path, view: str = "side") -> PoseStream:
 
 
 def contact_errors(stream: PoseStream, events: Sequence[GaitEvent],
-                   labels: Labels) -> np.ndarray:
+                   labels: Labels, kind: str = "IC") -> np.ndarray:
     """Per judged label (past the warm-up, before the end margin, as in the force
-    validation): the same leg's nearest reported contact minus the label, s (NaN when
-    none is within MATCH_S)."""
+    validation): the same leg's nearest reported event minus the label, s (NaN when
+    none is within MATCH_S); `kind` "TO" scores toe-offs."""
     t0, t1 = float(stream.t[0]), float(stream.t[-1])
-    ics = [e for e in events if e.kind == "IC"]
+    evs = [e for e in events if e.kind == kind]
     errs = []
-    for leg, t in labels.contacts:
+    for leg, t in (labels.contacts if kind == "IC" else labels.toe_offs):
         if t0 + WARMUP_S <= t <= t1 - EDGE_S:
-            d = [e.t_s - t for e in ics if e.leg == leg and abs(e.t_s - t) < MATCH_S]
+            d = [e.t_s - t for e in evs if e.leg == leg and abs(e.t_s - t) < MATCH_S]
             errs.append(min(d, key=abs) if d else math.nan)
     return np.asarray(errs, dtype=float)
+
+
+def _matched(ics: Sequence[GaitEvent], labels: Labels, t0: float, t1: float
+             ) -> list[tuple[str, float, GaitEvent]]:
+    """(leg, label time, the reported contact nearest to it) of every judged label with
+    a report within MATCH_S."""
+    out = []
+    for leg, t in labels.contacts:
+        if t0 + WARMUP_S <= t <= t1 - EDGE_S:
+            near = [e for e in ics if e.leg == leg and abs(e.t_s - t) < MATCH_S]
+            if near:
+                out.append((leg, t, min(near, key=lambda e: abs(e.t_s - t))))
+    return out
 
 
 def score_labels(stream: PoseStream, labels: Labels,
@@ -117,7 +136,20 @@ def score_labels(stream: PoseStream, labels: Labels,
                 default=math.inf)
             for x in ics if x.source == "foot" and t0 + WARMUP_S <= x.t_s <= t1 - EDGE_S]
     foot = [d for d in foot if abs(d) < MATCH_S]
+    pairs = _matched(ics, labels, t0, t1)
+    body = [e.t_s - t for _, t, e in pairs if e.source == "body"]
+    per_leg = {g: [e.t_s - t for leg, t, e in pairs if leg == g] for g in "LR"}
+    to = contact_errors(stream, ga.events, labels, "TO")
+    to_ok = np.isfinite(to)
     return {
+        "bias_ms_per_leg": {g: float(np.mean(v) * 1e3) if v else math.nan
+                            for g, v in per_leg.items()},
+        "body_timed_judged": len(body),
+        "body_timed_mean_ms": float(np.mean(body) * 1e3) if body else math.nan,
+        "toe_offs_judged": int(to.size),
+        "toe_offs_reported": int(to_ok.sum()),
+        "toe_off_mae_ms": float(np.mean(np.abs(to[to_ok])) * 1e3) if to_ok.any() else math.nan,
+        "toe_off_bias_ms": float(np.mean(to[to_ok]) * 1e3) if to_ok.any() else math.nan,
         "labels": len(labels.contacts),
         "judged": judged,
         "reported": int(ok.sum()),

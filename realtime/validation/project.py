@@ -32,6 +32,10 @@ LANDMARK_OF: dict[str, int] = {
 LEG_JOINTS = ("hip", "knee", "ankle", "heel", "toe")
 
 
+BLAZEPOSE_HIPS: tuple[float, float] = (MetricsConfig().hip_near_forward,
+                                        MetricsConfig().hip_far_forward)
+
+
 @dataclass(frozen=True, slots=True)
 class Camera:
     """Where the virtual camera is and what its image looks like.
@@ -50,13 +54,10 @@ class Camera:
     body_fraction: float = 0.7  # feet to top of head, share of the image height
     visibility: float = 0.95
     far_visibility: float = 0.6
-    # side view: hips drawn where BlazePose draws them, this far (leg lengths) behind the
-    # hip joint centres (near, far); the metrics stage moves them back
-    # (MetricsConfig.hip_near_forward / hip_far_forward, measured on the real clip)
-    hip_back: tuple[float, float] = (
-        MetricsConfig.__dataclass_fields__["hip_near_forward"].default,
-        MetricsConfig.__dataclass_fields__["hip_far_forward"].default,
-    )
+    # side view: hips drawn this far (leg lengths; near, far) behind the hip joint
+    # centres: BLAZEPOSE_HIPS is where BlazePose draws them, which the metrics stage moves
+    # back (MetricsConfig.hip_near_forward / hip_far_forward, measured on the real clip)
+    hip_back: tuple[float, float] = (0.0, 0.0)
 
     @property
     def far_side(self) -> str | None:

@@ -27,7 +27,7 @@ from realtime.metrics.twoview import match_pairs
 from realtime.pose.stream import PoseStream, save
 from realtime.types import VIEW_METRICS, GaitEvent, Leg, Step, View
 from realtime.validation.catalog import DORN, load_truth, runner_of, trials
-from realtime.validation.project import Camera, Facing, SyntheticStream, synthesize
+from realtime.validation.project import BLAZEPOSE_HIPS, Camera, Facing, SyntheticStream, synthesize
 
 # What the metrics stage must reach at 30 fps with 2 px noise, leave-one-runner-out.
 # Cadence is the session cadence (summary.json) on the median trial.
@@ -287,18 +287,23 @@ def seed_for(trial: str, view: str, fps: float, noise_px: float, facing: str,
 
 def make_stream(
     trial: str, view: View = "side", fps: float = 30.0, noise_px: float = 2.0,
-    facing: Facing = "left", seed: int = 0,
+    facing: Facing = "left", seed: int = 0, blazepose_hips: bool = True,
 ) -> tuple[PoseStream, list[Step], tuple[GaitEvent, ...]]:
     """A synthetic pose stream of a mocap trial and its true steps and events (both on
-    the motion capture's clock)."""
-    syn = synthesize_trial(trial, view, fps, noise_px, facing, seed)
+    the motion capture's clock); `blazepose_hips` draws the side view's hips where
+    BlazePose does (else at the joint centres)."""
+    syn = synthesize_trial(trial, view, fps, noise_px, facing, seed, blazepose_hips)
     return syn.stream, list(syn.steps), syn.events
 
 
 def synthesize_trial(trial: str, view: View, fps: float, noise_px: float, facing: Facing,
-                     seed: int) -> SyntheticStream:
+                     seed: int, blazepose_hips: bool = True) -> SyntheticStream:
+    """The trial through the virtual camera the validation scores (hips drawn where
+    BlazePose draws them, unless `blazepose_hips` is False)."""
     rng = np.random.default_rng(seed_for(trial, view, fps, noise_px, facing, seed))
-    return synthesize(load_truth(trial), Camera(view=view, facing=facing), fps, noise_px, rng)
+    cam = Camera(view=view, facing=facing,
+                 hip_back=BLAZEPOSE_HIPS if blazepose_hips else (0.0, 0.0))
+    return synthesize(load_truth(trial), cam, fps, noise_px, rng)
 
 
 def _f(x: float) -> float | None:

@@ -156,3 +156,65 @@ def score_steps(steps: Sequence[Step], labels: StepLabels, t0: float, t1: float,
                          None if st is None else round(getattr(st, name), 1), ok))
         out[name] = _stats(err, len(cjudged), n_ok) | {"rows": rows}
     return out
+
+
+def _frames(contacts_path: str | Path) -> dict[str, list[tuple[int, str, dict]]]:
+    """Every labelled frame of the two per-step label files, per file: (frame, leg,
+    {joint: [x, y]})."""
+    out: dict[str, list[tuple[int, str, dict]]] = {}
+    for kind, key in (("swings", "swings"), ("contact_poses", "contacts")):
+        p = sibling(contacts_path, kind)
+        try:
+            d = json.loads(p.read_text())
+            rows = [(int(f), str(x["leg"]), pts) for x in d[key]
+                    for f, pts in x["frames"].items()]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UserError(f"{p}: cannot read its labelled frames ({exc})") from None
+        out[kind] = rows
+    return out
+
+
+def landmark_offsets(landmarks: np.ndarray, image_size: tuple[int, int], near_leg: str,
+                     contacts_path: str | Path, leg_length_px: float) -> dict[str, Any]:
+    """Where BlazePose puts the hip, knee and ankle relative to the joint centres placed
+    by eye, per label file (each is one labeller): medians over the labelled frames, in
+    leg lengths, forward (the running direction) and down positive, landmark minus label.
+    `thigh_shift_*` is the forward shift of BlazePose's hip that makes its thigh point
+    like the labelled thigh (what knee drive reads), near and far leg."""
+    w, h = image_size
+    facing = -1.0 if near_leg == "L" else 1.0  # the near leg is on the camera's side
+    idx = {"hip": (23, 24), "knee": (25, 26), "ankle": (27, 28)}
+    out: dict[str, Any] = {}
+    pooled: dict[str, list[float]] = {"near": [], "far": []}
+    for kind, rows in _frames(contacts_path).items():
+        acc: dict[str, list[tuple[float, float]]] = {}
+        shift: dict[str, list[float]] = {"near": [], "far": []}
+        for f, leg, pts in rows:
+            if not 0 <= f < landmarks.shape[0]:
+                continue
+            side = "near" if leg == near_leg else "far"
+            g = 0 if leg == "L" else 1
+            for joint, xy in pts.items():
+                lm = landmarks[f, idx[joint][g], :2] * (w, h)
+                d = (lm - np.asarray(xy, float)) / leg_length_px
+                acc.setdefault(f"{joint}_{side}", []).append((facing * d[0], d[1]))
+            if "hip" in pts and "knee" in pts:
+                hx, hy = landmarks[f, idx["hip"][g], :2] * (w, h)
+                kx, ky = landmarks[f, idx["knee"][g], :2] * (w, h)
+                lh, lk = np.asarray(pts["hip"], float), np.asarray(pts["knee"], float)
+                want = math.atan2(facing * (lk[0] - lh[0]), lk[1] - lh[1])
+                # forward shift s of the hip so that atan2(facing*(kx-(hx+facing*s)), ky-hy)
+                # equals the labelled thigh's angle
+                s = facing * (kx - hx) - math.tan(want) * (ky - hy)
+                shift[side].append(s / leg_length_px)
+        out[kind] = {k: {"forward": float(np.median([a for a, _ in v])),
+                         "down": float(np.median([b for _, b in v])), "frames": len(v)}
+                     for k, v in sorted(acc.items())}
+        out[kind] |= {f"thigh_shift_{k}": float(np.median(v)) if v else math.nan
+                      for k, v in shift.items()}
+        for k, v in shift.items():
+            pooled[k] += v
+    # what the metrics stage's hip correction uses (MetricsConfig.hip_near_forward /
+    # hip_far_forward): every labelled frame of both labellers
+    out["thigh_shift"] = {k: float(np.median(v)) if v else math.nan for k, v in pooled.items()}
+    return out
