@@ -90,18 +90,12 @@ def test_sigkill_loses_no_processed_frame(tmp_path: Path) -> None:
 def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
     """More than capture.behind_share of the camera's frames dropped over ~2 s: a notice
     naming the share and what to do; none when keeping up."""
-    from types import SimpleNamespace
 
-    from realtime.config import Config
-    from realtime.live import LiveRun
+    from realtime.config import CaptureConfig
+    from realtime.live import FallingBehind
 
-    run = LiveRun.__new__(LiveRun)
-    run.cfg, run.live_timing = Config(), True
-    from collections import deque
-
-    run._drop_hist = deque()
-    src = SimpleNamespace(dropped=0, fps=30.0)
-    ch = SimpleNamespace(source=src)
+    watch = FallingBehind(CaptureConfig(), live_timing=True)
+    dropped = 0
     t0 = time.monotonic()
     frames = 0
     said = ""
@@ -110,17 +104,17 @@ def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
         if int((time.monotonic() - t0) * 30) % 2:
             frames += 1
         else:
-            src.dropped += 1
-        said = run._behind(ch, frames)
+            dropped += 1
+        said = watch.check(frames, dropped, 30.0)
     assert said.startswith("falling behind:") and said.endswith("set capture.fps = 24")
     assert time.monotonic() - t0 <= 2.5
-    src.fps = 24.0  # already at the lowest accurate rate: a smaller picture instead
-    assert run._behind(ch, frames).endswith("lower capture.width")
-    run._drop_hist.clear()
+    # already at the lowest accurate rate: a smaller picture instead
+    assert watch.check(frames, dropped, 24.0).endswith("lower capture.width")
+    watch.clear()
     for _ in range(40):  # keeping up: nothing dropped
         time.sleep(1 / 30)
         frames += 1
-        assert run._behind(ch, frames) == ""
+        assert watch.check(frames, dropped, 30.0) == ""
 
 
 def test_the_plan_waits_while_the_runner_is_away() -> None:
