@@ -183,6 +183,44 @@ def test_a_spill_that_fills_the_disk_keeps_the_rest_in_memory(tmp_path) -> None:
     assert not (tmp_path / ps.SPILL_BIN).exists()  # the complete file replaces the spill
 
 
+def test_a_record_the_disk_cut_in_half_is_taken_back(tmp_path) -> None:
+    """The disk accepts half a pose (a file-size limit 100 bytes past 20 records: the
+    kernel writes what fits, then refuses): the spill is cut back to 20 whole records
+    (a torn record in the middle of a spill would shift every later one), and the
+    steps.csv and cues.csv writers do the same with a row."""
+    import subprocess
+    import sys
+
+    script = SPILL_LIMIT_SCRIPT.replace("limit = 20 * ps.SPILL_DTYPE.itemsize",
+                                        "limit = 20 * ps.SPILL_DTYPE.itemsize + 100")
+    script = script.replace('rec.save(out + "/pose.npz")', "")
+    r = subprocess.run([sys.executable, "-c", script, str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["50", "30", "True"]
+    assert (tmp_path / ps.SPILL_BIN).stat().st_size == 20 * ps.SPILL_DTYPE.itemsize
+    assert ps.recover(tmp_path).frames == 20
+
+    rows = """
+import resource, signal, sys
+from realtime.outdir import AppendFile
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+f = AppendFile(sys.argv[1])
+f.append(b"a,b\\r\\n")
+resource.setrlimit(resource.RLIMIT_FSIZE, (25, resource.RLIM_INFINITY))
+try:
+    f.append(b"1234567890,1234567890\\r\\n")
+except OSError as exc:
+    print(exc.strerror)
+f.append(b"")
+"""
+    r = subprocess.run([sys.executable, "-c", rows, str(tmp_path / "rows.csv")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "File too large"
+    assert (tmp_path / "rows.csv").read_bytes() == b"a,b\r\n"  # the header, whole
+
+
 def test_recover_all_rebuilds_both_cameras_of_a_two_camera_session(tmp_path) -> None:
     lm = np.random.default_rng(2).random((33, 4)).astype(np.float32)
     for view, name, n in (("side", "pose", 12), ("rear", "pose_rear", 7)):

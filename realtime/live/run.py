@@ -19,10 +19,11 @@ from pathlib import Path
 from realtime.capture import CameraSource
 from realtime.clock import now_ns
 from realtime.config import Config, CuesConfig
-from realtime.errors import UserError
+from realtime.errors import EXIT_INCOMPLETE, UserError
 from realtime.feedback.display import Display, Mute, Pause, SaveTargets, ThresholdChange
 from realtime.feedback.endsummary import end_lines
 from realtime.live.cue_routing import PrintCues
+from realtime.live.recording import incomplete_line
 from realtime.live.screen import end_screen, open_display
 from realtime.live.session import LiveRun
 from realtime.live.summary import print_summary
@@ -236,8 +237,10 @@ def run_live(
         else:
             print(f"realtime: session ended early: {run.error} (recorded data kept in "
                   f"{out_dir})", file=sys.stderr)
-        return 1
-    return 0
+    if run.unwritten:  # a full disk or store: one line, and what to run once there is room
+        print(incomplete_line(run.unwritten, out_dir), file=sys.stderr, flush=True)
+        return EXIT_INCOMPLETE
+    return 1 if run.error else 0
 
 
 def _duration(run: LiveRun) -> float:

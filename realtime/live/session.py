@@ -26,11 +26,12 @@ from realtime.feedback.steps_csv import StepsCsvSink
 from realtime.live.channel import Channel, run_worker
 from realtime.live.cue_routing import CueController, LockedSink, ViewCues
 from realtime.live.fusion import OFFSET_WINDOW_S, TwoViewFusion
+from realtime.live.recording import pose_file_unwritten
 from realtime.live.screen import StatePublisher, display_loop
 from realtime.live.summary import phased_steps, session_summary
 from realtime.live.watchdogs import CameraWatch, FallingBehind, RunnerWatch
 from realtime.metrics.twoview import BodyTraceRecorder, StepFuser
-from realtime.outdir import prepare_out_dir
+from realtime.outdir import Unwritten, prepare_out_dir
 from realtime.pipeline import (
     CueDecider,
     Latency,
@@ -89,6 +90,7 @@ class LiveRun:
         self.paused = threading.Event()
         self.lock = threading.Lock()  # cue rules, fusion, display state: both workers
         self.error: str | None = None
+        self.unwritten: list[Unwritten] = []  # what a full disk or store kept out
         self.two = rear is not None
         self.channels = [Channel(view, source)]
         if rear is not None:
@@ -316,6 +318,8 @@ class LiveRun:
         Order matters for "nothing recorded is lost": the sources are stopped first (that
         ends a read blocked on a camera), the workers are joined, then the poses are saved
         before anything that could fail, and summary.json is written whatever happened.
+        Nothing here raises for a full disk or store: what could not be written is listed
+        in `unwritten` (the caller says it in one line and names `realtime recover`).
         """
         self.stop.set()
         for ch in self.channels:
@@ -326,17 +330,9 @@ class LiveRun:
                 if ch.worker.is_alive():  # stuck in a driver: leave its state untouched
                     self.error = (self.error or "") + f" (the {ch.view} worker did not " \
                         f"stop: run `realtime recover {self.out_dir}` for the poses)"
-                    write_json(self.out_dir / "summary.json", {"error": self.error})
+                    self._write_summary({"error": self.error})
                     return {"error": self.error, "processing": {}}
-        problems: list[str] = []
-        for ch in self.channels:
-            session = ch.session
-            assert session is not None
-            if session.recorder is not None and len(session.recorder):
-                try:
-                    session.recorder.save(self.out_dir / ch.pose_file)
-                except OSError as exc:
-                    problems.append(f"{ch.pose_file} not written ({exc}); the spill is kept")
+        problems = self._save_poses()
         for ch in self.channels:
             session = ch.session
             assert session is not None
@@ -348,34 +344,67 @@ class LiveRun:
                 problems.append(f"finishing the last {ch.view} step failed: {exc!r}")
         if self.fusion is not None:
             self.fusion.flush()
-        for s in [*(sink for ch in self.channels for sink in ch.session.sinks  # type: ignore[union-attr]
-                    if not isinstance(sink, LockedSink)),
-                  *(self.extra_sinks if self.two else []),
-                  *([self.fusion.csv] if self.fusion is not None and self.fusion.csv else [])]:
-            try:
-                s.close()
-            except Exception as exc:
-                problems.append(f"closing {type(s).__name__} failed: {exc!r}")
-        if self.recorder is not None:  # after the cue log: every cue's row is queued
-            self.recorder.drain()
-            if self.recorder.error:
-                problems.append(self.recorder.error)
+        problems += self._close_writers()
         errors = [f"{ch.view}: {ch.error}" if self.two else ch.error
                   for ch in self.channels if ch.error]
         if problems or errors:
             self.error = "; ".join(filter(None, [self.error, *errors, *problems]))
         summary = self.summary()
-        write_json(self.out_dir / "summary.json", summary)
+        if self.unwritten:
+            summary["not_written"] = [u.what for u in self.unwritten]
+        self._write_summary(summary)
         if self.store is not None and self.session_id is not None:
             try:
                 if self.plan.t0_s is not None:
                     self.store.store.set_t0(self.session_id, self.plan.t0_s)
                 self.store.store.end_session(self.session_id, summary,
                                              failed=bool(self.error))
-            except Exception as exc:  # the folder has everything; say so, keep going
-                print(f"realtime: the session store could not close session "
-                      f"{self.session_id}: {exc}", file=sys.stderr)
+            except Exception as exc:  # the folder has everything; recover adds it later
+                self.unwritten.append(Unwritten(
+                    f"the end of session {self.session_id} in the session store", str(exc)))
         return summary
+
+    def _save_poses(self) -> list[str]:
+        """Each camera's pose file from its spill (and the poses it could not spill)."""
+        problems: list[str] = []
+        for ch in self.channels:
+            rec = ch.session.recorder if ch.session is not None else None
+            if rec is None or not len(rec):
+                continue
+            try:
+                rec.save(self.out_dir / ch.pose_file)
+            except OSError as exc:  # a full disk: the spill stays for `recover`
+                self.unwritten.append(pose_file_unwritten(
+                    ch.pose_file, rec.spilled_until_s, exc.strerror or str(exc)))
+            except Exception as exc:  # a spill that cannot be read back: a bug, said
+                problems.append(f"{ch.pose_file} not written ({exc!r}); the spill is kept")
+        return problems
+
+    def _close_writers(self) -> list[str]:
+        """Close every sink (the speaker stops first: nothing is said after it), drain
+        the store's queue, and note each writer a full disk stopped."""
+        problems: list[str] = []
+        sinks = [*(sink for ch in self.channels for sink in ch.session.sinks  # type: ignore[union-attr]
+                   if not isinstance(sink, LockedSink)),
+                 *(self.extra_sinks if self.two else []),
+                 *([self.fusion.csv] if self.fusion is not None and self.fusion.csv else [])]
+        for s in sinks:
+            try:
+                s.close()
+            except Exception as exc:
+                problems.append(f"closing {type(s).__name__} failed: {exc!r}")
+        if self.recorder is not None:  # after the cue log: every cue's row is queued
+            self.recorder.drain()
+        writers = {id(w): w for w in [*sinks, *([self.recorder] if self.recorder else [])]}
+        self.unwritten += [u for w in writers.values()
+                           if (u := getattr(w, "unwritten", None)) is not None]
+        return problems
+
+    def _write_summary(self, summary: dict) -> None:
+        try:
+            write_json(self.out_dir / "summary.json", summary)
+        except OSError as exc:  # a full disk: `recover` rebuilds it from the poses
+            self.unwritten.append(Unwritten("summary.json", exc.strerror or str(exc)))
 
     def summary(self) -> dict:
         """summary.json as it stands now."""
