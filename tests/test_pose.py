@@ -221,6 +221,50 @@ f.append(b"")
     assert (tmp_path / "rows.csv").read_bytes() == b"a,b\r\n"  # the header, whole
 
 
+THREADS_SCRIPT = """
+import os, sys
+import cv2, numpy as np
+from realtime.config import PoseConfig
+from realtime.pose.mediapipe_pose import MediaPipePose
+from realtime.types import Frame
+cap = cv2.VideoCapture(sys.argv[1])
+frames = [Frame(i, i, cap.read()[1]) for i in range(3)]
+cap.release()
+before = len(os.listdir("/proc/self/task"))
+est = MediaPipePose(PoseConfig(threads=int(sys.argv[2])))
+lms = [est.estimate(f).landmarks for f in frames]
+print(len(os.listdir("/proc/self/task")) - before)
+np.save(sys.argv[3], np.asarray(lms))
+"""
+
+
+def test_pose_threads_size_the_models_thread_pools(tmp_path) -> None:
+    """pose.threads reaches both TFLite networks (mediapipe's solutions API has no
+    parameter for it: realtime.pose.mediapipe_pose._pose_class): 3 threads add two
+    workers to each network's pool over 1 thread (counted in a fresh process), the
+    default is 1 thread, and the landmarks stay the same."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import data_file
+
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("counting threads needs Linux's /proc")
+    clip = str(data_file("videos/treadmill_side_male.mp4"))
+    added, found = {}, {}
+    for n in (1, 3, 0):
+        out = tmp_path / f"lm{n}.npy"
+        r = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, clip, str(n), str(out)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+        added[n], found[n] = int(r.stdout.split()[-1]), np.load(out)
+    assert added[3] - added[1] == 4, added  # (3 - 1) workers x 2 networks
+    assert added[0] == added[1], added  # MediaPipe's default: 1 thread per network
+    for n in (3, 0):
+        np.testing.assert_allclose(found[n][..., :2], found[1][..., :2], atol=1e-3)
+
+
 def test_recover_all_rebuilds_both_cameras_of_a_two_camera_session(tmp_path) -> None:
     lm = np.random.default_rng(2).random((33, 4)).astype(np.float32)
     for view, name, n in (("side", "pose", 12), ("rear", "pose_rear", 7)):

@@ -99,7 +99,7 @@ class CuesConfig:
     )
     session_index: int = field(
         default=0, metadata=rng(0, 1000, "faded: 0 for the first retraining session; with "
-                                 "--runner it is counted from the session store")
+                                "--runner it is counted from the session store")
     )
     phrases: typing.Mapping[str, str] = field(
         default_factory=_phrases,
@@ -138,7 +138,7 @@ class SpeechConfig:
     voice: str = field(default="", metadata={"doc": "pyttsx3 voice id; empty = default"})
     rate_wpm: int = field(
         default=190, metadata=rng(80, 400, "speaking rate, words/min (190: every default "
-                                   "phrase lasts <= 0.8 s, bench/bench_voice.py)")
+                                  "phrase lasts <= 0.8 s, bench/bench_voice.py)")
     )
     volume: float = field(default=1.0, metadata=rng(0.0, 1.0))
     stop_timeout_s: float = field(default=2.0, metadata=rng(0.1, 30.0))
@@ -164,14 +164,14 @@ class DisplayConfig:
     summary_s: float = field(
         default=20.0,
         metadata=rng(0.0, 3600.0, "the end-of-session summary stays this long (any key "
-                      "closes it; 0: none)"),
+                     "closes it; 0: none)"),
     )
     second_view: str = field(
         default="auto",
         metadata=choice("auto", "beside", "inset",
-                         doc="two cameras: the rear picture beside the side one, or inset in "
-                             "its top corner; auto puts it beside unless that shrinks the "
-                             "side picture below 70 % of its full size"),
+                        doc="two cameras: the rear picture beside the side one, or inset in "
+                            "its top corner; auto puts it beside unless that shrinks the "
+                            "side picture below 70 % of its full size"),
     )
 
 

@@ -25,7 +25,7 @@ class DrillConfig:
     warmup_s: float = field(default=120.0, metadata=rng(0.0, 3600.0))
     baseline_s: float = field(
         default=60.0, metadata=rng(0.0, 3600.0, "no corrective cues: the runner's own "
-                                    "values (about 170 steps at 60 s)")
+                                   "values (about 170 steps at 60 s)")
     )
     blocks: int = field(default=4, metadata=rng(0, 100, "0: one open-ended drill"))
     block_s: float = field(default=120.0, metadata=rng(1.0, 3600.0))
@@ -37,12 +37,12 @@ class DrillConfig:
     pause_after_absent_s: float = field(
         default=5.0,
         metadata=rng(0.5, 600.0, "the runner out of the picture this long: the plan's "
-                      "clock, metrics and cues wait (\"waiting for the runner\")"),
+                     "clock, metrics and cues wait (\"waiting for the runner\")"),
     )
     end_after_absent_min: float = field(
         default=10.0,
         metadata=rng(0.01, 1440.0, "the runner away this many minutes: the session ends "
-                      "and is saved"),
+                     "and is saved"),
     )
     end_when_done: bool = field(
         default=True,
@@ -78,34 +78,34 @@ class CalibrationConfig:
     targets: str = field(
         default="baseline",
         metadata=choice("baseline", "profile",
-                         doc="baseline: the drill's targets come from this session's "
-                             "baseline (the profile's targets until then); profile: the "
-                             "profile's fixed targets (set when targets are saved)"),
+                        doc="baseline: the drill's targets come from this session's "
+                            "baseline (the profile's targets until then); profile: the "
+                            "profile's fixed targets (set when targets are saved)"),
     )
     knee_drive_above_deg: float = field(
         default=8.0, metadata=rng(0.0, 60.0, "knee-drive target = baseline median + this")
     )
     hip_sway_below_pct: float = field(
         default=20.0, metadata=rng(0.0, 90.0, "hip-sway limit = baseline median less this "
-                                    "share, %")
+                                   "share, %")
     )
     pelvic_drop_below_pct: float = field(
         default=20.0, metadata=rng(0.0, 90.0, "pelvic-drop limit = baseline median less "
-                                    "this share, %")
+                                   "this share, %")
     )
     overstride_below_pct: float = field(
         default=20.0, metadata=rng(0.0, 90.0, "overstride limit = baseline median less "
-                                    "this share, %")
+                                   "this share, %")
     )
     cadence_above_pct: float = field(
         default=-3.0,
         metadata=rng(-30.0, 30.0, "cadence target = baseline median plus this share, %: "
-                      "-3 cues only a runner who slows down (fatigue); +5 to +10 retrains "
-                      "cadence, as in the retraining studies"),
+                     "-3 cues only a runner who slows down (fatigue); +5 to +10 retrains "
+                     "cadence, as in the retraining studies"),
     )
     min_steps: int = field(
         default=12, metadata=rng(3, 10_000, "reliable baseline steps a metric needs before "
-                                  "its target is calibrated; fewer keep the profile's")
+                                 "its target is calibrated; fewer keep the profile's")
     )
 
 
@@ -123,7 +123,7 @@ class ReportConfig:
 
     min_steps: int = field(
         default=7, metadata=rng(2, 10_000, "reliable steps a session needs for a metric to "
-                                 "be compared (Dingenen 2018: a stable mean needs >= 7)")
+                                "be compared (Dingenen 2018: a stable mean needs >= 7)")
     )
     sdd_pelvic_drop_deg: float = field(default=2.8, metadata=rng(0.0, 90.0))
     sdd_knee_flexion_ic_deg: float = field(default=3.8, metadata=rng(0.0, 90.0))

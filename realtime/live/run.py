@@ -76,12 +76,14 @@ def run_session(
             view or "side", True
     rear: PoseSource | None = None
     if rear_video is not None:
-        rear, _, _ = open_input(rear_video, cfg, "rear", realtime=realtime)
+        rear, _, _ = open_input(rear_video, cfg, "rear", realtime=realtime,
+                                pose=cfg.two_view.rear_pose(cfg.pose))
     elif rear_camera is not None:
         if rear_camera == (camera or cfg.capture.camera_index) and video is None:
             raise UserError(f"--rear-camera {rear_camera} is also the side camera")
+        rear_pose = cfg.two_view.rear_pose(cfg.pose)
         rear = ModelPoses(CameraSource(cfg.capture, index=rear_camera),
-                          lambda: MediaPipePose(cfg.pose))
+                          lambda: MediaPipePose(rear_pose))
     warmup()  # compile/load every numba kernel before the first frame
     if out_dir is None:
         out_dir = default_session_dir(store.runner if store else None)
