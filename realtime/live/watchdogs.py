@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from realtime.config import CaptureConfig, DrillConfig
 from realtime.feedback.cues import PlanClock
-from realtime.feedback.placement import Check, mean_luma, placement
+from realtime.feedback.placement import Check, light_levels, mean_luma, placement
 from realtime.live.channel import Channel
 from realtime.types import LiveState
 
@@ -131,6 +131,7 @@ class FallingBehind:
 def placement_checks(ch: Channel) -> tuple[Check, ...]:
     """Warm-up: is the camera placed well (realtime.feedback.placement)?"""
     image = ch.frame.image if ch.frame is not None else None
-    luma = mean_luma(image) if image is not None else math.inf
     lm = ch.pose.landmarks if ch.pose is not None and ch.pose.has_pose else None
-    return placement(lm, luma)
+    if image is None:
+        return placement(lm, math.inf)
+    return placement(lm, mean_luma(image), *light_levels(image, lm))
