@@ -64,7 +64,7 @@ def _pct(a: list[float]) -> str:
 
 def mocap(cfg) -> None:
     from realtime.validation.catalog import load_truth, trials
-    from realtime.validation.score import make_stream
+    from realtime.validation.streams import make_stream
 
     for fps in (30.0, 60.0):
         knee, contact, step = [], {"foot": [], "body": []}, []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from realtime.capture import VideoFileSource
 from realtime.clock import now_ns
-from realtime.config import Config
+from realtime.config import Config, PoseConfig
 from realtime.errors import UserError
 from realtime.feedback.cues import PlanClock
 from realtime.feedback.steps_csv import StepsCsvSink
@@ -44,9 +44,10 @@ class AnalysisResult:
     summary: dict
 
 
-def open_input(path: Path, cfg: Config, view: View | None, realtime: bool = False
-               ) -> tuple[PoseSource, View, bool]:
-    """A PoseSource for a video or a pose stream, its view, and whether it runs the model."""
+def open_input(path: Path, cfg: Config, view: View | None, realtime: bool = False,
+               pose: PoseConfig | None = None) -> tuple[PoseSource, View, bool]:
+    """A PoseSource for a video or a pose stream, its view, and whether it runs the model
+    (with `pose`, or `cfg.pose`: a two-camera session's rear has its own threads)."""
     if not path.exists():
         raise UserError(f"input not found: {path}")
     if path.suffix.lower() == ".npz":
@@ -61,7 +62,8 @@ def open_input(path: Path, cfg: Config, view: View | None, realtime: bool = Fals
     from realtime.pose.mediapipe_pose import MediaPipePose
 
     frames = VideoFileSource(path, realtime=realtime, queue_size=cfg.capture.replay_queue)
-    return ModelPoses(frames, lambda: MediaPipePose(cfg.pose)), view or "side", True
+    pose_cfg = pose or cfg.pose
+    return ModelPoses(frames, lambda: MediaPipePose(pose_cfg)), view or "side", True
 
 
 def _drive(source: PoseSource, session: Session, progress: bool, label: str) -> float:
@@ -192,7 +194,8 @@ def analyze_two(side_path: str | Path, rear_path: str | Path, out_dir: str | Pat
 
     side_path, rear_path, out_dir = Path(side_path), Path(rear_path), Path(out_dir)
     sources = {"side": open_input(side_path, cfg, "side"),
-               "rear": open_input(rear_path, cfg, "rear")}
+               "rear": open_input(rear_path, cfg, "rear",
+                                  pose=cfg.two_view.rear_pose(cfg.pose))}
     prepare_out_dir(out_dir, force)
     warmup()
     plan = PlanClock(cfg.drill)

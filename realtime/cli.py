@@ -147,10 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(d)
 
     rc = sub.add_parser(
-        "recover", help="rebuild pose.npz of a live session that did not end normally",
+        "recover", help="rebuild what a live session could not write (killed, or its disk "
+                        "full): pose.npz, summary.json, its rows in the session store",
         description="A live session writes its poses to DIR/pose.partial.bin as it goes; "
-                    "after a crash or power cut this turns them into DIR/pose.npz (then "
-                    "`realtime analyze DIR/pose.npz` re-measures the session).",
+                    "after a crash, a power cut or a full disk this turns them into "
+                    "DIR/pose.npz (then `realtime analyze DIR/pose.npz` re-measures the "
+                    "session), writes a missing summary.json from them, and adds to the "
+                    "session store the steps and cues it could not take (from DIR's CSVs).",
     )
     rc.add_argument("dir", metavar="DIR", help="the session folder")
 
@@ -344,26 +347,78 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:
+    """Rebuild what a live session could not write (killed, or its disk or store full):
+    pose files from their spills, summary.json from the poses, and the store's rows and
+    end from the folder's CSVs and summary.json."""
     from realtime.errors import PoseStreamError
     from realtime.pose.stream import load, recover_all
 
     d = Path(args.dir)
+    if not d.is_dir():
+        raise UserError(f"{d} is not a folder")
+    did = False
+    if any(d.glob("*.partial.bin")) or any(d.glob("*.partial.json")):
+        try:
+            results = recover_all(d)
+        except PoseStreamError as exc:
+            raise UserError(str(exc)) from None
+        for r in results:
+            if r.kept_existing:
+                print(f"{r.path} is already complete ({r.frames} frames): left as it is, "
+                      f"and its spill too")
+                continue
+            did = True
+            stream = load(r.path)
+            print(f"wrote {r.path}: {len(stream)} frames, {stream.frames_with_pose} with a "
+                  f"pose" + (f"; {r.skipped} corrupt records skipped" if r.skipped else ""))
+    from realtime.store.db import Store
+    from realtime.store.home import home
+
+    store = Store(home().db) if home().db.is_file() else None
     try:
-        results = recover_all(d)
-    except PoseStreamError as exc:
-        raise UserError(str(exc)) from None
-    for r in results:
-        if r.kept_existing:
-            print(f"{r.path} is already complete ({r.frames} frames): left as it is, and "
-                  f"its spill too")
-            continue
-        stream = load(r.path)
-        print(f"wrote {r.path}: {len(stream)} frames, {stream.frames_with_pose} with a pose"
-              + (f"; {r.skipped} corrupt records skipped" if r.skipped else ""))
-    main_pose = d / "pose.npz"
-    if main_pose.exists() and not (d / "summary.json").exists():
-        _summarize_recovered(main_pose, d)
+        if not (d / "summary.json").exists():
+            did = _write_missing_summary(d, store) or did
+        did = (store is not None and _complete_store_record(store, d)) or did
+    finally:
+        if store is not None:
+            store.close()
+    if not did:
+        raise UserError(f"{d}: no unfinished pose recording here (no pose.partial.bin), and "
+                        "nothing missing from its summary or the session store")
     return 0
+
+
+def _write_missing_summary(d: Path, store: Store | None) -> bool:
+    """summary.json that the session could not write: the one it gave the session store
+    (the same dict), else rebuilt from the recovered poses."""
+    from realtime.pipeline import write_json
+
+    sid = store.session_of_folder(d) if store is not None else None
+    row = store.session(sid) if store is not None and sid is not None else None
+    if row is not None and row.summary and "steps" in row.summary:
+        summary = dict(row.summary)
+        summary["recovered"] = (f"written by `realtime recover` from session {sid} in the "
+                                "session store (the summary the session ended with)")
+        write_json(d / "summary.json", summary)
+        print(f"wrote {d}/summary.json (from session {sid} in the session store)")
+        return True
+    if (d / "pose.npz").exists():
+        _summarize_recovered(d / "pose.npz", d)
+        return True
+    return False
+
+
+def _complete_store_record(store: Store, d: Path) -> bool:
+    """The session store's rows of the session in `d` that the store could not take."""
+    from realtime.store.repair import complete_session
+
+    done = complete_session(store, d)
+    if done is None:
+        return False
+    print(f"session store: session {done.session_id} completed from {d} "
+          f"({done.steps_added} steps and {done.cues_added} cues added"
+          + ("; ended" if done.ended else "") + ")")
+    return True
 
 
 def _summarize_recovered(pose: Path, d: Path) -> None:

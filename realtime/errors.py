@@ -20,3 +20,10 @@ class SourceError(UserError):
 
 class PoseStreamError(UserError):
     """A pose-stream file is missing arrays or has arrays of the wrong shape or type."""
+
+
+# Exit codes of `realtime run` (README, "Exit codes"): 0 done; 1 the session ended early
+# (a camera failed); 2 a user error before the session began; 3 the session ran to its
+# end but part of its recording could not be written (a full disk or store): free space,
+# then `realtime recover DIR`; 130 interrupted.
+EXIT_INCOMPLETE = 3

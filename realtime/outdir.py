@@ -12,6 +12,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -62,3 +63,65 @@ def write_atomic(path: Path, write: Callable[[IO], object], mode: str = "w") -> 
     with atomic_file(path, mode) as fh:
         write(fh)
     return path
+
+
+@dataclass(frozen=True, slots=True)
+class Unwritten:
+    """Something a session could not write (`what`: "steps.csv after 25 rows") and why,
+    in the OS's or the database's words ("No space left on device")."""
+
+    what: str
+    why: str
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 row", "25 rows": for the lines that say where a writer stopped."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+class AppendFile:
+    """A file written as it goes, one whole record at a time (a CSV row, a pose): each
+    `append` is all or nothing.
+
+    A full disk (ENOSPC, or EFBIG at a file-size limit) can accept part of a write; the
+    part is cut off again (`ftruncate` needs no space), so whatever was written before
+    stays a valid file, and nothing is kept in a buffer to be flushed later (a disk
+    with room again must not get the rest of a row at the wrong place).  Unbuffered:
+    each record reaches the OS at once, so a killed process loses nothing the OS has.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        self.size = 0  # bytes of whole records
+
+    def append(self, data: bytes) -> None:
+        """Write `data` whole, or raise OSError with the file as it was before."""
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(self._fd, view)
+                if n <= 0:  # pragma: no cover - a write that accepts nothing and no error
+                    raise OSError(28, os.strerror(28))
+                view = view[n:]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self.size)
+                os.lseek(self._fd, self.size, os.SEEK_SET)
+            raise
+        self.size += len(data)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)

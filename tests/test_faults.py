@@ -47,6 +47,11 @@ def test_a_full_disk_stops_recording_not_feedback(tmp_path: Path) -> None:
     assert r.stderr.count("pose recording to disk stopped") == 1
     assert "cue: drive the knee" in r.stdout  # feedback went on after the disk filled
     assert "session:" in r.stdout  # and the session reached its end
+    (end,) = [ln for ln in _realtime_lines(r.stderr) if "incomplete" in ln]
+    # EFBIG: every file of the process is capped, the store's too (SQLite: disk I/O error)
+    assert end.startswith("realtime: the recording is incomplete (File too large")
+    assert "not written: pose.npz (the poses up to " in end
+    assert end.endswith(f"run `realtime recover {out}`") and r.returncode == 3
     with (out / "steps.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) >= 25 and all(row["leg"] in ("L", "R") for row in rows)
@@ -56,6 +61,141 @@ def test_a_full_disk_stops_recording_not_feedback(tmp_path: Path) -> None:
     if not (out / "pose.npz").exists():  # too big for the cap: the spill is kept
         res = ps.recover(out)
         assert 50 < res.frames < 100  # what fitted in 48 KB, whole records only
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, size: str):
+    """A real small filesystem at `where` (tmpfs, `size` like "96k"), unmounted after.
+    Mounting needs root with the right to mount (as in CI): skipped with the reason
+    otherwise."""
+    where.mkdir(parents=True, exist_ok=True)
+    m = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
+                        str(where)], capture_output=True, text=True)
+    if m.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {m.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _realtime_lines(stderr: str) -> list[str]:
+    """The program's own lines on stderr (MediaPipe's native start-up lines aside)."""
+    return [ln for ln in stderr.splitlines() if ln.startswith("realtime:")]
+
+
+def _cue_times(stdout: str) -> list[float]:
+    return [float(ln[1:ln.index(" s]")]) for ln in stdout.splitlines() if "] cue: " in ln]
+
+
+def test_a_real_full_filesystem_stops_recording_not_feedback(tmp_path: Path) -> None:
+    """--out on a real 96 KB tmpfs (ENOSPC, as a full disk): the pose spill fills after
+    ~5 s; the session runs to its end with its cues, one line says recording stopped,
+    no traceback; at the end ONE line says what was not written and names `realtime
+    recover DIR`, exit code 3.  What was written stays valid (steps.csv rows whole, the
+    spill whole records), and once there is space, `recover` rebuilds pose.npz and the
+    summary.json the session ended with."""
+    with _tmpfs(tmp_path / "disk", "96k") as disk:
+        out = disk / "S"
+        r = subprocess.run(
+            [sys.executable, "-m", "realtime", "run", "--video", str(data_file(CLIP)),
+             "--headless", "--mute", "--out", str(out), "--set", "drill.warmup_s=0",
+             "--set", "drill.baseline_s=0"],
+            capture_output=True, text=True, timeout=300)
+        assert "Traceback" not in r.stderr, r.stderr[-3000:]
+        assert r.returncode == 3, r.stderr[-2000:]
+        said = _realtime_lines(r.stderr)
+        assert said[0] == ("realtime: pose recording to disk stopped (No space left on "
+                           "device); feedback goes on, what was written stays valid")
+        (end,) = [ln for ln in said if "incomplete" in ln]  # one line at the end
+        assert said[-1] == end and len(said) <= 4  # plus one per writer that stopped
+        assert end.startswith("realtime: the recording is incomplete (No space left on "
+                              "device): not written: pose.npz (the poses up to ")
+        assert end.endswith(f"Free space, then run `realtime recover {out}`")
+        spilled = (out / ps.SPILL_BIN).stat().st_size
+        assert spilled % ps.SPILL_DTYPE.itemsize == 0  # whole records only
+        kept_s = spilled // ps.SPILL_DTYPE.itemsize / 30.0
+        assert 2.0 < kept_s < 8.0  # what fitted in 96 KB
+        assert any(t > kept_s + 1.0 for t in _cue_times(r.stdout))  # feedback went on
+        n_steps = int(r.stdout.split(" steps, cadence")[0].rsplit(" ", 1)[1])
+        with (out / "steps.csv").open() as fh:  # every row whole
+            rows = list(csv.DictReader(fh))
+        assert rows and all(row["leg"] in ("L", "R") and row["phase"] for row in rows)
+        if "steps.csv after" not in end:
+            assert len(rows) == n_steps
+        assert not list(out.glob(".*.tmp"))  # no temporary left behind
+        assert not (out / "pose.npz").exists()
+
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
+        rec = subprocess.run([sys.executable, "-m", "realtime", "recover", str(out)],
+                             capture_output=True, text=True, timeout=120)
+        assert rec.returncode == 0, rec.stderr
+        assert len(ps.load(out / "pose.npz")) == spilled // ps.SPILL_DTYPE.itemsize
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["steps"] == n_steps  # the session's own summary, via the store
+        assert "session store" in summary["recovered"]
+        again = subprocess.run([sys.executable, "-m", "realtime", "recover", str(out)],
+                               capture_output=True, text=True, timeout=60)
+        assert again.returncode == 2 and "no unfinished pose recording" in again.stderr
+
+
+def test_a_full_session_store_is_completed_by_recover(tmp_path: Path) -> None:
+    """$REALTIME_HOME (the SQLite store) on a real tmpfs with 56 KB left: the store stops
+    after the first steps with one line, the session goes on (steps.csv complete, on
+    another disk), one line at the end names recover, exit 3; once there is space,
+    `recover` adds every missing step and cue and ends the session."""
+    from realtime.metrics.summary import read_steps_csv, step_row
+    from realtime.store.db import Store
+
+    with _tmpfs(tmp_path / "home", "256k") as home:
+        env = {**os.environ, "REALTIME_HOME": str(home)}
+        subprocess.run([sys.executable, "-m", "realtime", "sessions"], env=env, check=True,
+                       capture_output=True)  # the store exists, empty
+        free_kb = os.statvfs(home).f_bavail * os.statvfs(home).f_frsize // 1024
+        (home / "filler").write_bytes(bytes(1024 * (free_kb - 56)))
+        out = tmp_path / "S"
+        r = subprocess.run(
+            [sys.executable, "-m", "realtime", "run", "--video", str(data_file(CLIP)),
+             "--headless", "--mute", "--out", str(out), "--set", "drill.warmup_s=0",
+             "--set", "drill.baseline_s=0"],
+            capture_output=True, text=True, timeout=300, env=env)
+        assert "Traceback" not in r.stderr, r.stderr[-3000:]
+        assert r.returncode == 3, r.stderr[-2000:]
+        said = _realtime_lines(r.stderr)
+        assert said[0] == ("realtime: the session store stopped recording: database or "
+                           "disk is full (steps.csv goes on)")
+        assert len(said) == 2 and said[1].startswith(
+            "realtime: the recording is incomplete (database or disk is full): not "
+            "written: the session store after ")
+        assert said[1].endswith(f"run `realtime recover {out}`")
+        assert "cue: drive the knee" in r.stdout
+        csv_steps = read_steps_csv(out / "steps.csv")
+        store = Store(home / "realtime.db")
+        ((sid, held),) = [(s.id, s.steps) for s in store.sessions()]
+        assert 0 < held < len(csv_steps) and store.session(sid).status == "recording"
+        store.close()
+
+        (home / "filler").unlink()
+        rec = subprocess.run([sys.executable, "-m", "realtime", "recover", str(out)],
+                             capture_output=True, text=True, timeout=120, env=env)
+        assert rec.returncode == 0, rec.stderr
+        assert f"session {sid} completed" in rec.stdout
+        store = Store(home / "realtime.db")
+        try:
+            row = store.session(sid)
+            assert row.status == "done" and row.summary["steps"] == len(csv_steps)
+            held_steps = store.steps(sid)  # every row, in order, with its phase
+            assert len(held_steps) == len(csv_steps)
+            for (p1, s1), (p2, s2) in zip(held_steps, csv_steps, strict=True):
+                assert (p1, s1.leg, s1.unreliable) == (p2, s2.leg, s2.unreliable)
+                assert all(x == y or abs(float(x) - float(y)) < 1e-3  # csv: 4 decimals
+                           for x, y in zip(step_row(s1)[1:-1], step_row(s2)[1:-1],
+                                           strict=True))
+            with (out / "cues.csv").open() as fh:
+                assert len(store.cues(sid)) == len(list(csv.DictReader(fh))) > 0
+            assert store._query("PRAGMA integrity_check") == [("ok",)]
+        finally:
+            store.close()
 
 
 def test_sigkill_loses_no_processed_frame(tmp_path: Path) -> None:
@@ -90,18 +230,12 @@ def test_sigkill_loses_no_processed_frame(tmp_path: Path) -> None:
 def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
     """More than capture.behind_share of the camera's frames dropped over ~2 s: a notice
     naming the share and what to do; none when keeping up."""
-    from types import SimpleNamespace
 
-    from realtime.config import Config
-    from realtime.live import LiveRun
+    from realtime.config import CaptureConfig
+    from realtime.live import FallingBehind
 
-    run = LiveRun.__new__(LiveRun)
-    run.cfg, run.live_timing = Config(), True
-    from collections import deque
-
-    run._drop_hist = deque()
-    src = SimpleNamespace(dropped=0, fps=30.0)
-    ch = SimpleNamespace(source=src)
+    watch = FallingBehind(CaptureConfig(), live_timing=True)
+    dropped = 0
     t0 = time.monotonic()
     frames = 0
     said = ""
@@ -110,17 +244,17 @@ def test_falling_behind_is_said_within_two_seconds(tmp_path: Path) -> None:
         if int((time.monotonic() - t0) * 30) % 2:
             frames += 1
         else:
-            src.dropped += 1
-        said = run._behind(ch, frames)
+            dropped += 1
+        said = watch.check(frames, dropped, 30.0)
     assert said.startswith("falling behind:") and said.endswith("set capture.fps = 24")
     assert time.monotonic() - t0 <= 2.5
-    src.fps = 24.0  # already at the lowest accurate rate: a smaller picture instead
-    assert run._behind(ch, frames).endswith("lower capture.width")
-    run._drop_hist.clear()
+    # already at the lowest accurate rate: a smaller picture instead
+    assert watch.check(frames, dropped, 24.0).endswith("lower capture.width")
+    watch.clear()
     for _ in range(40):  # keeping up: nothing dropped
         time.sleep(1 / 30)
         frames += 1
-        assert run._behind(ch, frames) == ""
+        assert watch.check(frames, dropped, 30.0) == ""
 
 
 def test_the_plan_waits_while_the_runner_is_away() -> None:

@@ -10,9 +10,10 @@ import numpy as np
 import pygame
 import pytest
 
-from realtime.config import Config, CuesConfig
+from realtime.config import CUE_KINDS, DEFAULT_PHRASES, Config, CuesConfig
 from realtime.feedback.display import (
     BONE,
+    DIM,
     ZONE_RGB,
     Display,
     Mute,
@@ -174,6 +175,41 @@ def test_which_cues_are_resolved() -> None:
     assert not cue_resolved(over, math.nan, (good, bad), math.nan, c)  # the newest counts
     positive = Cue("good_knee", "good", 3, int(10e9), positive=True)
     assert not cue_resolved(positive, 90.0, (), math.nan, c)
+    assert not cue_resolved(positive, math.nan, (), math.nan, c)  # no value: praise stays
+    assert cue_resolved(positive, c.knee_drive_target_deg - 10, (), math.nan, c)
+    hips = Cue("level_hips", "level hips", 5, int(10e9))
+    level = Step("L", 10.2, hip_sway_pct=c.hip_sway_limit_pct / 2, pelvic_drop_deg=2.0,
+                 confidence=0.9, t_detected_s=10.6)
+    dropping = dataclasses.replace(level, pelvic_drop_deg=3 * c.pelvic_drop_limit_deg)
+    assert cue_resolved(hips, math.nan, (level,), math.nan, c)
+    assert not cue_resolved(hips, math.nan, (dropping,), math.nan, c)  # sway and drop
+
+
+@pytest.mark.parametrize("kind", CUE_KINDS)
+def test_every_cue_kind_leaves_the_screen_once_its_words_no_longer_fit(
+        display: Display, kind: str) -> None:
+    """Each kind's words are on screen while its metric still reads as the cue said, and
+    go as soon as it does not: the knee drive or the cadence met, a step after the cue
+    with level hips or landing under the body, and praise once the knee drive drops."""
+    c = CFG.cues
+    t_cue = 19.5
+    cue = Cue(kind, DEFAULT_PHRASES[kind], 5, int(t_cue * 1e9), positive=kind == "good_knee")
+
+    def shown(fits: bool) -> bool:
+        met = fits if kind == "good_knee" else not fits
+        knee = c.knee_drive_target_deg + (5.0 if met else -20.0)
+        step = Step("L", t_cue + 0.2, cadence_spm=170.0, confidence=0.9,
+                    t_detected_s=t_cue + 0.4,
+                    hip_sway_pct=c.hip_sway_limit_pct * (0.5 if met else 3.0),
+                    overstride_pct=c.overstride_limit_pct * (0.3 if met else 3.0))
+        cadence = c.cadence_target_spm + (5.0 if met else -20.0)
+        st = dataclasses.replace(state(knee=knee, cue=cue), knee_drive_deg=knee,
+                                 cadence_spm=cadence, steps=(step,))
+        display.render(st)
+        return "cue" in display.regions
+
+    assert shown(fits=True)
+    assert not shown(fits=False)
 
 
 def post_key(key: int) -> None:
@@ -331,3 +367,106 @@ def test_warm_up_shows_the_placement_checklist(display: Display) -> None:
     box = display.regions["placement"]
     assert count_color(display, box, ZONE_RGB["near"]) > 100  # the FIX line
     assert count_color(display, box, ZONE_RGB["good"]) > 100  # the OK lines
+
+
+def test_no_value_is_one_clean_dash_at_the_gauges_size(display: Display) -> None:
+    """Before the first trusted step the number is a single dash as wide as two digits
+    (the font's two hyphens read as two blocks), and the note saying why sits inside
+    the empty bar, clear of the next gauge."""
+    from scipy import ndimage
+
+    display.render(state(knee=math.nan, sway=math.nan))
+    for name in ("knee_drive", "hip_sway"):
+        box = display.regions[f"{name}_value"]
+        arr = pygame.surfarray.pixels3d(display.screen)[box.left:box.right,
+                                                         box.top:box.bottom].transpose(1, 0, 2)
+        ink = np.abs(arr.astype(int) - np.array(DIM)).sum(axis=-1) < 60
+        _, n = ndimage.label(ink)
+        assert n == 1, (name, n)  # one piece: no second hyphen, no unit
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        height, width = rows.ptp() + 1, cols.ptp() + 1
+        assert width >= 0.7 * box.width and width >= 5 * height, (name, width, height)
+        assert 0.25 * box.height < rows.mean() < 0.75 * box.height  # mid-digit
+        note, bar = display.regions[f"{name}_note"], display.regions[name]
+        assert bar.contains(note)
+    assert not display.regions["knee_drive_note"].colliderect(display.regions["hip_sway_value"])
+
+
+# ------------------------------------------------------------------ colour vision
+
+CVD_MARGIN = 20.0  # CAM02-UCS; about 2 is just noticeable side by side
+
+
+def _screenshot(d: Display, path: Path) -> np.ndarray:
+    """What is on screen, through a real PNG file: [H, W, 3] uint8."""
+    d.screenshot(path)
+    return np.ascontiguousarray(pygame.surfarray.array3d(pygame.image.load(str(path)))
+                                .transpose(1, 0, 2))
+
+
+def _views(img: np.ndarray) -> dict[str, np.ndarray]:
+    """The screenshot as seen with normal colour vision and under simulated deuteranopia
+    and protanopia (daltonlens; Brettel 1997 and Vienot 1999 for each, full severity)."""
+    from daltonlens import simulate
+
+    out = {"normal": img}
+    for sim in (simulate.Simulator_Brettel1997(), simulate.Simulator_Vienot1999()):
+        for d in (simulate.Deficiency.DEUTAN, simulate.Deficiency.PROTAN):
+            out[f"{type(sim).__name__[10:]} {d.name.lower()}"] = sim.simulate_cvd(
+                img, d, severity=1.0)
+    return out
+
+
+def _delta_e(a: np.ndarray, b: np.ndarray) -> float:
+    from colorspacious import cspace_convert
+
+    ja, jb = (cspace_convert(np.asarray(x, float), "sRGB255", "CAM02-UCS") for x in (a, b))
+    return float(np.linalg.norm(ja - jb))
+
+
+def test_zones_stay_apart_under_simulated_colour_blindness(display: Display,
+                                                           tmp_path: Path) -> None:
+    """Screenshots of the gauge and the step history in each zone, seen as a deuteranope
+    and a protanope see them: the three zone colours differ from each other and from the
+    empty bar by a clear margin; each history bar's mark (dot, dash, cross) stands out
+    from what is under it and the three differ in shape; the gauge's words differ."""
+    knees = {"good": 60.0, "near": 52.0, "bad": 40.0}  # target 55, band 5 (CFG)
+    shots, words, marks = {}, {}, {}
+    for z, knee in knees.items():
+        display.render(state(knee=knee, n_steps=20))
+        shots[z] = _screenshot(display, tmp_path / f"{z}.png")
+        words[z] = display.regions["knee_drive_word"]
+        kz, _bar, mark = display.history_bars[-1]
+        assert kz == z and mark is not None
+        marks[z] = mark
+    display.render(state(has_pose=False))
+    empty_shot = _screenshot(display, tmp_path / "none.png")
+    bar = display.regions["knee_drive"]
+    at = (bar.centery, bar.x + 4)
+    seen = {z: _views(shots[z]) for z in knees}
+    empty = _views(empty_shot)
+    for name in empty:
+        fill = {z: seen[z][name][at] for z in knees}
+        for a, b in (("good", "near"), ("good", "bad"), ("near", "bad")):
+            assert _delta_e(fill[a], fill[b]) >= CVD_MARGIN, (name, a, b)
+        for z in knees:
+            assert _delta_e(fill[z], empty[name][at]) >= CVD_MARGIN, (name, z, "empty bar")
+            r = marks[z]  # the newest history bar's mark against what is under it
+            cell = seen[z][name][r.top:r.bottom, r.left:r.right].reshape(-1, 3)
+            light = cell.astype(int).sum(axis=1)
+            assert _delta_e(cell[light.argmin()], cell[light.argmax()]) >= 2 * CVD_MARGIN, \
+                (name, z, "mark")
+    masks = {}  # the marks' shapes: pixels unlike the colour most of the cell has
+    for z, r in marks.items():
+        cell = shots[z][r.top:r.bottom, r.left:r.right].astype(int)
+        colours, counts = np.unique(cell.reshape(-1, 3), axis=0, return_counts=True)
+        mask = np.abs(cell - colours[counts.argmax()]).sum(axis=-1) > 150
+        mask[mask.all(axis=1)] = False  # the target line, where it crosses the cell
+        masks[z] = mask
+        assert mask.sum() > 10, z
+    shape = {z: m.shape for z, m in masks.items()}
+    assert len(set(shape.values())) == 1, shape
+    for a, b in (("good", "near"), ("good", "bad"), ("near", "bad")):
+        overlap = (masks[a] & masks[b]).sum() / (masks[a] | masks[b]).sum()
+        assert overlap < 0.5, (a, b, overlap)
+    assert len({(w.width, w.height) for w in words.values()}) == 3  # three words

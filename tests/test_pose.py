@@ -183,6 +183,88 @@ def test_a_spill_that_fills_the_disk_keeps_the_rest_in_memory(tmp_path) -> None:
     assert not (tmp_path / ps.SPILL_BIN).exists()  # the complete file replaces the spill
 
 
+def test_a_record_the_disk_cut_in_half_is_taken_back(tmp_path) -> None:
+    """The disk accepts half a pose (a file-size limit 100 bytes past 20 records: the
+    kernel writes what fits, then refuses): the spill is cut back to 20 whole records
+    (a torn record in the middle of a spill would shift every later one), and the
+    steps.csv and cues.csv writers do the same with a row."""
+    import subprocess
+    import sys
+
+    script = SPILL_LIMIT_SCRIPT.replace("limit = 20 * ps.SPILL_DTYPE.itemsize",
+                                        "limit = 20 * ps.SPILL_DTYPE.itemsize + 100")
+    script = script.replace('rec.save(out + "/pose.npz")', "")
+    r = subprocess.run([sys.executable, "-c", script, str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["50", "30", "True"]
+    assert (tmp_path / ps.SPILL_BIN).stat().st_size == 20 * ps.SPILL_DTYPE.itemsize
+    assert ps.recover(tmp_path).frames == 20
+
+    rows = """
+import resource, signal, sys
+from realtime.outdir import AppendFile
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+f = AppendFile(sys.argv[1])
+f.append(b"a,b\\r\\n")
+resource.setrlimit(resource.RLIMIT_FSIZE, (25, resource.RLIM_INFINITY))
+try:
+    f.append(b"1234567890,1234567890\\r\\n")
+except OSError as exc:
+    print(exc.strerror)
+f.append(b"")
+"""
+    r = subprocess.run([sys.executable, "-c", rows, str(tmp_path / "rows.csv")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "File too large"
+    assert (tmp_path / "rows.csv").read_bytes() == b"a,b\r\n"  # the header, whole
+
+
+THREADS_SCRIPT = """
+import os, sys
+import cv2, numpy as np
+from realtime.config import PoseConfig
+from realtime.pose.mediapipe_pose import MediaPipePose
+from realtime.types import Frame
+cap = cv2.VideoCapture(sys.argv[1])
+frames = [Frame(i, i, cap.read()[1]) for i in range(3)]
+cap.release()
+before = len(os.listdir("/proc/self/task"))
+est = MediaPipePose(PoseConfig(threads=int(sys.argv[2])))
+lms = [est.estimate(f).landmarks for f in frames]
+print(len(os.listdir("/proc/self/task")) - before)
+np.save(sys.argv[3], np.asarray(lms))
+"""
+
+
+def test_pose_threads_size_the_models_thread_pools(tmp_path) -> None:
+    """pose.threads reaches both TFLite networks (mediapipe's solutions API has no
+    parameter for it: realtime.pose.mediapipe_pose._pose_class): 3 threads add two
+    workers to each network's pool over 1 thread (counted in a fresh process), the
+    default is 1 thread, and the landmarks stay the same."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import data_file
+
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("counting threads needs Linux's /proc")
+    clip = str(data_file("videos/treadmill_side_male.mp4"))
+    added, found = {}, {}
+    for n in (1, 3, 0):
+        out = tmp_path / f"lm{n}.npy"
+        r = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, clip, str(n), str(out)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+        added[n], found[n] = int(r.stdout.split()[-1]), np.load(out)
+    assert added[3] - added[1] == 4, added  # (3 - 1) workers x 2 networks
+    assert added[0] == added[1], added  # MediaPipe's default: 1 thread per network
+    for n in (3, 0):
+        np.testing.assert_allclose(found[n][..., :2], found[1][..., :2], atol=1e-3)
+
+
 def test_recover_all_rebuilds_both_cameras_of_a_two_camera_session(tmp_path) -> None:
     lm = np.random.default_rng(2).random((33, 4)).astype(np.float32)
     for view, name, n in (("side", "pose", 12), ("rear", "pose_rear", 7)):

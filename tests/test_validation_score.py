@@ -16,12 +16,12 @@ from realtime.types import GaitEvent, Landmark, Step
 from realtime.validation.__main__ import main
 from realtime.validation.score import (
     Condition,
-    make_stream,
     run_analyzer,
     run_validation,
     score,
     verdict,
 )
+from realtime.validation.streams import make_stream
 from realtime.validation.truth import sagittal_knee_flexion
 from tests.conftest import data_file
 

@@ -17,7 +17,7 @@ import numpy as np
 from realtime.config import MetricsConfig
 from realtime.metrics import analyze_stream
 from realtime.validation.catalog import HAMNER, load_truth
-from realtime.validation.score import synthesize_trial
+from realtime.validation.streams import synthesize_trial
 
 
 def main() -> None:

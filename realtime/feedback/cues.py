@@ -112,11 +112,14 @@ KNEE_KINDS = ("knee_drive", "good_knee")  # judged per swing, not per step
 
 def cue_resolved(cue: Cue, knee_drive_deg: float, steps: Sequence[Step], cadence_spm: float,
                  cfg: CuesConfig) -> bool:
-    """A corrective cue whose metric now reads good: the newest knee drive (the gauge's
-    value), the current cadence, or for the other kinds the newest step measured after the
-    cue.  The display then stops showing the cue's words before `cue_show_s`, so a green
-    gauge is never captioned "drive the knee"."""
-    if cue.positive or cue.kind not in CORRECTIVE:
+    """A cue whose words no longer fit: a corrective cue whose metric now reads good (the
+    newest knee drive, the gauge's value; the current cadence; for the other kinds the
+    newest step measured after the cue), or praise whose knee drive no longer meets the
+    target.  The display then stops showing the cue's words before `cue_show_s`, so a
+    green gauge is never captioned "drive the knee", nor a red one "good knee drive"."""
+    if cue.positive:
+        return knee_zone(knee_drive_deg, cfg) in ("near", "bad")
+    if cue.kind not in CORRECTIVE:
         return False
     if cue.kind == "knee_drive":
         return knee_zone(knee_drive_deg, cfg) == "good"

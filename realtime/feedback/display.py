@@ -50,12 +50,21 @@ BG = (18, 20, 24)
 PANEL = (32, 35, 42)
 TEXT = (235, 235, 235)
 DIM = (150, 155, 165)
+# Zone colours chosen to stay apart for colour-blind runners too: under simulated
+# deuteranopia and protanopia (daltonlens: Brettel 1997, Vienot 1999, Machado 2009) every
+# pair of good / near / bad, and each against "none" and the empty bar, is >= 29 apart in
+# CAM02-UCS (the earlier green / orange / red: 6.5 between good and near for a protanope).
+# A teal green, a yellow and a vermillion: they differ in lightness and in blue, which
+# red-green colour blindness keeps.  Tested on screenshots (test_feedback_display.py).
 ZONE_RGB: dict[str, tuple[int, int, int]] = {
-    "good": (40, 190, 80),
-    "near": (245, 170, 20),
-    "bad": (225, 50, 45),
+    "good": (40, 200, 170),
+    "near": (255, 220, 0),
+    "bad": (220, 80, 0),
     "none": (90, 94, 104),
 }
+BAR_BG = (55, 58, 66)  # a gauge's empty bar
+ZONE_BAND_RGB = {"good": (25, 90, 78), "near": (100, 86, 10)}  # the zones under a bar
+MARK = BG  # the zone marks on history bars: dark, readable on all three zone colours
 BONE = (195, 195, 195)  # the trunk; the legs have their own colours (palette.LEG_RGB)
 JOINT = (255, 255, 255)
 MIN_VISIBILITY = 0.3
@@ -131,8 +140,10 @@ class Display:
         self.frames = 0
         self._no_pose = True
         # where things were drawn last frame (tests sample pixels here): camera, gauges,
-        # knee_drive and hip_sway (the gauge bars), history, footer, cue
+        # knee_drive and hip_sway (the gauge bars, with _value, _word, _note), history,
+        # footer, cue; and each step-history bar with its zone
         self.regions: dict[str, pygame.Rect] = {}
+        self.history_bars: list[tuple[str, pygame.Rect, pygame.Rect | None]] = []
 
     # ----------------------------------------------------------------- window
     def _set_mode(self, size: tuple[int, int]) -> None:
@@ -184,6 +195,22 @@ class Display:
             px = int(px * 0.85)
             surf = self._text(text, px, color)
         return surf
+
+    def _no_value(self, px: int, topright: tuple[int, int]) -> pygame.Rect:
+        """No value yet: one dash, drawn at the size of two digits of a `px` font (two
+        hyphens in this bold font read as two blocks), centred on the digits' middle.
+        Returns the box the digits would take, so what goes under it stays in place."""
+        font = self._font(px)
+        w, h = font.size("00")
+        box = pygame.Rect(0, 0, w, h)
+        box.topright = topright
+        digit_top = font.metrics("0")[0][3]  # the digit's height above the baseline
+        mid = box.y + font.get_ascent() - digit_top // 2
+        thick = max(3, round(px * 0.09))  # about the digits' stroke
+        dash = pygame.Rect(0, 0, round(w * 0.8), thick)
+        dash.midright = (box.right - round(w * 0.05), mid)
+        pygame.draw.rect(self.screen, DIM, dash, border_radius=thick // 2)
+        return box
 
     # ----------------------------------------------------------------- events
     def _events(self) -> list[UserAction]:
@@ -299,9 +326,12 @@ class Display:
         # step's cadence jumps with every mistimed contact)
         cad = state.cadence_spm if state.live.has_pose else math.nan
         z: Zone = "none" if math.isnan(cad) else self._cad_zone(cad)
-        cad_txt = "--- spm" if math.isnan(cad) else f"{cad:.0f} spm"
-        cad_rect = self._blit_text(cad_txt, px, ZONE_RGB[z] if z != "none" else DIM,
-                                   (r.right - int(16 * u), cy), "midright")
+        if math.isnan(cad):  # no cadence yet: a clean dash before the unit
+            unit = self._blit_text(" spm", px, DIM, (r.right - int(16 * u), cy), "midright")
+            cad_rect = self._no_value(px, (unit.left, unit.top)).union(unit)
+        else:
+            cad_rect = self._blit_text(f"{cad:.0f} spm", px, ZONE_RGB[z] if z != "none"
+                                       else DIM, (r.right - int(16 * u), cy), "midright")
         flags = [t for t, on in (("PAUSED", self.paused), ("MUTED", self.muted)) if on]
         if flags:
             self._blit_text("  ".join(flags), int(40 * u), ZONE_RGB["near"],
@@ -498,9 +528,14 @@ class Display:
         color = ZONE_RGB[z]
         k = 1.35 if big else 1.0  # one gauge alone gets the space: larger digits
         self._blit_text(label, int(44 * u), DIM, (r.x + pad, r.y + pad))
-        val = "--" if math.isnan(value) else (f"{value:.0f}" if unit == "°" else f"{value:.1f}")
-        num = self._blit_text(val + unit, int(120 * u * k), color if z != "none" else DIM,
-                              (r.right - pad, r.y + int(4 * u)), "topright")
+        name = label.lower().replace(" ", "_")
+        if math.isnan(value):  # no value yet: one clean dash where the digits go
+            num = self._no_value(int(120 * u * k), (r.right - pad, r.y + int(4 * u)))
+        else:
+            val = f"{value:.0f}" if unit == "°" else f"{value:.1f}"
+            num = self._blit_text(val + unit, int(120 * u * k), color if z != "none" else DIM,
+                                  (r.right - pad, r.y + int(4 * u)), "topright")
+        self.regions[f"{name}_value"] = num
         sign = "≥" if higher_is_better else "≤"
         tgt = f"target {sign} {target:.0f}{unit}" if unit == "°" else \
             f"limit {sign} {target:.1f}{unit}"
@@ -508,23 +543,23 @@ class Display:
         word = {"good": "ON TARGET" if higher_is_better else "WITHIN LIMIT", "near": "CLOSE",
                 "bad": "BELOW TARGET" if higher_is_better else "ABOVE LIMIT"}.get(z, "")
         if word:
-            self._blit_text(word, int(56 * u), color, (r.right - pad, num.bottom), "topright")
+            self.regions[f"{name}_word"] = self._blit_text(word, int(56 * u), color,
+                                                           (r.right - pad, num.bottom),
+                                                           "topright")
         bar = pygame.Rect(r.x + pad, max(num.bottom + int(48 * u), r.y + int(150 * u)),
                           r.width - 2 * pad, int(64 * u))
-        if math.isnan(value) and not self._no_pose:
-            self._blit_text(note, int(32 * u), DIM, (r.x + pad, bar.bottom + int(20 * u)))
-        self.regions[label.lower().replace(" ", "_")] = bar
-        pygame.draw.rect(self.screen, (55, 58, 66), bar)
+        self.regions[name] = bar
+        pygame.draw.rect(self.screen, BAR_BG, bar)
 
         def x_of(v: float) -> int:
             return bar.x + int(bar.width * min(1.0, max(0.0, v / span)))
 
         # zone bands under the bar so the runner sees where green starts
         lo, hi = (target - band, target) if higher_is_better else (target, target + band)
-        pygame.draw.rect(self.screen, (70, 60, 30), pygame.Rect(x_of(lo), bar.bottom,
+        pygame.draw.rect(self.screen, ZONE_BAND_RGB["near"], pygame.Rect(x_of(lo), bar.bottom,
                          max(1, x_of(hi) - x_of(lo)), int(8 * u)))
         gx0, gx1 = (x_of(target), bar.right) if higher_is_better else (bar.x, x_of(target))
-        pygame.draw.rect(self.screen, (30, 80, 40), pygame.Rect(gx0, bar.bottom,
+        pygame.draw.rect(self.screen, ZONE_BAND_RGB["good"], pygame.Rect(gx0, bar.bottom,
                          max(1, gx1 - gx0), int(8 * u)))
         if not math.isnan(value):
             pygame.draw.rect(self.screen, color, pygame.Rect(bar.x, bar.y,
@@ -532,6 +567,12 @@ class Display:
         tx = x_of(target)
         pygame.draw.line(self.screen, TEXT, (tx, bar.y - int(8 * u)),
                          (tx, bar.bottom + int(8 * u)), max(2, int(5 * u)))
+        if math.isnan(value) and not self._no_pose:  # why no value: inside the empty bar
+            surf = self._fit_text(note, int(32 * u), DIM, bar.width - int(24 * u))  # (under
+            at = surf.get_rect(midleft=(bar.x + int(12 * u), bar.centery))  # it: the next
+            pygame.draw.rect(self.screen, BAR_BG, at.inflate(int(8 * u), 0))  # gauge)
+            self.screen.blit(surf, at)
+            self.regions[f"{name}_note"] = at
 
     def _history(self, steps: tuple[Step, ...], r: pygame.Rect, u: float,
                  metric: HistoryMetric) -> None:
@@ -540,6 +581,7 @@ class Display:
         target line is labelled.  From the side, a thin line under each bar shows the hip
         zone of that step when a rear camera measures it."""
         pygame.draw.rect(self.screen, BG, r)
+        self.history_bars = []
         n = self.cfg.history_steps
         c = self.cues
         target = getattr(c, metric.target_key)
@@ -558,6 +600,7 @@ class Display:
             pygame.draw.rect(self.screen, PANEL, area)
             ty = area.bottom - int(area.height * metric.below / span)
             slot = area.width / n
+            drawn: list[tuple[str, pygame.Rect]] = []
             for i, s in enumerate(legs):
                 x = area.x + int((n - len(legs) + i) * slot)
                 bw = max(1, int(slot) - max(1, int(3 * u)))
@@ -570,13 +613,15 @@ class Display:
                     hgt = int(4 * u)
                 bar = pygame.Rect(x, area.bottom - hgt, bw, hgt)
                 pygame.draw.rect(self.screen, ZONE_RGB[kz], bar)
-                _zone_mark(self.screen, kz, bar, u)
+                drawn.append((kz, bar))
                 if metric.kind != "level_hips" and zones["level_hips"] != "none":
                     pygame.draw.rect(self.screen, ZONE_RGB[zones["level_hips"]],
                                      pygame.Rect(x, area.bottom + int(2 * u), bw,
                                                  max(2, int(4 * u))))
             pygame.draw.line(self.screen, TEXT, (area.x, ty), (area.right, ty),
                              max(1, int(2 * u)))
+            for kz, bar in drawn:  # over the target line: it never cuts a mark
+                self.history_bars.append((kz, bar, _zone_mark(self.screen, kz, bar, u)))
             if row == 0:
                 unit = "°" if metric.column.endswith("_deg") else "%"
                 self._blit_text(f"{'target' if metric.higher_is_better else 'limit'} "
@@ -647,21 +692,28 @@ SWAY = HistoryMetric("hip_sway_pct", "level_hips", "hip sway", "hip_sway_limit_p
                      False)
 
 
-def _zone_mark(screen: pygame.Surface, z: str, bar: pygame.Rect, u: float) -> None:
+def _zone_mark(screen: pygame.Surface, z: str, bar: pygame.Rect, u: float
+               ) -> pygame.Rect | None:
     """The zone by shape on a history bar: a dot (met), a dash (close), a cross (not met),
-    so a colour-blind runner reads the strip too."""
+    so a colour-blind runner reads the strip too.  Dark on the bar; above a bar too short
+    to hold it (a knee drive far below its target), light on the strip's panel.  Returns
+    where it was drawn."""
     size = max(3, min(bar.width // 2 - 1, int(7 * u)))
-    if bar.height < 2 * size + 4 or z == "none":
-        return
-    cx, cy = bar.centerx, bar.y + size + 3
+    if z == "none":
+        return None
+    if bar.height >= 2 * size + 4:
+        cx, cy, color = bar.centerx, bar.y + size + 3, MARK
+    else:
+        cx, cy, color = bar.centerx, bar.y - size - 3, TEXT
     lw = max(2, int(2.5 * u))
     if z == "good":
-        pygame.draw.circle(screen, TEXT, (cx, cy), size // 2 + 1)
+        pygame.draw.circle(screen, color, (cx, cy), size // 2 + 1)
     elif z == "near":
-        pygame.draw.line(screen, TEXT, (cx - size, cy), (cx + size, cy), lw)
+        pygame.draw.line(screen, color, (cx - size, cy), (cx + size, cy), lw)
     else:
-        pygame.draw.line(screen, TEXT, (cx - size, cy - size), (cx + size, cy + size), lw)
-        pygame.draw.line(screen, TEXT, (cx - size, cy + size), (cx + size, cy - size), lw)
+        pygame.draw.line(screen, color, (cx - size, cy - size), (cx + size, cy + size), lw)
+        pygame.draw.line(screen, color, (cx - size, cy + size), (cx + size, cy - size), lw)
+    return pygame.Rect(cx - size - lw, cy - size - lw, 2 * (size + lw) + 1, 2 * (size + lw) + 1)
 
 
 def _gauge_notes(state: DisplayState | None) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import os
 import sys
 import threading
@@ -11,6 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from realtime.feedback.speech import Speaker
+from realtime.feedback.steps_csv import csv_line
+from realtime.outdir import AppendFile, Unwritten, counted
 from realtime.types import Cue, LiveState, PoseSample, Step, Swing
 
 CUE_COLUMNS = ("t_s", "kind", "text", "priority", "spoken", "phase")
@@ -21,8 +21,9 @@ class CueLog:
     """`cues.csv`: one row per decided cue (t_s = stream time of the decision), with the
     drill phase it was decided in (`phase_of(t_s)`).
 
-    Rows are written when the cue's fate is known (spoken or not), flushed at once so a
-    crashed session keeps its log; safe to call from several threads.  Each `listener`
+    Rows are written when the cue's fate is known (spoken or not), each whole and at once
+    (`AppendFile`), so a crashed session keeps its log and a full disk stops it after its
+    last whole row; safe to call from several threads.  Each `listener`
     (the session store) gets the same rows.
     """
 
@@ -31,38 +32,38 @@ class CueLog:
                  listeners: Sequence[CueListener] = ()) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._fh)
-        self._csv.writerow(CUE_COLUMNS)
-        self._fh.flush()
+        self._file = AppendFile(self.path)
+        self._file.append(csv_line(CUE_COLUMNS))
         self._lock = threading.Lock()
         self.phase_of = phase_of
         self.listeners = list(listeners)
         self.rows = 0
         self.error: str | None = None
+        self.unwritten: Unwritten | None = None  # what stopped, for the session's end
 
     def write(self, cue: Cue, spoken: bool) -> None:
         with self._lock:
-            if self._fh.closed:
+            if self._file.closed:
                 return
             t_s = cue.t_ns * 1e-9
             phase = self.phase_of(t_s) if self.phase_of is not None else ""
             if self.error is None:
-                try:
-                    self._csv.writerow((f"{t_s:.3f}", cue.kind, cue.text, cue.priority,
-                                        int(spoken), phase))
-                    self._fh.flush()
+                try:  # a whole row or none (AppendFile)
+                    self._file.append(csv_line((f"{t_s:.3f}", cue.kind, cue.text,
+                                                cue.priority, int(spoken), phase)))
                     self.rows += 1
                 except OSError as exc:  # disk full: the cues are still spoken
-                    self.error = f"cues.csv stopped ({exc.strerror or exc}); cues go on"
+                    self.error = (f"cues.csv stopped after {counted(self.rows, 'row')} "
+                                  f"({exc.strerror or exc}); cues go on")
+                    self.unwritten = Unwritten(f"cues.csv after {counted(self.rows, 'row')}",
+                                               exc.strerror or str(exc))
                     print(f"realtime: {self.error}", file=sys.stderr, flush=True)
             for listener in self.listeners:
                 listener(cue, spoken)
 
     def close(self) -> None:
-        with self._lock, contextlib.suppress(OSError):  # disk full: what was flushed stays
-            self._fh.close()
-
+        with self._lock:
+            self._file.close()
 
 
 class CueLogSink:
@@ -105,6 +106,11 @@ class CueLogSink:
                 self.speaker.say(cue)
             else:
                 self.log.write(cue, False)
+
+    @property
+    def unwritten(self) -> Unwritten | None:
+        """What a full disk kept out of cues.csv (None: every row is there)."""
+        return self.log.unwritten
 
     def close(self) -> None:
         if self.speaker is not None:

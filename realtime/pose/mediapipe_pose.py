@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from types import ModuleType
 
 import numpy as np
 
@@ -55,6 +56,41 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
+def _pose_class(mp: ModuleType, threads: int) -> type:
+    """`mp.solutions.pose.Pose`, or with `threads` > 0 a subclass whose two TFLite networks
+    (person detector and landmarks) run XNNPACK on that many threads.
+
+    The solutions API has no parameter for it: `Pose()` takes none, and its
+    `calculator_params` reach only the calculators in `solution_base.CALCULATOR_TO_OPTIONS`
+    (the InferenceCalculator is not one) and only top-level option fields, while the
+    thread count is the nested `delegate.xnnpack.num_threads`.  What it does offer is the
+    graph before it is built, in `SolutionBase._modify_calculator_options` (a private
+    method of mediapipe 0.10.21, pinned in pyproject.toml): the subclass sets the option
+    on every InferenceCalculator node there.  Without it, MediaPipe runs each network on
+    1 thread on Linux and Windows desktops (its XNNPACK default).
+    """
+    pose_cls = mp.solutions.pose.Pose
+    if threads <= 0:
+        return pose_cls
+    from mediapipe.calculators.tensor.inference_calculator_pb2 import (
+        InferenceCalculatorOptions,
+    )
+
+    class ThreadedPose(pose_cls):  # type: ignore[misc, valid-type]
+        def _modify_calculator_options(self, graph_config, calculator_params) -> None:
+            super()._modify_calculator_options(graph_config, calculator_params)
+            nodes = [n for n in graph_config.node
+                     if n.calculator.startswith("InferenceCalculator")]
+            if len(nodes) != 2:  # the graph is not the one this was written for
+                raise RuntimeError(f"expected 2 InferenceCalculator nodes in the pose graph, "
+                                   f"found {len(nodes)}: pose.threads cannot be set")
+            for node in nodes:
+                opts = node.options.Extensions[InferenceCalculatorOptions.ext]
+                opts.delegate.xnnpack.num_threads = threads
+
+    return ThreadedPose
+
+
 class MediaPipePose:
     """PoseEstimator backed by mediapipe.solutions.pose (video mode: tracks between frames)."""
 
@@ -69,7 +105,7 @@ class MediaPipePose:
         self._flow = FootFlow() if cfg.foot_flow else None
         try:
             with _native_stderr_silenced():
-                self._pose = mp.solutions.pose.Pose(
+                self._pose = _pose_class(mp, cfg.threads)(
                     static_image_mode=False,
                     model_complexity=cfg.model_complexity,
                     smooth_landmarks=cfg.smooth_landmarks,

@@ -23,16 +23,15 @@ import contextlib
 import io
 import json
 import math
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from realtime.errors import PoseStreamError
+from realtime.outdir import AppendFile, write_atomic
 from realtime.types import N_LANDMARKS, VIEWS, PoseSample, View
 
 REQUIRED = ("t", "landmarks", "image_size", "view", "fps")
@@ -130,8 +129,6 @@ def validate(
 
 def save(path: str | Path, stream: PoseStream) -> Path:
     """Write a pose stream all or nothing (a temporary file renamed over `path`)."""
-    from realtime.outdir import write_atomic
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Compressed in memory first: a write that fails (disk full) then fails on plain
@@ -225,9 +222,10 @@ class PoseStreamRecorder:
         self._size: tuple[int, int] = (0, 0)
         self._t0: int | None = None
         self._spill_dir = Path(spill_dir) if spill_dir is not None else None
-        self._spill: BinaryIO | None = None
+        self._spill: AppendFile | None = None
         self._last_sync = -math.inf
         self.spill_error: str | None = None
+        self.spilled_until_s = math.nan  # stream time of the last pose the spill holds
 
     def add(self, sample: PoseSample, t: float) -> None:
         """Record one sample at stream time t (seconds)."""
@@ -241,8 +239,9 @@ class PoseStreamRecorder:
         if spill is not None:
             rec = np.empty((), SPILL_DTYPE)
             rec["t"], rec["lm"], rec["flow"] = t, sample.landmarks, flow
-            if self._guard(lambda: spill.write(rec.tobytes())):
+            if self._guard(lambda: spill.append(rec.tobytes())):  # whole records only
                 self._spilled += 1
+                self.spilled_until_s = t
                 if t - self._last_sync >= 1.0:
                     self.sync()
                     self._last_sync = t
@@ -255,7 +254,7 @@ class PoseStreamRecorder:
         """Make the spill durable (fsync): about once a second, and at every step."""
         spill = self._spill
         if spill is not None:
-            self._guard(lambda: os.fsync(spill.fileno()))
+            self._guard(spill.sync)
 
     def _guard(self, op: Callable[[], object]) -> bool:
         """Run one spill operation; False (and the spill stopped) if it failed."""
@@ -280,9 +279,10 @@ class PoseStreamRecorder:
         meta = {"view": self.view, "fps": self.fps, "image_size": list(self._size),
                 "record": "float64 t, float32 landmarks[33][4], float32 foot_flow[2][4], "
                 "little-endian", "foot_flow": True}
-        (self._spill_dir / self._spill_meta).write_text(json.dumps(meta))
+        text = json.dumps(meta)  # whole or not at all: recover needs it to read the spill
+        write_atomic(self._spill_dir / self._spill_meta, lambda fh: fh.write(text))
         self._spill_path = self._spill_dir / self._spill_bin
-        self._spill = self._spill_path.open("wb", buffering=0)
+        self._spill = AppendFile(self._spill_path)
 
     def __len__(self) -> int:
         return self._spilled + len(self._t)

@@ -301,6 +301,41 @@ class Store:
                            "WHERE session_id = ? ORDER BY seq", (session_id,))
         return [CueRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
+    def session_of_folder(self, folder: Path) -> int | None:
+        """The newest session recorded into `folder`, or None."""
+        rows = self._query("SELECT max(id) FROM sessions WHERE folder = ?",
+                           (str(folder.resolve()),))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def counts(self, session_id: int) -> tuple[int, int]:
+        """(steps, cues) the store holds for a session."""
+        rows = self._query("SELECT (SELECT count(*) FROM steps WHERE session_id = ?), "
+                           "(SELECT count(*) FROM cues WHERE session_id = ?)",
+                           (session_id, session_id))
+        return int(rows[0][0]), int(rows[0][1])
+
+    def add_missing(self, session_id: int, steps: Sequence[tuple[str, Step]],
+                    cues: Sequence[CueRecord]) -> tuple[int, int]:
+        """The session's steps and cues (all of them, in order, as its folder has them)
+        that the store lacks, in one transaction; (steps, cues) added.  Rows the store
+        has are kept: a row's seq is its place in steps.csv or cues.csv."""
+        cols = ("session_id", "seq", "phase", "leg", *_REAL_COLUMNS, "unreliable")
+        with self._tx() as db:
+            have_s = {r[0] for r in db.execute("SELECT seq FROM steps WHERE session_id = ?",
+                                               (session_id,))}
+            have_c = {r[0] for r in db.execute("SELECT seq FROM cues WHERE session_id = ?",
+                                               (session_id,))}
+            new_s = [(session_id, seq, phase, st.leg,
+                      *(_num(getattr(st, c)) for c in _REAL_COLUMNS),
+                      ",".join(sorted(st.unreliable)))
+                     for seq, (phase, st) in enumerate(steps) if seq not in have_s]
+            new_c = [(session_id, seq, c.t_s, c.phase, c.kind, c.text, c.priority,
+                      int(c.spoken)) for seq, c in enumerate(cues) if seq not in have_c]
+            db.executemany(f"INSERT INTO steps ({', '.join(cols)}) VALUES "
+                           f"({', '.join('?' * len(cols))})", new_s)
+            db.executemany("INSERT INTO cues VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new_c)
+        return len(new_s), len(new_c)
+
     def earlier_sessions(self, runner: str, schedule: str | None = None) -> int:
         """How many sessions of `runner` reached a drill (with `schedule`, only those
         whose cue schedule it was): the faded schedule's session number."""

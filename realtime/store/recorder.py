@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from realtime.outdir import Unwritten, counted
 from realtime.store.db import Store
 from realtime.types import Cue, LiveState, PoseSample, Step, Swing
 
@@ -58,7 +59,9 @@ class StoreRecorder:
         self._steps = 0
         self._cues = 0
         self.written = 0
+        self.steps_written = 0
         self.error: str | None = None
+        self.unwritten: Unwritten | None = None  # what stopped, for the session's end
         self._thread = threading.Thread(target=self._run, name="store", daemon=True)
         self._thread.start()
 
@@ -70,7 +73,7 @@ class StoreRecorder:
         with self._seq_lock:
             seq, self._steps = self._steps, self._steps + 1
         phase = self.phase_of(step.t_contact_s)
-        self._q.put(lambda: self.store.add_step(self.session_id, seq, phase, step))
+        self._q.put(("step", lambda: self.store.add_step(self.session_id, seq, phase, step)))
 
     def on_swing(self, swing: Swing, cues: Sequence[Cue]) -> None:
         pass
@@ -80,25 +83,31 @@ class StoreRecorder:
         with self._seq_lock:
             seq, self._cues = self._cues, self._cues + 1
         phase = self.phase_of(cue.t_ns * 1e-9)
-        self._q.put(lambda: self.store.add_cue(self.session_id, seq, phase, cue, spoken))
+        self._q.put(("cue", lambda: self.store.add_cue(self.session_id, seq, phase, cue,
+                                                        spoken)))
 
     def submit(self, job: Callable[[], None]) -> None:
         """Any other write (the calibration), in order with the rows."""
-        self._q.put(job)
+        self._q.put(("other", job))
 
     def _run(self) -> None:
         while True:
-            job = self._q.get()
-            if job is _STOP:
+            item = self._q.get()
+            if item is _STOP:
                 return
             if self.error is not None:
                 continue
+            kind, job = item  # type: ignore[misc]
             try:
-                job()  # type: ignore[operator]
+                job()
                 self.written += 1
+                self.steps_written += kind == "step"
             except (sqlite3.Error, OSError) as exc:
                 self.error = f"the session store stopped recording: {exc}"
-                print(f"realtime: {self.error} (steps.csv goes on)", file=sys.stderr)
+                self.unwritten = Unwritten(
+                    f"the session store after {counted(self.steps_written, 'step')}", str(exc))
+                print(f"realtime: {self.error} (steps.csv goes on)", file=sys.stderr,
+                      flush=True)
 
     def close(self) -> None:
         """As a sink: nothing (cue rows may still come while the other sinks close);

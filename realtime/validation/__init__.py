@@ -12,12 +12,12 @@ from realtime.validation.catalog import load_truth, trials
 from realtime.validation.score import (
     TARGETS,
     evaluate,
-    make_stream,
     run_analyzer,
     run_validation,
     score,
     summarize,
 )
+from realtime.validation.streams import make_stream
 
 __all__ = [
     "TARGETS",

@@ -25,6 +25,7 @@ import numpy as np
 
 from realtime.config import MetricsConfig
 from realtime.validation.catalog import DORN, load_truth, runner_of
+from realtime.validation.streams import synthesize_trial
 
 CONTACT_HEIGHTS = (0.015, 0.02, 0.025, 0.03)
 TOE_OFF_HEIGHTS = (0.08, 0.10, 0.12)
@@ -70,7 +71,6 @@ def _errors(trials: Sequence[str], cfg: MetricsConfig, seed: int
     """(contact errors, toe-off errors, body delays / step period) over the trials'
     side and rear streams at the calibration condition, with cfg's delays."""
     from realtime.metrics import analyze_stream
-    from realtime.validation.score import synthesize_trial
 
     ic_err: list[float] = []
     to_err: list[float] = []

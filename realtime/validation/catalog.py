@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from realtime.errors import UserError
 from realtime.types import Leg
+from realtime.validation.datadir import data_dir
 from realtime.validation.grf import Plates, force_contacts, read_c3d_plates, read_mot
 from realtime.validation.joints import JointTrack, dorn_joints, hamner_joints
 from realtime.validation.truth import Truth, truth_from_track
@@ -18,14 +18,6 @@ HAMNER_RUNNERS = ("01", "02", "03", "04", "10")
 HAMNER_SPEEDS = (2, 3, 4, 5)  # belt speed, m/s
 HAMNER = tuple(f"subject{s}_Run_{n}" for s in HAMNER_RUNNERS for n in HAMNER_SPEEDS)
 DORN = ("dorn_jog",)
-
-
-def data_dir() -> Path:
-    """The shared recordings: $REALTIME_DATA_DIR, else ../shared/data beside the repo."""
-    env = os.environ.get("REALTIME_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def trials() -> list[str]:

@@ -194,7 +194,7 @@ def _edge_sample(t: np.ndarray, f: np.ndarray, start: int, end: int, clip: float
 def edge_model(clip_n: float, threshold_n: float = THRESHOLD_N,
                root: str | None = None) -> EdgeModel:
     """Fit `EdgeModel` for one clip level on every unclipped Hamner edge."""
-    from realtime.validation.catalog import data_dir
+    from realtime.validation.datadir import data_dir
 
     folder = Path(root) if root else data_dir() / "mocap" / "hamner2013"
     samples: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}

@@ -24,7 +24,7 @@ from realtime.config import MetricsConfig
 from realtime.errors import UserError
 from realtime.pose.stream import PoseStream
 from realtime.types import GaitEvent
-from realtime.validation.catalog import data_dir
+from realtime.validation.datadir import data_dir
 from realtime.validation.score import EDGE_S, WARMUP_S
 
 MATCH_S = 0.18  # a reported contact further than this from a label is not its report

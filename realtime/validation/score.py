@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import warnings
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,8 +25,9 @@ from realtime.metrics.summary import write_steps_csv
 from realtime.metrics.twoview import match_pairs
 from realtime.pose.stream import PoseStream, save
 from realtime.types import VIEW_METRICS, GaitEvent, Leg, Step, View
-from realtime.validation.catalog import DORN, load_truth, runner_of, trials
-from realtime.validation.project import BLAZEPOSE_HIPS, Camera, Facing, SyntheticStream, synthesize
+from realtime.validation.catalog import DORN, runner_of, trials
+from realtime.validation.project import Facing
+from realtime.validation.streams import seed_for, synthesize_trial
 
 # What the metrics stage must reach at 30 fps with 2 px noise, leave-one-runner-out.
 # Cadence is the session cadence (summary.json) on the median trial.
@@ -277,33 +277,6 @@ def verdict(summary: dict[str, Any], targets: dict[str, float] | None = None
             missing_ok = m["n_missing"] <= MAX_MISSING * (m["n"] + m["n_missing"])
             res[key] = bool(math.isfinite(m["mae"]) and m["mae"] <= lim and missing_ok)
     return res
-
-
-def seed_for(trial: str, view: str, fps: float, noise_px: float, facing: str,
-             seed: int) -> int:
-    """A stable per-stream seed, so a rerun gives the same phases and noise."""
-    return zlib.crc32(f"{trial}|{view}|{fps:g}|{noise_px:g}|{facing}|{seed}".encode())
-
-
-def make_stream(
-    trial: str, view: View = "side", fps: float = 30.0, noise_px: float = 2.0,
-    facing: Facing = "left", seed: int = 0, blazepose_hips: bool = True,
-) -> tuple[PoseStream, list[Step], tuple[GaitEvent, ...]]:
-    """A synthetic pose stream of a mocap trial and its true steps and events (both on
-    the motion capture's clock); `blazepose_hips` draws the side view's hips where
-    BlazePose does (else at the joint centres)."""
-    syn = synthesize_trial(trial, view, fps, noise_px, facing, seed, blazepose_hips)
-    return syn.stream, list(syn.steps), syn.events
-
-
-def synthesize_trial(trial: str, view: View, fps: float, noise_px: float, facing: Facing,
-                     seed: int, blazepose_hips: bool = True) -> SyntheticStream:
-    """The trial through the virtual camera the validation scores (hips drawn where
-    BlazePose draws them, unless `blazepose_hips` is False)."""
-    rng = np.random.default_rng(seed_for(trial, view, fps, noise_px, facing, seed))
-    cam = Camera(view=view, facing=facing,
-                 hip_back=BLAZEPOSE_HIPS if blazepose_hips else (0.0, 0.0))
-    return synthesize(load_truth(trial), cam, fps, noise_px, rng)
 
 
 def _f(x: float) -> float | None:

@@ -33,7 +33,8 @@ from realtime.metrics.twoview import (
 )
 from realtime.pose.stream import PoseStream
 from realtime.types import VIEW_METRICS, Step
-from realtime.validation.score import Evaluation, evaluate, summarize, synthesize_trial
+from realtime.validation.score import Evaluation, evaluate, summarize
+from realtime.validation.streams import synthesize_trial
 
 OFFSET_S = 0.137  # the example: rear clock = side clock + 0.137 s
 TARGETS = {"offset_err_ms": 5.0, "matched_share": 0.99, "both_share": 0.95}
