@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 # Okabe-Ito (colour-blind safe)
 _BLUE, _VERMILLION, _ORANGE = "#0072B2", "#D55E00", "#E69F00"
 _SKY, _GREEN, _PURPLE, _GREY = "#56B4E9", "#009E73", "#CC79A7", "#999999"
-_LEG_STYLE = {"L": (_BLUE, "o", "left"), "R": (_VERMILLION, "^", "right")}
+# the legs in the colours of the display's and the report's skeleton (palette)
+_LEG_STYLE = {"L": (_BLUE, "o", "left"), "R": (_ORANGE, "^", "right")}
 _PHASE_FILL = {"warm-up": _GREY, "baseline": _SKY, "drill": _ORANGE, "recovery": _GREY,
                "retest": _GREEN, "cool-down": _GREY, "done": "#FFFFFF"}
 _PHASE_SHORT = {"warm-up": "warm", "baseline": "base", "recovery": "rest", "retest": "retest",
@@ -362,6 +363,23 @@ def _baseline_retest(data: SessionData) -> str:
             f'<div class="grid">{"".join(figs)}</div>')
 
 
+def _pose_figure(data: SessionData) -> str:
+    """The pose model's skeleton at the median step (report/skeleton.py), if the session
+    folder holds its pose stream."""
+    from realtime.report.skeleton import pose_figure_png
+
+    if not data.folder or not (Path(data.folder) / "pose.npz").is_file():
+        return ""
+    buf = io.BytesIO()
+    caption = pose_figure_png(Path(data.folder) / "pose.npz", [s for _, s in data.steps], buf)
+    if caption is None:
+        return ""
+    src = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<figure><img alt="the runner\'s pose at a typical step" '
+            f'src="data:image/png;base64,{src}"><figcaption>{_e(caption)}</figcaption>'
+            "</figure>")
+
+
 def _cue_table(data: SessionData) -> str:
     if not data.cues:
         return "<p>No cue was given.</p>"
@@ -410,6 +428,9 @@ def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
     figs = [f"<h3>{_e(m.label)}</h3>{f}" for m in COMPARED
             if (f := _time_figure(data, m)) is not None]
     body.append("".join(figs) or "<p>No step has a reliable value to plot.</p>")
+    pose = _pose_figure(data)
+    if pose:
+        body += ["<h2>The runner at a typical step</h2>", pose]
     body += ["<h2>Baseline and retest</h2>", _baseline_retest(data)]
     body += [f"<h2>Cues given ({len(data.cues)})</h2>", _cue_table(data)]
     return _write(out, _page(title, "\n".join(body)))
