@@ -99,11 +99,22 @@ def swing_peak(ring: np.ndarray, n_lo: int, n_hi: int, leg: int, facing: float, 
     # a peak in a gap where the knee was drawn on the other leg (and gated out) is
     # guessed across the gap, not measured: the samples nearest to it must be its own
     dt = (tt[m - 1] - tt[0]) / max(1, m - 1)
+    gap = False
+    before = 0
+    after = 0
     for i in range(m):
-        if abs(tt[i] - tp) <= 1.5 * dt:
+        if abs(tt[i] - tp) <= (k + 0.5) * dt:
             r = (n_lo + i) % rows
             if ring[r, R_FOLD] == leg + 1.0 and ring[r, R_VIS + KNEE + leg] == 0.0:
-                return v, tp, hv, 0.0
+                if abs(tt[i] - tp) <= 1.5 * dt:
+                    gap = True
+            elif th[i] == th[i]:
+                if tt[i] < tp:
+                    before += 1
+                else:
+                    after += 1
+    if gap and (before < 2 or after < 2):
+        return v, tp, hv, 0.0
     return v, tp, hv, vis / m
 
 
