@@ -56,7 +56,7 @@ class PoseConfig:
     )
     foot_flow: bool = field(
         default=True,
-        metadata={"doc": "measure each foot's pixel velocity (Lucas-Kanade flow, ~0.5 ms a "
+        metadata={"doc": "measure each foot's pixel velocity (Lucas-Kanade flow, ~2 ms a "
                   "frame) and record it in the pose stream: contacts are then timed from the "
                   "shoe being dragged by the belt, not from BlazePose's early feet"},
     )

@@ -10,8 +10,8 @@ check), and their median displacement over the frame interval is the foot's velo
 
 It runs in the pose stage, where the frame is, and the result travels in the
 `PoseSample` and the pose stream (`foot_flow`), so re-analysing a recorded `pose.npz`
-gives the same steps as the live run.  Cost: ~0.5 ms a frame for both feet
-(`python bench/bench_footflow.py`).
+gives the same steps as the live run.  Cost: ~2 ms a frame for both feet (a tenth of
+the model's time; `python bench/bench_footflow.py`).
 
 One row per leg, in BlazePose's own labelling (the metrics stage repairs swapped legs,
 and swaps these rows with them): vx, vy in image widths / heights per second (x right,
@@ -107,22 +107,32 @@ class FootFlow:
         cur = cv2.cvtColor(image[cy0:cy1, cx0:cx1], cv2.COLOR_BGR2GRAY)
         old = cv2.cvtColor(prev[cy0:cy1, cx0:cx1], cv2.COLOR_BGR2GRAY)
         dt = (t_ns - prev_t) * 1e-9
+        # corner features of each foot, then one tracking pass for both feet each way
+        # (each pass builds both images' pyramids: most of the cost)
+        pts_all, owner = [], []
         for leg, box in enumerate(boxes):
             if box is None:
                 continue
             x0, y0, x1, y1 = box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0
-            pts = cv2.goodFeaturesToTrack(cur[y0:y1, x0:x1], self.max_features, 0.02, 3)
-            if pts is None or len(pts) < MIN_FEATURES:
+            found = cv2.goodFeaturesToTrack(cur[y0:y1, x0:x1], self.max_features, 0.02, 3)
+            if found is None or len(found) < MIN_FEATURES:
                 continue
-            pts = pts + np.array([x0, y0], np.float32)
-            back, st, _ = cv2.calcOpticalFlowPyrLK(cur, old, pts, None, **self._lk)
-            again, st2, _ = cv2.calcOpticalFlowPyrLK(old, cur, back, None, **self._lk)
-            good = ((st[:, 0] == 1) & (st2[:, 0] == 1)
-                    & (np.linalg.norm(again - pts, axis=2)[:, 0] < FB_MAX_PX))
-            n = int(good.sum())
+            pts_all.append(found + np.array([x0, y0], np.float32))
+            owner.append(np.full(len(found), leg))
+        if not pts_all:
+            return out
+        pts = np.concatenate(pts_all)
+        who = np.concatenate(owner)
+        back, st, _ = cv2.calcOpticalFlowPyrLK(cur, old, pts, None, **self._lk)
+        again, st2, _ = cv2.calcOpticalFlowPyrLK(old, cur, back, None, **self._lk)
+        good = ((st[:, 0] == 1) & (st2[:, 0] == 1)
+                & (np.linalg.norm(again - pts, axis=2)[:, 0] < FB_MAX_PX))
+        for leg in (0, 1):
+            sel = good & (who == leg)
+            n = int(sel.sum())
             if n < MIN_FEATURES:
                 continue
-            d = (pts - back)[good, 0]  # displacement previous -> current, px
+            d = (pts - back)[sel, 0]  # displacement previous -> current, px
             dx = float(np.median(d[:, 0]))
             dy = float(np.median(d[:, 1]))
             spread = float(np.median(np.abs(d[:, 0] - dx)))
