@@ -209,10 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store() -> Store:
-    from realtime.store.db import Store
-    from realtime.store.home import home
+    """This station's own session store (ids as `realtime sessions` lists them)."""
+    from realtime.config import load_config
+    from realtime.store.where import local_store
 
-    return Store(home().ensure().db)
+    return local_store(load_config().store)
 
 
 def _load_cfg(args: argparse.Namespace) -> Config:

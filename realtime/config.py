@@ -1,7 +1,8 @@
 """TOML config -> validated, frozen dataclasses.
 
 Layers, later wins: the dataclass defaults (mirrored by `config/default.toml`, a test
-keeps them equal), a profile (a runner's thresholds and plan, set by their therapist:
+keeps them equal), the data folder's `config.toml` (this station's own settings: the
+clinic database, its name), a profile (a runner's thresholds and plan, set by their therapist:
 `profiles/NAME.toml` in the user's data folder, see realtime.store.home, or one of the
 examples shipped in `config/profiles/`), an explicit `--config FILE`, then
 `--set section.key=value` overrides.
@@ -714,6 +715,23 @@ class TwoViewConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Where sessions are kept (realtime.store): the embedded SQLite file in the data
+    folder by default; a clinic's database server for many stations."""
+
+    url: str = field(
+        default="",
+        metadata={"doc": "the clinic database, e.g. postgresql://user@server/clinic; empty: "
+                  "only this station's realtime.db (REALTIME_DB_URL overrides it)"},
+    )
+    station: str = field(
+        default="",
+        metadata={"doc": "this station's name in the clinic database; empty: a name made "
+                  "once from the host name and kept in the data folder"},
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     pose: PoseConfig = field(default_factory=PoseConfig)
@@ -726,6 +744,7 @@ class Config:
     two_view: TwoViewConfig = field(default_factory=TwoViewConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
 
 # --------------------------------------------------------------------------- loading
@@ -873,6 +892,11 @@ def load_config(
     default = CONFIG_DIR / "default.toml"
     if default.exists():
         data = _deep_merge(data, _read_toml(default))
+    from realtime.store.home import home
+
+    station = home().config  # this station's own settings (the clinic database, its name)
+    if station.is_file():
+        data = _deep_merge(data, _read_toml(station))
     if profile:
         data = _deep_merge(data, _read_toml(profile_path(profile)))
     if config_file:
