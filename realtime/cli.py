@@ -569,15 +569,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from realtime.config import ReportConfig
     from realtime.report.change import compare
     from realtime.report.html import compare_report
+    from realtime.store.sessiondata import check_comparable
 
     a, b = _session(args.session_a), _session(args.session_b)
+    check_comparable(a, b)
     history = [a, b]
     if a.runner and a.runner == b.runner:
         from realtime.store import sessiondata
 
         store = _store()
         history = [sessiondata.from_store(store, r.id) for r in store.sessions(a.runner)
-                   if r.steps]
+                   if r.steps and r.metrics_version == a.metrics_version]
     cfg = ReportConfig()
     changes, used_a, used_b = compare(a.steps, b.steps, cfg, args.phase)
     out = compare_report(a, b, history, cfg, _out_file(args.out), args.phase)

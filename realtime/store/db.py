@@ -369,6 +369,13 @@ class Store:
             return [RunnerRow(r.id, r.name, r.created, int(r.n or 0), r.last)
                     for r in c.execute(q)]
 
+    def runner_by_id(self, runner_id: int) -> RunnerRow:
+        with self._read() as c:
+            r = c.execute(sa.select(S.runners).where(S.runners.c.id == runner_id)).first()
+        if r is None:
+            raise UserError(f"unknown runner id {runner_id}")
+        return RunnerRow(r.id, r.name, r.created, 0, None)
+
     def profile(self, name: str) -> tuple[str | None, str | None]:
         """(profile TOML text, when it last changed) of a runner, as this database has it."""
         with self._read() as c:
@@ -478,6 +485,32 @@ class Store:
             raise UserError(f"unknown session id {session_id} (ids go up to {last or 0}; "
                             "see `realtime sessions`)")
         return self._row(r)
+
+    def session_list(self, runner_id: int, since: str = "", until: str = "", status: str = "",
+                     station: str = "") -> list[tuple[SessionRow, dict | None]]:
+        """One runner's sessions, newest first, filtered (dates as YYYY-MM-DD, inclusive),
+        each with its kept medians (None until computed)."""
+        s, ss = S.sessions, S.session_stats
+        q = (self._session_query().add_columns(ss.c.stats.label("stats"))
+             .outerjoin(ss, sa.and_(ss.c.session_id == s.c.id,
+                                    ss.c.metrics_version == s.c.metrics_version))
+             .where(s.c.runner_id == runner_id).order_by(s.c.started.desc(), s.c.id.desc()))
+        if since:
+            q = q.where(s.c.started >= since)
+        if until:
+            q = q.where(s.c.started < until + "~")  # the whole day: '~' sorts after 'T...'
+        if status:
+            q = q.where(s.c.status == status)
+        if station:
+            q = q.where(s.c.station == station)
+        with self._read() as c:
+            return [(self._row(r), json.loads(r.stats) if r.stats else None)
+                    for r in c.execute(q)]
+
+    def stations(self) -> list[str]:
+        with self._read() as c:
+            return list(c.execute(sa.select(S.sessions.c.station).distinct()
+                                  .order_by(S.sessions.c.station)).scalars())
 
     def session_by_uuid(self, session_uuid: str) -> int | None:
         with self._read() as c:

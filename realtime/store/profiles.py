@@ -139,13 +139,13 @@ def form_values(text: str) -> dict[str, object]:
     import dataclasses
 
     cfg = load_config()
+    fd, tmp = tempfile.mkstemp(suffix=".toml")
     try:
-        fd, tmp = tempfile.mkstemp(suffix=".toml")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         cfg = load_config(profile=tmp)
     except ConfigError:
-        pass
+        pass  # a profile that does not load shows the defaults
     finally:
         Path(tmp).unlink(missing_ok=True)
     out = {}
@@ -167,6 +167,7 @@ def apply_form(text: str, values: dict[str, str]) -> str:
         doc = tomlkit.parse(text) if text else tomlkit.document()
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigError(f"the stored profile is not valid TOML: {exc}") from None
+    current = form_values(text)
     for key, raw in values.items():
         if key not in FORM_FIELDS:
             raise ConfigError(f"{key} cannot be edited here (fields: {', '.join(FORM_FIELDS)})")
@@ -176,6 +177,8 @@ def apply_form(text: str, values: dict[str, str]) -> str:
         parsed = parse_override(f"{key}={raw}")
         section, name = key.split(".")
         value = parsed[section][name]
+        if value == current.get(key) and type(value) is type(current.get(key)):
+            continue  # unchanged: the profile stays as the therapist wrote it
         if section not in doc:
             doc[section] = tomlkit.table()
         doc[section][name] = value  # type: ignore[index]
