@@ -60,13 +60,15 @@ class _Cache:
 
 
 def is_local(host: str) -> bool:
-    """Is `host` this machine only (loopback)?"""
-    if host in ("localhost", ""):
+    """The default address (127.0.0.1, or ::1, localhost) serves without a login; any
+    other address requires one (even 127.0.0.2: whoever chose it chose something else)."""
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    return ip in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 
 def _plan(cfg: dict) -> str:
@@ -74,7 +76,9 @@ def _plan(cfg: dict) -> str:
     if not d:
         return "–"
     blocks = d.get("blocks", 0)
-    drill = f"{blocks}×{d.get('block_s', 0) / 60:g} min" if blocks else "open drill"
+    block = float(d.get("block_s", 0))
+    length = f"{block / 60:.3g} min" if block >= 60 else f"{block:.3g} s"
+    drill = f"{blocks}×{length}" if blocks else "open drill"
     return f"{drill}, {c.get('schedule', '?')}"
 
 
@@ -393,7 +397,7 @@ def serve(host: str, port: int) -> int:
           + ("this machine only (127.0.0.1), no login" if local else
              "reachable from other machines: login required (`realtime password` sets it)"),
           flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=True,
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=True,
                 server_header=False)
     return 0
 
