@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from realtime.errors import UserError
+from realtime.metrics import version as _metrics
 from realtime.metrics.version import METRICS_VERSION
 from realtime.store import schema as S
 from realtime.types import STEP_METRICS, Cue, Step
@@ -407,7 +408,7 @@ class Store:
                 folder=str(folder.resolve()) if folder else None, profile=profile,
                 config=json.dumps(config, allow_nan=False), version=version,
                 session_index=session_index, uuid=session_uuid or str(uuidlib.uuid4()),
-                station=self.station, metrics_version=METRICS_VERSION, rev=0))
+                station=self.station, metrics_version=_metrics.METRICS_VERSION, rev=0))
             return int(res.inserted_primary_key[0])
 
     def _update(self, session_id: int, **values: Any) -> None:
@@ -428,10 +429,11 @@ class Store:
             self.stats(session_id)
 
     def add_step(self, session_id: int, seq: int, phase: str, step: Step,
-                 version: str = METRICS_VERSION) -> None:
+                 version: str | None = None) -> None:
         """One step in its own transaction (committed, fsynced) as it happens."""
+        v = version or _metrics.METRICS_VERSION
         with self._tx() as c:
-            c.execute(S.steps.insert(), step_values(session_id, version, seq, phase, step))
+            c.execute(S.steps.insert(), step_values(session_id, v, seq, phase, step))
 
     def add_steps(self, session_id: int, version: str,
                   rows: Iterable[tuple[str, Step]], start_seq: int = 0) -> int:
