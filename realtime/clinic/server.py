@@ -282,9 +282,8 @@ class Dashboard:
         rid = self.store.runner_id(row.runner) if row.runner else None
         others = self.store.sessions(row.runner) if row.runner else [row]
         if row.status == "recording":  # live: the latest steps, reloaded every few seconds
-            steps = self.store.steps(sid)
             n, med = self.store.stats(sid)
-            latest = [(n - len(steps[-15:]) + i, p, s) for i, (p, s) in enumerate(steps[-15:])]
+            latest = self.store.last_steps(sid, 15)
             return self.page(request, "live.html", row=row, rid=rid, n=n, latest=latest,
                              medians=[(label, _fmt(med.get(k), u)) for k, label, u in _MAIN],
                              cues=len(self.store.cues(sid)))

@@ -539,6 +539,18 @@ class Store:
         with self._read() as c:
             return [row_step(r) for r in c.execute(q)]
 
+    def last_steps(self, session_id: int, n: int) -> list[tuple[int, str, Step]]:
+        """The latest `n` steps (seq, phase, step) of the version shown, oldest first (a
+        live page: no need to read the whole session)."""
+        version = self.session_version(session_id)
+        st = S.steps
+        q = (sa.select(st).where(st.c.session_id == session_id,
+                                 st.c.metrics_version == version)
+             .order_by(st.c.seq.desc()).limit(n))
+        with self._read() as c:
+            rows = list(c.execute(q))
+        return [(r.seq, *row_step(r)) for r in reversed(rows)]
+
     def step_versions(self, session_id: int) -> dict[str, int]:
         """{metrics version: steps} of every version kept for a session."""
         st = S.steps

@@ -130,7 +130,7 @@ def _push_session(local: Store, clinic: Store, sid: int, runner_ids: dict[int, i
         n_local_cues = lc.execute(sa.select(sa.func.count()).select_from(cu)
                                   .where(cu.c.session_id == sid)).scalar() or 0
     assert row is not None
-    fields = {k: getattr(row, k) for k in s.c if k != "id"}
+    fields = {c.name: getattr(row, c.name) for c in s.c if c.name != "id"}
     fields["runner_id"] = runner_ids.get(row.runner_id) if row.runner_id is not None else None
     with clinic._tx() as c:
         # new there: "recording" until its steps are all in (a sync running beside this
