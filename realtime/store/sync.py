@@ -99,10 +99,11 @@ def _runner_map(local: Store, clinic: Store) -> tuple[dict[int, int], int]:
     for row in mine:
         with clinic._tx() as c:
             theirs = c.execute(sa.select(r).where(r.c.name == row.name)).first()
-            if theirs is None:
-                cid = c.execute(r.insert().values(
-                    name=row.name, created=row.created, profile=row.profile,
-                    profile_updated=row.profile_updated)).inserted_primary_key[0]
+            if theirs is None:  # another station may add the same name at the same moment
+                _insert_ignore(c, r, [{"name": row.name, "created": row.created,
+                                       "profile": row.profile,
+                                       "profile_updated": row.profile_updated}])
+                cid = c.execute(sa.select(r.c.id).where(r.c.name == row.name)).scalar()
                 added += 1
             else:
                 cid = theirs.id
@@ -238,8 +239,11 @@ class Syncer:
                       file=sys.stderr, flush=True)
             self.down = True
             return False
-        except UserError as exc:
-            print(f"realtime: sync to {self.name} failed: {exc}", file=sys.stderr, flush=True)
+        except (UserError, sa.exc.SQLAlchemyError) as exc:  # said once; tried again later
+            if not self.down:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                print(f"realtime: sync to {self.name} failed ({first}); it is tried again",
+                      file=sys.stderr, flush=True)
             self.down = True
             return False
         if self.down:
