@@ -38,6 +38,7 @@ of sessions, kept in the user data folder ($REALTIME_HOME):
   realtime sessions --runner ANNA        the recorded sessions
   realtime report 12 --out r.html        one session: plots, phases, targets, cues
   realtime compare 3 12 --out c.html     before/after, real change vs noise (SDD)
+  realtime serve                         all of it in a web browser (the clinic's dashboard)
 One value can be changed for one session with --set cues.knee_drive_target_deg=30.
 """
 

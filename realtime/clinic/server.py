@@ -12,6 +12,7 @@ import ipaddress
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +35,7 @@ from realtime.store.home import Home, check_runner_name
 
 HERE = Path(__file__).resolve().parent
 LIVE_REFRESH_S = 3  # a recording session's page reloads this often (plain polling)
+WARM = 3  # a runner's newest reports drawn in the background when their list is opened
 _MAIN = (("knee_drive_deg", "knee drive", "°"), ("hip_sway_pct", "hip sway", "%"),
          ("pelvic_drop_deg", "pelvic drop", "°"), ("cadence_spm", "cadence", "spm"))
 
@@ -44,14 +46,23 @@ class _Cache:
     def __init__(self, size: int = 48) -> None:
         self._d: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self.render_lock = threading.Lock()
         self.size = size
+
+    def has(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._d
 
     def get(self, key: tuple, make: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._d:
                 self._d.move_to_end(key)
                 return self._d[key]
-        value = make()
+        with self.render_lock:  # pyplot is not thread-safe: one report drawn at a time
+            with self._lock:
+                if key in self._d:  # drawn meanwhile by another request
+                    return self._d[key]
+            value = make()
         with self._lock:
             self._d[key] = value
             while len(self._d) > self.size:
@@ -94,6 +105,7 @@ class Dashboard:
         self.store, self.home, self.require_login = store, home, require_login
         self.sessions = auth.Sessions()
         self.cache = _Cache()
+        self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm")
         self.report_cfg = ReportConfig()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["refresh_s"] = LIVE_REFRESH_S
@@ -212,6 +224,7 @@ class Dashboard:
             rows.append({"row": row, "plan": _plan(row.config),
                          "metrics": [_fmt(stats.get(k), u) for k, _, u in _MAIN],
                          "live": row.status == "recording"})
+        self._warm([row for row, _ in listed if row.status != "recording"][:WARM])
         everything = listed if not any(filt.values()) else self.store.session_list(rid)
         return self.page(request, "runner.html", runner=r, rows=rows, filt=filt,
                          main=[label for _, label, _ in _MAIN], stations=self.store.stations(),
@@ -264,7 +277,18 @@ class Dashboard:
         return self.page(request, "progress.html", runner=r, body=body, phase=phase,
                          n=len(rows), version=shown, other_versions=len(versions) > 1)
 
+    def _warm(self, rows: list[SessionRow]) -> None:
+        """Draw the reports a therapist is likely to open next (a runner's newest
+        sessions) in one background thread, so that opening them is quick."""
+        todo = [r for r in rows if not self.cache.has(self._report_key(r))]
+        if todo:
+            self._warmer.submit(lambda: [self._report(r) for r in todo])
+
     # ------------------------------------------------------------------ sessions
+
+    @staticmethod
+    def _report_key(row: SessionRow) -> tuple:
+        return ("session", row.id, row.rev, row.metrics_version, row.steps)
 
     async def session(self, request: Request) -> Response:
         return await self.guarded(request, self._session, request.path_params["sid"])
@@ -273,8 +297,7 @@ class Dashboard:
         from realtime.report.html import session_body
         from realtime.store import sessiondata
 
-        key = ("session", row.id, row.rev, row.metrics_version, row.steps)
-        return self.cache.get(key, lambda: session_body(
+        return self.cache.get(self._report_key(row), lambda: session_body(
             sessiondata.from_store(self.store, row.id), self.report_cfg))
 
     def _session(self, request: Request, sid: int) -> Response:
