@@ -349,7 +349,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         cfg, store = _runner_cfg(args)
     else:
         cfg = _load_cfg(args)
-        store = StoreTarget(_store(), None, None)  # every live session is recorded
+        try:
+            store = StoreTarget(_store(), None, None)  # every live session is recorded
+        except UserError as exc:  # a full disk stops recording, never the feedback
+            print(f"realtime: {exc}; this session is kept in its folder only",
+                  file=sys.stderr)
+            store = None
     if args.realtime and not args.video:
         raise UserError("--realtime only applies with --video PATH")
     if args.rear_video and not args.video:
@@ -381,7 +386,7 @@ def _stop_sync(syncer: Syncer | None) -> None:
               file=sys.stderr)
 
 
-def _run_session(args: argparse.Namespace, cfg: Config, store: StoreTarget) -> int:
+def _run_session(args: argparse.Namespace, cfg: Config, store: StoreTarget | None) -> int:
     from realtime.live import run_session
 
     return run_session(
