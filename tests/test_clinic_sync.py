@@ -214,3 +214,24 @@ def test_a_sync_killed_mid_way_then_run_again_sends_every_step_once(
     assert len(clinic.sessions()) == 24 and pending(local) == []
     for r in local.sessions():
         assert _clinic_steps(pg_url, r.uuid) == _local_steps(local, r.id)
+
+
+def test_sessions_shows_what_is_not_synced_and_sync_sends_it(
+        realtime_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    _station(realtime_home, "treadmill-3", 2, 50)
+    assert main(["sessions"]) == 0
+    assert "synced?" not in capsys.readouterr().out  # no clinic database: nothing to say
+    monkeypatch.setenv("REALTIME_DB_URL", f"sqlite:///{tmp_path / 'clinic.db'}")
+    assert main(["sessions"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("NOT SYNCED") == 2 and "2 of 2 sessions not yet fully" in out
+    assert main(["sync", "--quiet"]) == 0
+    assert "2 sessions, 100 steps, 2 cues sent; 1 runners added" in capsys.readouterr().out
+    assert main(["sessions"]) == 0
+    out = capsys.readouterr().out
+    assert "NOT SYNCED" not in out and "0 of 2 sessions not yet fully" in out
+    monkeypatch.setenv("REALTIME_DB_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert main(["sync"]) == 2
+    err = capsys.readouterr().err
+    assert "is unreachable" in err and len(err.strip().splitlines()) == 1
