@@ -106,6 +106,7 @@ class Dashboard:
         self.sessions = auth.Sessions()
         self.cache = _Cache()
         self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm")
+        self._warm_idle = threading.Lock()
         self.report_cfg = ReportConfig()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["refresh_s"] = LIVE_REFRESH_S
@@ -219,16 +220,14 @@ class Dashboard:
         listed = self.store.session_list(rid, **filt)
         rows = []
         for row, stats in listed:
-            if stats is None:
-                _, stats = self.store.stats(row.id)
             rows.append({"row": row, "plan": _plan(row.config),
                          "metrics": [_fmt(stats.get(k), u) for k, _, u in _MAIN],
                          "live": row.status == "recording"})
         self._warm([row for row, _ in listed if row.status != "recording"][:WARM])
-        everything = listed if not any(filt.values()) else self.store.session_list(rid)
         return self.page(request, "runner.html", runner=r, rows=rows, filt=filt,
                          main=[label for _, label, _ in _MAIN], stations=self.store.stations(),
-                         choices=[s for s, _ in everything], saved=qp.get("saved") == "1")
+                         choices=self.store.session_choices(rid),
+                         saved=qp.get("saved") == "1")
 
     async def profile(self, request: Request) -> Response:
         rid = request.path_params["rid"]
@@ -279,10 +278,21 @@ class Dashboard:
 
     def _warm(self, rows: list[SessionRow]) -> None:
         """Draw the reports a therapist is likely to open next (a runner's newest
-        sessions) in one background thread, so that opening them is quick."""
+        sessions) in one background thread, so that opening them is quick.  Only when
+        that thread is idle: a therapist paging through runners never queues up work
+        that would slow the pages they open."""
         todo = [r for r in rows if not self.cache.has(self._report_key(r))]
-        if todo:
-            self._warmer.submit(lambda: [self._report(r) for r in todo])
+        if not todo or not self._warm_idle.acquire(blocking=False):
+            return
+
+        def work() -> None:
+            try:
+                for r in todo:
+                    self._report(r)
+            finally:
+                self._warm_idle.release()
+
+        self._warmer.submit(work)
 
     # ------------------------------------------------------------------ sessions
 
@@ -340,18 +350,23 @@ class Dashboard:
         if phase not in ("baseline", "retest", "drill", "all"):
             raise UserError(f"phase = {phase!r}: one of baseline, retest, drill, all")
         ra, rb = self.store.session(ida), self.store.session(idb)
-        a, b = sessiondata.from_store(self.store, ida), sessiondata.from_store(self.store, idb)
-        sessiondata.check_comparable(a, b)
-        hist_rows = [ra, rb]
-        if ra.runner and ra.runner == rb.runner:
-            hist_rows = [s for s in self.store.sessions(ra.runner)
-                         if s.steps and s.metrics_version == ra.metrics_version]
-        key = ("compare", ida, idb, phase, tuple((s.id, s.rev, s.steps) for s in hist_rows))
+        if ra.metrics_version != rb.metrics_version:  # the one-line refusal, with its fix
+            sessiondata.check_comparable(sessiondata.from_store(self.store, ida),
+                                         sessiondata.from_store(self.store, idb))
+        hist: list[tuple] = [(ra.id, ra.rev, ra.status, ra.steps),
+                             (rb.id, rb.rev, rb.status, rb.steps)]
+        if ra.runner and ra.runner == rb.runner:  # what the progress depends on, cheaply
+            hist = self.store.session_keys(self.store.runner_id(ra.runner),
+                                           ra.metrics_version)
+        key = ("compare", ida, idb, phase, tuple(hist))
 
         def make() -> tuple[str, str]:
-            hist = [a if s.id == ida else b if s.id == idb else
-                    sessiondata.from_store(self.store, s.id) for s in hist_rows]
-            return compare_body(a, b, hist, self.report_cfg, phase)
+            a = sessiondata.from_store(self.store, ida)
+            b = sessiondata.from_store(self.store, idb)
+            rows = [h[0] for h in hist if h[3] != 0]
+            history = [a if i == ida else b if i == idb else
+                       sessiondata.from_store(self.store, i) for i in rows]
+            return compare_body(a, b, history, self.report_cfg, phase)
 
         _title, body = self.cache.get(key, make)
         rid = self.store.runner_id(ra.runner) if ra.runner else None

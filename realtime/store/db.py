@@ -18,6 +18,7 @@ one).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -451,11 +452,11 @@ class Store:
                 session_id=session_id, seq=seq, t_s=cue.t_ns / 1e9, phase=phase, kind=cue.kind,
                 text=cue.text, priority=cue.priority, spoken=int(spoken)))
 
-    def _session_query(self) -> sa.Select:
+    def _session_query(self, count: bool = True) -> sa.Select:
         s, st = S.sessions, S.steps
         n = (sa.select(sa.func.count()).select_from(st)
              .where(st.c.session_id == s.c.id, st.c.metrics_version == s.c.metrics_version)
-             .scalar_subquery())
+             .scalar_subquery() if count else sa.literal(-1))
         return (sa.select(s, S.runners.c.name.label("runner_name"), n.label("n_steps"))
                 .outerjoin(S.runners, S.runners.c.id == s.c.runner_id))
 
@@ -493,7 +494,8 @@ class Store:
         """One runner's sessions, newest first, filtered (dates as YYYY-MM-DD, inclusive),
         each with its kept medians (None until computed)."""
         s, ss = S.sessions, S.session_stats
-        q = (self._session_query().add_columns(ss.c.stats.label("stats"))
+        q = (self._session_query(count=False)
+             .add_columns(ss.c.stats.label("stats"), ss.c.steps.label("stat_steps"))
              .outerjoin(ss, sa.and_(ss.c.session_id == s.c.id,
                                     ss.c.metrics_version == s.c.metrics_version))
              .where(s.c.runner_id == runner_id).order_by(s.c.started.desc(), s.c.id.desc()))
@@ -506,8 +508,40 @@ class Store:
         if station:
             q = q.where(s.c.station == station)
         with self._read() as c:
-            return [(self._row(r), json.loads(r.stats) if r.stats else None)
-                    for r in c.execute(q)]
+            rows = list(c.execute(q))
+        out = []
+        for r in rows:  # kept counts and medians; computed (and kept) where missing
+            if r.stats is not None and r.status != "recording":
+                n, med = int(r.stat_steps), json.loads(r.stats)
+            else:
+                n, med = self.stats(r.id, r.metrics_version)
+            out.append((dataclasses.replace(self._row(r), steps=n), med))
+        return out
+
+    def session_choices(self, runner_id: int) -> list[tuple[int, str, str]]:
+        """(id, started, station) of a runner's sessions, newest first (the compare form)."""
+        s = S.sessions
+        with self._read() as c:
+            return [(r.id, r.started, r.station) for r in c.execute(
+                sa.select(s.c.id, s.c.started, s.c.station).where(s.c.runner_id == runner_id)
+                .order_by(s.c.started.desc(), s.c.id.desc()))]
+
+    def session_keys(self, runner_id: int, version: str) -> list[tuple]:
+        """(id, rev, status, steps) of a runner's sessions shown at `version`, oldest
+        first: what a cached comparison depends on.  Steps are counted only while a
+        session records (-1 otherwise: a finished session changes only with its rev;
+        0 when it has none: left out of the progress)."""
+        s, st = S.sessions, S.steps
+        has = sa.exists().where(st.c.session_id == s.c.id,
+                                st.c.metrics_version == s.c.metrics_version)
+        q = (sa.select(s.c.id, s.c.rev, s.c.status, has.label("has"))
+             .where(s.c.runner_id == runner_id, s.c.metrics_version == version)
+             .order_by(s.c.id))
+        with self._read() as c:
+            rows = list(c.execute(q))
+        return [(r.id, r.rev, r.status,
+                 (self.step_count(r.id) if r.status == "recording" else -1) if r.has else 0)
+                for r in rows]
 
     def stations(self) -> list[str]:
         with self._read() as c:
