@@ -121,10 +121,11 @@ def real_clip_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return rec.save(tmp_path_factory.mktemp("clip") / "pose.npz")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pg_server():  # type: ignore[no-untyped-def]
-    """One real PostgreSQL server for the test session (tests/pg.py); each test makes its
-    own database.  Skips without PostgreSQL, fails under REALTIME_REQUIRE_DATA=1."""
+    """A real PostgreSQL server for a test module (tests/pg.py; about 1 s to start), stopped
+    after it so that it never runs beside the timing-sensitive live tests; each test makes
+    its own database.  Skips without PostgreSQL, fails under REALTIME_REQUIRE_DATA=1."""
     from tests.pg import PgServer, pg_bindir
 
     if pg_bindir() is None:
