@@ -88,6 +88,7 @@ steps = Table(
     *(Column(c, Float) for c in REAL_COLUMNS),
     Column("unreliable", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("session_id", "metrics_version", "seq", name="pk_steps"),
+    sqlite_with_rowid=False,  # SQLite: the rows live in their key's order, no second index
 )
 
 cues = Table(

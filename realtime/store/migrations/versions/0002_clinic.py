@@ -65,6 +65,7 @@ def upgrade() -> None:
         *(sa.Column(c, sa.Float) for c in REAL_COLUMNS),
         sa.Column("unreliable", sa.Text, nullable=False, server_default=""),
         sa.PrimaryKeyConstraint("session_id", "metrics_version", "seq", name="pk_steps"),
+        sqlite_with_rowid=False,  # a session's steps are read in key order: stored so
     )
     op.execute(f"INSERT INTO steps_v2 ({cols}, metrics_version) "
                f"SELECT {cols}, '1' FROM steps")
