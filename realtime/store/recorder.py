@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from realtime.errors import UserError
 from realtime.store.db import Store
 from realtime.types import Cue, LiveState, PoseSample, Step, Swing
 
@@ -96,7 +99,7 @@ class StoreRecorder:
             try:
                 job()  # type: ignore[operator]
                 self.written += 1
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, sa.exc.SQLAlchemyError, UserError, OSError) as exc:
                 self.error = f"the session store stopped recording: {exc}"
                 print(f"realtime: {self.error} (steps.csv goes on)", file=sys.stderr)
 
