@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from realtime.store.db import Store
     from realtime.store.recorder import StoreTarget
     from realtime.store.sessiondata import SessionData
+    from realtime.store.sync import Syncer
 
 DESCRIPTION = """\
 Running-form feedback on the treadmill. A webcam beside the treadmill films you; the
@@ -37,6 +38,7 @@ of sessions, kept in the user data folder ($REALTIME_HOME):
   realtime sessions --runner ANNA        the recorded sessions
   realtime report 12 --out r.html        one session: plots, phases, targets, cues
   realtime compare 3 12 --out c.html     before/after, real change vs noise (SDD)
+  realtime serve                         all of it in a web browser (the clinic's dashboard)
 One value can be changed for one session with --set cues.knee_drive_target_deg=30.
 """
 
@@ -208,14 +210,49 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("session", metavar="SESSION")
     ca.add_argument("--save", action="store_true",
                     help="the therapist confirms: write the targets to the runner's profile")
+    sy = sub.add_parser("sync", help="send this station's sessions to the clinic database",
+                        description="Copies to the clinic database (REALTIME_DB_URL or "
+                                    "[store] url) every session, step and cue it does not "
+                                    "have yet; safe to run again or after an interruption "
+                                    "(each row arrives once).")
+    sy.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sv = sub.add_parser("serve", help="the therapists' dashboard in a web browser",
+                        description="Runners, sessions, reports, comparisons and profiles in "
+                                    "a browser, from the clinic database (or this station's). "
+                                    "Bound to 127.0.0.1 by default; on any other address it "
+                                    "requires the password set with `realtime password`.")
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8719, help="port (default: 8719)")
+
+    pw = sub.add_parser("password", help="set the dashboard's login password (stored hashed)",
+                        description="Asks for the password twice (or reads one line from "
+                                    "standard input when it is not a terminal) and stores "
+                                    "its scrypt hash in the data folder.")
+    pw.add_argument("--user", default="therapist", help="the login name (default: therapist)")
+
+    ra2 = sub.add_parser("reanalyze", help="re-measure stored sessions with the current "
+                         "metrics version",
+                         description="Recomputes the steps of stored sessions from their "
+                                     "pose streams (pose.npz in the session folder) with this "
+                                     "program's metrics, in parallel; the previous steps are "
+                                     "kept under their metrics version.")
+    ra2.add_argument("--runner", metavar="NAME", help="only this runner's sessions")
+    ra2.add_argument("--since", metavar="DATE", help="only sessions started on or after "
+                     "DATE (YYYY-MM-DD)")
+    ra2.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="processes (default: the number of cores)")
+    ra2.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
 def _store() -> Store:
-    from realtime.store.db import Store
-    from realtime.store.home import home
+    """This station's own session store (ids as `realtime sessions` lists them)."""
+    from realtime.config import load_config
+    from realtime.store.where import local_store
 
-    return Store(home().ensure().db)
+    return local_store(load_config().store)
 
 
 def _load_cfg(args: argparse.Namespace) -> Config:
@@ -240,10 +277,13 @@ def _runner_cfg(args: argparse.Namespace) -> tuple[Config, StoreTarget]:
     if args.profile:
         raise UserError("--runner uses the runner's own profile; drop --profile (or edit "
                         "the runner's profile, see `realtime runner list`)")
+    from realtime.store.station import prepare_runner
+
     name = check_runner_name(args.runner)
-    store = _store()
-    store.runner_id(name)  # unknown runner: one line naming it
     path = home().profile(name)
+    station_cfg = load_config(config_file=args.config, overrides=args.overrides).store
+    store = prepare_runner(station_cfg, name, path)  # the clinic's runner and profile
+    store.runner_id(name)  # unknown runner: one line naming it
     if not path.is_file():
         raise UserError(f"runner {name!r} has no profile at {path}; create it with "
                         f"`realtime config --defaults > {path}` and edit it")
@@ -266,11 +306,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from realtime.live import restore_sigterm, stop_on_sigterm
 
     previous = stop_on_sigterm()  # a service manager's stop ends it like Ctrl-C
+    syncer = _start_sync(cfg, store)
     try:
         res = analyze(args.input, args.out, cfg, view=args.view, progress=not args.quiet,
                       rear=args.rear, store=store, force=args.force)
     finally:
         restore_sigterm(previous)
+        _stop_sync(syncer)
     pct = 100.0 * res.frames_with_pose / res.frames if res.frames else 0.0
     cad = res.summary.get("cadence_spm")
     cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"
@@ -304,14 +346,18 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from realtime.live import run_session
     from realtime.store.recorder import StoreTarget
 
     if args.runner:
         cfg, store = _runner_cfg(args)
     else:
         cfg = _load_cfg(args)
-        store = StoreTarget(_store(), None, None)  # every live session is recorded
+        try:
+            store = StoreTarget(_store(), None, None)  # every live session is recorded
+        except UserError as exc:  # a full disk stops recording, never the feedback
+            print(f"realtime: {exc}; this session is kept in its folder only",
+                  file=sys.stderr)
+            store = None
     if args.realtime and not args.video:
         raise UserError("--realtime only applies with --video PATH")
     if args.rear_video and not args.video:
@@ -320,6 +366,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.rear_camera is not None and args.video:
         raise UserError("--rear-camera goes with a side camera, not with --video; "
                         "use --rear-video PATH")
+    syncer = _start_sync(cfg, store)
+    try:
+        return _run_session(args, cfg, store)
+    finally:
+        _stop_sync(syncer)
+
+
+def _start_sync(cfg: Config, target: StoreTarget | None) -> Syncer | None:
+    """With a clinic database, this station's sessions go there as they are recorded."""
+    if target is None:
+        return None
+    from realtime.store.station import start_syncer
+
+    return start_syncer(cfg.store, target.store)
+
+
+def _stop_sync(syncer: Syncer | None) -> None:
+    if syncer is not None and not syncer.stop():
+        print("realtime: not everything reached the clinic database yet; run `realtime "
+              "sync` when it is back (`realtime sessions` shows what is left)",
+              file=sys.stderr)
+
+
+def _run_session(args: argparse.Namespace, cfg: Config, store: StoreTarget | None) -> int:
+    from realtime.live import run_session
+
     return run_session(
         cfg,
         camera=args.camera,
@@ -473,22 +545,68 @@ def _cmd_runner(args: argparse.Namespace) -> int:
     elif template is not None:
         raise UserError(f"{path} already exists; edit it, or remove it to start from "
                         f"{args.template}")
-    store.add_runner(name)
+    store.add_runner(name, path.read_text(encoding="utf-8"))
     print(f"runner {name} added; profile {path} (edit the targets and the drill plan there)")
     return 0
 
 
 def _cmd_sessions(args: argparse.Namespace) -> int:
-    rows = _store().sessions(args.runner)
+    from realtime.config import load_config
+    from realtime.store.sync import pending
+    from realtime.store.where import clinic_url
+
+    store = _store()
+    rows = store.sessions(args.runner)
     if not rows:
         print("no sessions recorded" + (f" for {args.runner}" if args.runner else ""))
         return 0
+    url = clinic_url(load_config().store)
+    todo = {p.id: p for p in pending(store)} if url else {}
     print(f"{'id':>4}  {'runner':12s} {'started (UTC)':20s} {'kind':8s} {'views':10s} "
-          f"{'steps':>6}  {'status':9s} folder")
+          f"{'steps':>6}  {'status':9s} " + ("synced?      " if url else "") + "folder")
     for r in rows:
         status = "no end" if r.status == "recording" else r.status  # crashed or running
+        sync = ""
+        if url:
+            p = todo.get(r.id)
+            sync = ("yes" if p is None else "NOT SYNCED" if p.steps_to_send < 0
+                    else f"{p.steps_to_send} steps to send" if p.steps_to_send
+                    else "changes to send")
+            sync = f"{sync:12s} "
         print(f"{r.id:>4}  {(r.runner or '-'):12s} {r.started[:19]:20s} {r.kind:8s} "
-              f"{'+'.join(r.views):10s} {r.steps:>6}  {status:9s} {r.folder or ''}")
+              f"{'+'.join(r.views):10s} {r.steps:>6}  {status:9s} {sync}{r.folder or ''}")
+    if url:
+        print(f"{len(todo)} of {len(rows)} sessions not yet fully in the clinic database"
+              + (" (`realtime sync` sends them)" if todo else ""))
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from realtime.config import load_config
+    from realtime.store.db import safe_url
+    from realtime.store.sync import pending, sync
+    from realtime.store.where import clinic_store, clinic_url
+
+    cfg = load_config().store
+    url = clinic_url(cfg)
+    if url is None:
+        raise UserError("no clinic database is configured: set REALTIME_DB_URL or [store] url "
+                        "in the data folder's config.toml")
+    local = _store()
+    todo = len(pending(local))
+    clinic = clinic_store(cfg)
+    if args.quiet or not todo:
+        res = sync(local, clinic)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(TextColumn("[bold]sync"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("sessions")) as bar:
+            task = bar.add_task("sync", total=todo)
+            res = sync(local, clinic,
+                       on_session=lambda i, n, _s: bar.update(task, completed=i, total=n))
+    print(f"synced to {safe_url(url)}: {res.sessions} sessions, {res.steps} steps, "
+          f"{res.cues} cues sent; {res.runners} runners added")
     return 0
 
 
@@ -512,15 +630,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from realtime.config import ReportConfig
     from realtime.report.change import compare
     from realtime.report.html import compare_report
+    from realtime.store.sessiondata import check_comparable
 
     a, b = _session(args.session_a), _session(args.session_b)
+    check_comparable(a, b)
     history = [a, b]
     if a.runner and a.runner == b.runner:
         from realtime.store import sessiondata
 
         store = _store()
         history = [sessiondata.from_store(store, r.id) for r in store.sessions(a.runner)
-                   if r.steps]
+                   if r.steps and r.metrics_version == a.metrics_version]
     cfg = ReportConfig()
     changes, used_a, used_b = compare(a.steps, b.steps, cfg, args.phase)
     out = compare_report(a, b, history, cfg, _out_file(args.out), args.phase)
@@ -578,6 +698,36 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from realtime.clinic.server import serve
+
+    return serve(args.host, args.port)
+
+
+def _cmd_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from realtime.clinic.auth import set_password
+    from realtime.store.home import home
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("new dashboard password: ")
+        if getpass.getpass("again: ") != first:
+            raise UserError("the two passwords differ; nothing changed")
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+    path = set_password(home().ensure(), args.user, first)
+    print(f"password for {args.user} saved (scrypt hash) in {path}")
+    return 0
+
+
+def _cmd_reanalyze(args: argparse.Namespace) -> int:
+    from realtime.reanalyze import reanalyze_command
+
+    return reanalyze_command(_store(), args.runner, args.since, args.workers,
+                             progress=not args.quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Gait and video-derived data are health data: every file and folder this process
     # creates (session folders, CSVs, pose streams, the store, profiles) is private to
@@ -591,7 +741,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"analyze": _cmd_analyze, "run": _cmd_run, "demo": _cmd_demo,
                "config": _cmd_config, "recover": _cmd_recover, "runner": _cmd_runner,
                "sessions": _cmd_sessions, "report": _cmd_report, "compare": _cmd_compare,
-               "calibrate": _cmd_calibrate}[args.command]
+               "calibrate": _cmd_calibrate, "sync": _cmd_sync, "serve": _cmd_serve,
+               "password": _cmd_password, "reanalyze": _cmd_reanalyze}[args.command]
     try:
         _check_args(args)
         return handler(args)

@@ -119,3 +119,31 @@ def real_clip_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for i, s in enumerate(samples):
         rec.add(s, s.t_source_s if math.isfinite(s.t_source_s) else i / fps)
     return rec.save(tmp_path_factory.mktemp("clip") / "pose.npz")
+
+
+@pytest.fixture(scope="module")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A real PostgreSQL server for a test module (tests/pg.py; about 1 s to start), stopped
+    after it so that it never runs beside the timing-sensitive live tests; each test makes
+    its own database.  Skips without PostgreSQL, fails under REALTIME_REQUIRE_DATA=1."""
+    from tests.pg import PgServer, pg_bindir
+
+    if pg_bindir() is None:
+        msg = "PostgreSQL is not installed (apt-get install postgresql)"
+        if REQUIRE_DATA:
+            pytest.fail(msg + " (REALTIME_REQUIRE_DATA=1)")
+        pytest.skip(msg)
+    server = PgServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+_PG_DBS = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:  # type: ignore[no-untyped-def]
+    """A new, empty database on the test server."""
+    return pg_server.create(f"clinic_{next(_PG_DBS)}")

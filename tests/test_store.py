@@ -223,3 +223,29 @@ def test_the_wheel_ships_the_default_config(tmp_path: Path) -> None:
         shipped = z.read("realtime/defaults/default.toml").decode()
         assert "realtime/defaults/profiles/default.toml" in z.namelist()
     assert shipped == (root / "config" / "default.toml").read_text()
+
+
+def test_a_store_that_fails_mid_session_stops_recording_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The database file destroyed under a recording session: the recorder says so once
+    and stops writing to it; the session (and steps.csv) would go on."""
+    from realtime.store.recorder import StoreRecorder
+
+    path = tmp_path / "realtime.db"
+    store = Store(path)
+    sid = store.begin_session(runner=None, kind="live", source="camera 0", views=["side"],
+                              folder=None, profile=None, config={}, version="0",
+                              session_index=0)
+    rec = StoreRecorder(store, sid, lambda t: "drill")
+    rec.on_step(_step(0, knee_drive_deg=30.0), ())
+    rec.drain()
+    assert store.steps(sid)[0][1].knee_drive_deg == 30.0
+    rec = StoreRecorder(store, sid, lambda t: "drill")
+    with path.open("r+b") as fh:  # the disk returns garbage from now on
+        fh.write(b"\xff" * path.stat().st_size)
+    for i in range(1, 4):
+        rec.on_step(_step(i, knee_drive_deg=30.0), ())
+    rec.drain()
+    err = capsys.readouterr().err
+    assert rec.error is not None and rec.error.startswith("the session store stopped recording")
+    assert err.count("the session store stopped recording") == 1 and "Traceback" not in err

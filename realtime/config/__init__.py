@@ -35,7 +35,7 @@ from realtime.config.loader import (
     to_toml,
 )
 from realtime.config.metrics import MetricsConfig
-from realtime.config.plan import PHASES, CalibrationConfig, DrillConfig, ReportConfig
+from realtime.config.plan import PHASES, CalibrationConfig, DrillConfig, ReportConfig, StoreConfig
 
 __all__ = [
     "CONFIG_DIR",
@@ -52,6 +52,7 @@ __all__ = [
     "PoseConfig",
     "ReportConfig",
     "SpeechConfig",
+    "StoreConfig",
     "TonesConfig",
     "TwoViewConfig",
     "as_dict",

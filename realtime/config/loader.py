@@ -18,7 +18,7 @@ from typing import Any
 from realtime.config.camera import CaptureConfig, PoseConfig, TwoViewConfig
 from realtime.config.feedback import CuesConfig, DisplayConfig, SpeechConfig, TonesConfig
 from realtime.config.metrics import MetricsConfig
-from realtime.config.plan import CalibrationConfig, DrillConfig, ReportConfig
+from realtime.config.plan import CalibrationConfig, DrillConfig, ReportConfig, StoreConfig
 from realtime.errors import ConfigError
 
 # `config/` of the checkout, shipped inside the package (realtime/defaults links to it, and
@@ -39,6 +39,7 @@ class Config:
     two_view: TwoViewConfig = field(default_factory=TwoViewConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
 
 # --------------------------------------------------------------------------- loading
@@ -186,6 +187,11 @@ def load_config(
     default = CONFIG_DIR / "default.toml"
     if default.exists():
         data = _deep_merge(data, _read_toml(default))
+    from realtime.store.home import home
+
+    station = home().config  # this station's own settings (the clinic database, its name)
+    if station.is_file():
+        data = _deep_merge(data, _read_toml(station))
     if profile:
         data = _deep_merge(data, _read_toml(profile_path(profile)))
     if config_file:

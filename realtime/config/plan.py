@@ -1,5 +1,6 @@
 """The therapist's side: the session plan `[drill]`, targets from the baseline
-`[calibration]`, and what reports call a real change `[report]`."""
+`[calibration]`, what reports call a real change `[report]`, and where sessions are kept
+`[store]`."""
 
 from __future__ import annotations
 
@@ -131,3 +132,20 @@ class ReportConfig:
     sdd_hip_sway_pct: float = field(default=0.0, metadata=rng(0.0, 100.0))
     sdd_overstride_pct: float = field(default=0.0, metadata=rng(0.0, 100.0))
     sdd_cadence_spm: float = field(default=0.0, metadata=rng(0.0, 100.0))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Where sessions are kept (realtime.store): the embedded SQLite file in the data
+    folder by default; a clinic's database server for many stations."""
+
+    url: str = field(
+        default="",
+        metadata={"doc": "the clinic database, e.g. postgresql://user@server/clinic; empty: "
+                  "only this station's realtime.db (REALTIME_DB_URL overrides it)"},
+    )
+    station: str = field(
+        default="",
+        metadata={"doc": "this station's name in the clinic database; empty: a name made "
+                  "once from the host name and kept in the data folder"},
+    )

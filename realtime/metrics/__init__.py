@@ -16,15 +16,18 @@ use only this):
 
 The kernel runs condition -> detectors (foot, body, swing) -> fusion once per frame
 (`frame.py`); `warmup()` compiles (or loads from cache) every numba kernel, call it before
-capture.  README.md in this folder explains the method and its measured accuracy.
+capture.  `METRICS_VERSION` names this measurement (bump it when steps would change).
+README.md in this folder explains the method and its measured accuracy.
 """
 
 from realtime.metrics.analyzer import GaitAnalyzer, analyze_stream, warmup
 from realtime.metrics.cadence import cadence_spm, recent_cadence_spm
 from realtime.metrics.lag import measure_filter_lag
 from realtime.metrics.summary import summarize, warnings, write_steps_csv
+from realtime.metrics.version import METRICS_VERSION
 
 __all__ = [
+    "METRICS_VERSION",
     "GaitAnalyzer",
     "analyze_stream",
     "cadence_spm",

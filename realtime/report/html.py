@@ -396,6 +396,26 @@ def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
     """Write one session's report to `out` (one self-contained HTML file) and return it.
 
     `cfg.min_steps` flags a metric whose median rests on too few steps to be stable."""
+    title, body = session_body(data, cfg)
+    return _write(out, _page(title, body))
+
+
+def page(title: str, body: str) -> str:
+    """A whole self-contained HTML page around a report's body (the dashboard's
+    download)."""
+    return _page(title, body)
+
+
+REPORT_CSS = _CSS
+
+
+def _version(data: SessionData) -> str:
+    return (f"{data.metrics_version} (`realtime reanalyze` re-measures older sessions)"
+            if data.metrics_version else "unknown (a session folder)")
+
+
+def session_body(data: SessionData, cfg: ReportConfig) -> tuple[str, str]:
+    """(title, HTML body) of one session's report (the dashboard shows the body)."""
     spoken = sum(1 for c in data.cues if c.spoken)
     main = next((mm for mm in MAIN_METRICS if phase_values(data.steps, mm.column)), None)
     steps = f"{len(data.steps)}"
@@ -412,6 +432,7 @@ def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
         ("steps", steps),
         ("cues", f"{len(data.cues)} given, {spoken} spoken"),
         ("status", data.status),
+        ("metrics version", _version(data)),
     ])]
     body.append('<p class="note">Only values that were measured and trusted are shown: a '
                 "metric the camera view cannot measure, or one whose landmarks were hidden, "
@@ -433,7 +454,7 @@ def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
         body += ["<h2>The runner at a typical step</h2>", pose]
     body += ["<h2>Baseline and retest</h2>", _baseline_retest(data)]
     body += [f"<h2>Cues given ({len(data.cues)})</h2>", _cue_table(data)]
-    return _write(out, _page(title, "\n".join(body)))
+    return title, "\n".join(body)
 
 
 def _write(out: Path, text: str) -> Path:
@@ -578,6 +599,13 @@ def compare_report(a: SessionData, b: SessionData, history: list[SessionData],
                    cfg: ReportConfig, out: Path, phase: str = "baseline") -> Path:
     """Write the comparison of session A (before) with B (after), and the progress over
     `history` (the runner's sessions, oldest first), to `out`; return it."""
+    title, body = compare_body(a, b, history, cfg, phase)
+    return _write(out, _page(title, body))
+
+
+def compare_body(a: SessionData, b: SessionData, history: list[SessionData],
+                 cfg: ReportConfig, phase: str = "baseline") -> tuple[str, str]:
+    """(title, HTML body) of the comparison and the progress (the dashboard's page)."""
     changes, used_a, used_b = compare(a.steps, b.steps, cfg, phase)
     pa, pb = pick_phases(a.steps, phase, cfg.min_steps), pick_phases(b.steps, phase,
                                                                      cfg.min_steps)
@@ -589,7 +617,8 @@ def compare_report(a: SessionData, b: SessionData, history: list[SessionData],
 
     body = [f"<h1>{_e(title)}</h1>", _kv([("A (before)", who(a, used_a)),
                                           ("B (after)", who(b, used_b)),
-                                          ("compared phase", phase)])]
+                                          ("compared phase", phase),
+                                          ("metrics version", _version(a))])]
     if phase != "all" and (used_a != phase or used_b != phase):
         body.append(f'<p class="note">A session with fewer than {cfg.min_steps} steps in '
                     f"the {_e(phase)} is judged on its whole session instead.</p>")
@@ -623,4 +652,15 @@ def compare_report(a: SessionData, b: SessionData, history: list[SessionData],
             if (f := _progress_figure(history, m, phase, cfg.min_steps, a, b)) is not None]
     body.append("".join(prog) or "<p>No session of this runner has a reliable value to "
                 "show.</p>")
-    return _write(out, _page(title, "\n".join(body)))
+    return title, "\n".join(body)
+
+
+def progress_body(history: list[SessionData], cfg: ReportConfig,
+                  phase: str = "baseline") -> str:
+    """The progress plots over a runner's sessions (the dashboard's progress page)."""
+    if not history:
+        return "<p>No session with steps yet.</p>"
+    a, b = history[0], history[-1]
+    prog = [f"<h3>{_e(m.label)}</h3>{f}" for m in COMPARED
+            if (f := _progress_figure(history, m, phase, cfg.min_steps, a, b)) is not None]
+    return "".join(prog) or "<p>No session of this runner has a reliable value to show.</p>"

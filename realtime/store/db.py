@@ -1,84 +1,59 @@
-"""The session store: one SQLite file (`realtime.db` in the data directory).
+"""The session store: SQLite (one file, `realtime.db` in the data folder, the default) or
+a clinic's PostgreSQL server, through SQLAlchemy Core with one schema (realtime.store.schema).
 
-Tables: `runners`; `sessions` (runner, profile snapshot, effective config, start/end,
-source, views, software version, the session folder, calibration, summary); `steps`
-(one row per step: every steps.csv column plus its phase); `cues` (one row per decided
-cue with its phase and whether it was spoken).
+Why SQLite in WAL mode with `synchronous=FULL` on a station: a live session commits each
+step in its own transaction as it happens, so a crash, a SIGKILL or a power cut loses at
+most the step in progress, and a reader (`realtime sessions`, a report, the dashboard) can
+open the file while a session writes.  The session folders (pose streams, CSVs) stay; the
+store points to them.
 
-Why SQLite in WAL mode with `synchronous=FULL`: a live session commits each step in its
-own transaction as it happens, so a crash, a SIGKILL or a power cut loses at most the
-step in progress, and a reader (`realtime sessions`, a report) can open the file while a
-session writes.  The session folders (pose streams, CSVs) stay; the store points to them.
-
-The schema version is `PRAGMA user_version`; a file from a newer program is refused with
-one line instead of being misread.
+The schema is built and upgraded by Alembic (realtime/store/migrations).  A realtime.db
+of the single-station program (`PRAGMA user_version` 1, no Alembic table) is upgraded in
+place, every row kept; the upgrade is one transaction, so an interrupted one leaves the
+file as it was.  A database from a newer program is refused with one line instead of
+being misread (SQLite also records `user_version` 2, so the older program refuses this
+one).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import math
 import os
 import sqlite3
+import statistics
 import threading
-from collections.abc import Iterator, Sequence
+import uuid as uuidlib
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
 from realtime.errors import UserError
-from realtime.types import STEP_COLUMNS, STEP_METRICS, Cue, Step
+from realtime.metrics import version as _metrics
+from realtime.metrics.version import METRICS_VERSION
+from realtime.store import schema as S
+from realtime.types import STEP_METRICS, Cue, Step
 
-SCHEMA_VERSION = 1
-_REAL_COLUMNS = tuple(c for c in STEP_COLUMNS if c not in ("leg", "unreliable"))
+SCHEMA_VERSION = 2  # SQLite's PRAGMA user_version: 1 was the single-station schema
+HEAD = "0002"  # the newest Alembic revision (a test checks it is the scripts' head)
+_REVISIONS = ("0001", "0002")
+_REAL_COLUMNS = S.REAL_COLUMNS
+_STEP_KEYS = ("session_id", "metrics_version", "seq", "phase", "leg", *_REAL_COLUMNS,
+              "unreliable")
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_PG_LOCK = 19_190_019  # advisory lock: one process migrates a clinic database at a time
 
-_SCHEMA = f"""
-CREATE TABLE runners (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    created TEXT NOT NULL
-);
-CREATE TABLE sessions (
-    id INTEGER PRIMARY KEY,
-    runner_id INTEGER REFERENCES runners(id),
-    kind TEXT NOT NULL CHECK (kind IN ('live', 'analyze')),
-    started TEXT NOT NULL,
-    ended TEXT,
-    status TEXT NOT NULL CHECK (status IN ('recording', 'done', 'failed')),
-    source TEXT NOT NULL,
-    views TEXT NOT NULL,
-    folder TEXT,
-    profile TEXT,
-    config TEXT NOT NULL,
-    version TEXT NOT NULL,
-    session_index INTEGER NOT NULL DEFAULT 0,
-    t0_s REAL,
-    calibration TEXT,
-    summary TEXT
-);
-CREATE TABLE steps (
-    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    phase TEXT NOT NULL,
-    leg TEXT NOT NULL CHECK (leg IN ('L', 'R')),
-    {", ".join(f"{c} REAL" for c in _REAL_COLUMNS)},
-    unreliable TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (session_id, seq)
-);
-CREATE TABLE cues (
-    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    t_s REAL NOT NULL,
-    phase TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    text TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    spoken INTEGER NOT NULL,
-    PRIMARY KEY (session_id, seq)
-);
-CREATE INDEX sessions_runner ON sessions(runner_id, started);
-"""
+
+class StoreUnavailable(UserError):
+    """The database cannot be reached (a clinic server that is down or unreachable)."""
 
 
 def utc_now() -> str:
@@ -90,9 +65,41 @@ def _num(x: float) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
+def step_values(session_id: int, version: str, seq: int, phase: str, step: Step
+                ) -> dict[str, Any]:
+    """One `steps` row as a dict (NaN stored as NULL)."""
+    row: dict[str, Any] = {"session_id": session_id, "metrics_version": version, "seq": seq,
+                           "phase": phase, "leg": step.leg,
+                           "unreliable": ",".join(sorted(step.unreliable))}
+    for c in _REAL_COLUMNS:
+        row[c] = _num(getattr(step, c))
+    return row
+
+
+def row_step(r: Any) -> tuple[str, Step]:
+    """(phase, Step) from a `steps` row."""
+    vals = {c: (math.nan if getattr(r, c) is None else float(getattr(r, c)))
+            for c in _REAL_COLUMNS}
+    unrel = frozenset(x for x in (r.unreliable or "").split(",") if x in STEP_METRICS)
+    return r.phase, Step(leg=r.leg, unreliable=unrel, **vals)
+
+
+def is_url(target: str | os.PathLike[str]) -> bool:
+    return isinstance(target, str) and "://" in target
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(not a database URL)"
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRow:
-    """One row of `sessions`, with its runner's name and step count."""
+    """One row of `sessions`, with its runner's name and step count (of the version
+    shown)."""
 
     id: int
     runner: str | None
@@ -111,6 +118,10 @@ class SessionRow:
     calibration: dict | None
     summary: dict | None
     steps: int
+    uuid: str = ""
+    station: str = ""
+    metrics_version: str = METRICS_VERSION
+    rev: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,225 +136,569 @@ class CueRecord:
     spoken: bool
 
 
-class Store:
-    """The session database.  Thread-safe: one connection guarded by a lock (a live
-    session writes from its store thread while the main thread may read)."""
+@dataclass(frozen=True, slots=True)
+class RunnerRow:
+    """A runner as the dashboard lists them."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+    id: int
+    name: str
+    created: str
+    sessions: int
+    last: str | None  # start of their latest session
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    eng = sa.create_engine(f"sqlite:///{path}",
+                           connect_args={"timeout": 10.0, "check_same_thread": False})
+
+    @sa.event.listens_for(eng, "connect")
+    def _connect(dbapi_conn: Any, _rec: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" below says BEGIN
+        dbapi_conn.execute("PRAGMA foreign_keys = ON")
+        dbapi_conn.execute("PRAGMA busy_timeout = 10000")
+
+    @sa.event.listens_for(eng, "begin")
+    def _begin(conn: Connection) -> None:
+        # a writer takes the lock at once (no deadlock upgrading a read lock)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write")
+                             else "BEGIN")
+
+    return eng
+
+
+class Store:
+    """The session database.  Thread-safe: SQLAlchemy's pool gives each thread its own
+    connection (a live session writes from its store thread while another reads)."""
+
+    def __init__(self, target: str | os.PathLike[str], station: str = "",
+                 connect_timeout_s: float = 5.0) -> None:
+        self.station = station or "unknown"
+        self._ids_lock = threading.Lock()
+        if is_url(target):
+            self.url = str(target)
+            self.path: Path | None = None
+            self.name = safe_url(self.url)
+            try:
+                url = sa.engine.make_url(self.url)
+            except sa.exc.ArgumentError:
+                raise UserError(f"database URL {self.url!r} is not a URL such as "
+                                "postgresql://user@host/clinic or sqlite:////path/file.db"
+                                ) from None
+            if url.get_backend_name() == "sqlite" and url.database:
+                self.path = Path(url.database)
+                self._init_sqlite_file()
+                self.engine = _sqlite_engine(self.path)
+            else:
+                if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+                    url = url.set(drivername="postgresql+psycopg")
+                args = ({"connect_timeout": max(1, round(connect_timeout_s))}
+                        if url.get_backend_name() == "postgresql" else {})
+                try:
+                    self.engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+                except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+                    raise UserError(f"database URL {self.name}: {exc}") from None
+        else:
+            self.path = Path(target)
+            self.url = f"sqlite:///{self.path}"
+            self.name = str(self.path)
+            self._init_sqlite_file()
+            self.engine = _sqlite_engine(self.path)
+        self.dialect = self.engine.dialect.name
+        try:
+            self._upgrade()
+        except sa.exc.OperationalError as exc:
+            self.engine.dispose()
+            if self.path is not None:
+                raise UserError(f"session store {self.name} cannot be opened: "
+                                f"{exc.orig}") from None
+            raise StoreUnavailable(f"database {self.name} is unreachable: "
+                                   f"{str(exc.orig).strip().splitlines()[0]}") from None
+        except sa.exc.DatabaseError as exc:
+            self.engine.dispose()
+            raise UserError(f"session store {self.name} cannot be opened: {exc.orig}"
+                            ) from None
+        except sqlite3.DatabaseError as exc:  # PRAGMAs on the driver's own connection
+            self.engine.dispose()
+            raise UserError(f"session store {self.name} cannot be opened: {exc}") from None
+
+    # ------------------------------------------------------------------ opening
+
+    def _init_sqlite_file(self) -> None:
+        assert self.path is not None
         if not self.path.parent.is_dir():
             raise UserError(f"no data folder {self.path.parent} for the session store")
-        new = not self.path.exists()
-        try:
-            if new:  # 0600: gait data is health data
+        if not self.path.exists():  # 0600: gait data is health data
+            try:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0,
-                                       isolation_level=None)
-            self._db.execute("PRAGMA foreign_keys = ON")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        except (sqlite3.DatabaseError, OSError) as exc:
-            raise UserError(f"session store {self.path} cannot be opened: {exc}") from None
-        if version > SCHEMA_VERSION:
-            self._db.close()
-            raise UserError(f"session store {self.path} has schema version {version}, newer "
-                            f"than this program's ({SCHEMA_VERSION}): upgrade realtime-runform")
-        self._lock = threading.Lock()
-        try:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            if version == 0:
-                with self._tx():
-                    if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                        raise UserError(f"{self.path} is an SQLite file but not a session "
-                                        "store (it has tables and no schema version)")
-                    for stmt in _SCHEMA.split(";"):
-                        if stmt.strip():
-                            self._db.execute(stmt)
-                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.OperationalError as exc:
-            raise UserError(f"session store {self.path} cannot be written: {exc}") from None
+            except OSError as exc:
+                raise UserError(f"session store {self.path} cannot be created: "
+                                f"{exc.strerror}") from None
+
+    def _upgrade(self) -> None:
+        """Build a new database, or bring an older one to HEAD (one transaction)."""
+        with self.engine.connect() as c:
+            if self.dialect == "sqlite":
+                raw = c.connection.driver_connection
+                (uv,) = raw.execute("PRAGMA user_version").fetchone()
+                if uv > SCHEMA_VERSION:
+                    raise UserError(f"session store {self.name} has schema version {uv}, "
+                                    f"newer than this program's ({SCHEMA_VERSION}): upgrade "
+                                    "realtime-runform")
+                raw.execute("PRAGMA journal_mode = WAL")
+                raw.execute("PRAGMA synchronous = FULL")
+            else:
+                uv = -1
+            current = self._revision(c)
+            c.rollback()
+            if current == HEAD:
+                return
+            if self.dialect == "sqlite":  # a table rebuild must not cascade-delete rows
+                c.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with c.execution_options(write=True).begin():
+                    if self.dialect == "postgresql":
+                        c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+                    current = self._revision(c)  # another process may have done it
+                    if current == HEAD:
+                        return
+                    tables = set(sa.inspect(c).get_table_names())
+                    if current is None and tables:
+                        if uv == 1 and {"runners", "sessions", "steps", "cues"} <= tables:
+                            current = "0001"
+                            self._alembic(c, "stamp", "0001")
+                        else:
+                            raise UserError(f"{self.name} is a database but not a session "
+                                            "store (it has tables and no schema version)")
+                    if current is not None and current not in _REVISIONS:
+                        raise UserError(f"session store {self.name} has schema revision "
+                                        f"{current}, newer than this program's ({HEAD}): "
+                                        "upgrade realtime-runform")
+                    self._alembic(c, "upgrade", HEAD)
+                    if self.dialect == "sqlite":
+                        c.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            finally:
+                if self.dialect == "sqlite":
+                    c.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+
+    @staticmethod
+    def _revision(c: Connection) -> str | None:
+        if not sa.inspect(c).has_table("alembic_version"):
+            return None
+        return c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def _alembic(self, c: Connection, what: str, rev: str) -> None:
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.attributes["connection"] = c
+        cfg.attributes["station"] = self.station
+        getattr(command, what)(cfg, rev)
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction (committed on leaving, rolled back on an error)."""
+        try:
+            with self.engine.connect() as c, c.execution_options(write=True).begin():
+                yield c
+        except sa.exc.OperationalError as exc:
+            raise self._unavailable(exc) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as c:
+                yield c
+        except sa.exc.OperationalError as exc:
+            raise self._unavailable(exc) from None
+
+    def _unavailable(self, exc: sa.exc.OperationalError) -> UserError:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if self.path is None:
+            return StoreUnavailable(f"database {self.name} is unreachable: {first}")
+        return UserError(f"session store {self.name} cannot be used: {first}")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.engine.dispose()
 
     # ------------------------------------------------------------------ runners
 
-    def add_runner(self, name: str) -> int:
-        with self._tx() as db:
-            if db.execute("SELECT 1 FROM runners WHERE name = ?", (name,)).fetchone():
+    def add_runner(self, name: str, profile: str | None = None) -> int:
+        with self._tx() as c:
+            if c.execute(sa.select(S.runners.c.id).where(S.runners.c.name == name)).first():
                 raise UserError(f"runner {name!r} already exists")
-            return int(db.execute("INSERT INTO runners (name, created) VALUES (?, ?)",
-                                  (name, utc_now())).lastrowid)
+            res = c.execute(S.runners.insert().values(
+                name=name, created=utc_now(), profile=profile,
+                profile_updated=utc_now() if profile is not None else None))
+            return int(res.inserted_primary_key[0])
 
     def runner_id(self, name: str) -> int:
-        row = self._query("SELECT id FROM runners WHERE name = ?", (name,))
-        if not row:
-            known = [r[0] for r in self._query("SELECT name FROM runners ORDER BY name")]
-            raise UserError(f"unknown runner {name!r} (known: {', '.join(known) or 'none'}); "
+        with self._read() as c:
+            rid = c.execute(sa.select(S.runners.c.id).where(S.runners.c.name == name)).scalar()
+            if rid is None:
+                known = c.execute(sa.select(S.runners.c.name).order_by(S.runners.c.name)
+                                  ).scalars().all()
+        if rid is None:
+            shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+            raise UserError(f"unknown runner {name!r} (known: {shown or 'none'}); "
                             f"add one with `realtime runner add {name}`")
-        return int(row[0][0])
+        return int(rid)
+
+    def has_runner(self, name: str) -> bool:
+        with self._read() as c:
+            return c.execute(sa.select(S.runners.c.id).where(S.runners.c.name == name)
+                             ).first() is not None
 
     def runners(self) -> list[tuple[str, str, int]]:
         """(name, created, sessions) of every runner."""
-        return [(r[0], r[1], int(r[2])) for r in self._query(
-            "SELECT r.name, r.created, count(s.id) FROM runners r LEFT JOIN sessions s "
-            "ON s.runner_id = r.id GROUP BY r.id ORDER BY r.name")]
+        return [(r.name, r.created, r.sessions) for r in self.runner_rows()]
 
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    def runner_rows(self, name_filter: str = "") -> list[RunnerRow]:
+        """Every runner (whose name contains `name_filter`) with their session count and
+        latest session start."""
+        s = S.sessions
+        counts = (sa.select(s.c.runner_id, sa.func.count().label("n"),
+                            sa.func.max(s.c.started).label("last"))
+                  .group_by(s.c.runner_id).subquery())
+        q = (sa.select(S.runners.c.id, S.runners.c.name, S.runners.c.created, counts.c.n,
+                       counts.c.last)
+             .outerjoin(counts, counts.c.runner_id == S.runners.c.id)
+             .order_by(S.runners.c.name))
+        if name_filter:
+            q = q.where(S.runners.c.name.ilike(f"%{name_filter}%"))
+        with self._read() as c:
+            return [RunnerRow(r.id, r.name, r.created, int(r.n or 0), r.last)
+                    for r in c.execute(q)]
+
+    def runner_by_id(self, runner_id: int) -> RunnerRow:
+        with self._read() as c:
+            r = c.execute(sa.select(S.runners).where(S.runners.c.id == runner_id)).first()
+        if r is None:
+            raise UserError(f"unknown runner id {runner_id}")
+        return RunnerRow(r.id, r.name, r.created, 0, None)
+
+    def profile(self, name: str) -> tuple[str | None, str | None]:
+        """(profile TOML text, when it last changed) of a runner, as this database has it."""
+        with self._read() as c:
+            r = c.execute(sa.select(S.runners.c.profile, S.runners.c.profile_updated)
+                          .where(S.runners.c.name == name)).first()
+        if r is None:
+            self.runner_id(name)  # raises, naming the known runners
+        return (r.profile, r.profile_updated) if r else (None, None)
+
+    def set_profile(self, name: str, text: str, updated: str | None = None) -> None:
+        """Replace a runner's profile (one statement: all of it or nothing)."""
+        with self._tx() as c:
+            n = c.execute(S.runners.update().where(S.runners.c.name == name).values(
+                profile=text, profile_updated=updated or utc_now())).rowcount
+        if not n:
+            self.runner_id(name)
 
     # ------------------------------------------------------------------ sessions
 
     def begin_session(self, *, runner: str | None, kind: str, source: str,
                       views: Sequence[str], folder: Path | None, profile: str | None,
-                      config: dict, version: str, session_index: int) -> int:
+                      config: dict, version: str, session_index: int,
+                      session_uuid: str | None = None, started: str | None = None) -> int:
         rid = self.runner_id(runner) if runner else None
-        with self._tx() as db:
-            return int(db.execute(
-                "INSERT INTO sessions (runner_id, kind, started, status, source, views, "
-                "folder, profile, config, version, session_index) "
-                "VALUES (?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?)",
-                (rid, kind, utc_now(), source, ",".join(views),
-                 str(folder.resolve()) if folder else None, profile,
-                 json.dumps(config, allow_nan=False), version, session_index)).lastrowid)
+        with self._tx() as c:
+            res = c.execute(S.sessions.insert().values(
+                runner_id=rid, kind=kind, started=started or utc_now(), status="recording",
+                source=source, views=",".join(views),
+                folder=str(folder.resolve()) if folder else None, profile=profile,
+                config=json.dumps(config, allow_nan=False), version=version,
+                session_index=session_index, uuid=session_uuid or str(uuidlib.uuid4()),
+                station=self.station, metrics_version=_metrics.METRICS_VERSION, rev=0))
+            return int(res.inserted_primary_key[0])
+
+    def _update(self, session_id: int, **values: Any) -> None:
+        s = S.sessions
+        with self._tx() as c:
+            c.execute(s.update().where(s.c.id == session_id).values(rev=s.c.rev + 1, **values))
 
     def set_t0(self, session_id: int, t0_s: float) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE sessions SET t0_s = ? WHERE id = ?", (t0_s, session_id))
+        self._update(session_id, t0_s=t0_s)
 
     def set_calibration(self, session_id: int, calibration: dict) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE sessions SET calibration = ? WHERE id = ?",
-                       (json.dumps(calibration), session_id))
+        self._update(session_id, calibration=json.dumps(calibration))
 
     def end_session(self, session_id: int, summary: dict, failed: bool = False) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE sessions SET ended = ?, status = ?, summary = ? WHERE id = ?",
-                       (utc_now(), "failed" if failed else "done",
-                        json.dumps(summary, default=str), session_id))
+        self._update(session_id, ended=utc_now(), status="failed" if failed else "done",
+                     summary=json.dumps(summary, default=str))
+        with contextlib.suppress(UserError):  # the dashboard's list then scans no steps
+            self.stats(session_id)
 
-    def add_step(self, session_id: int, seq: int, phase: str, step: Step) -> None:
+    def add_step(self, session_id: int, seq: int, phase: str, step: Step,
+                 version: str | None = None) -> None:
         """One step in its own transaction (committed, fsynced) as it happens."""
-        cols = ("session_id", "seq", "phase", "leg", *_REAL_COLUMNS, "unreliable")
-        vals = (session_id, seq, phase, step.leg,
-                *(_num(getattr(step, c)) for c in _REAL_COLUMNS),
-                ",".join(sorted(step.unreliable)))
-        with self._tx() as db:
-            db.execute(f"INSERT INTO steps ({', '.join(cols)}) VALUES "
-                       f"({', '.join('?' * len(cols))})", vals)
+        v = version or _metrics.METRICS_VERSION
+        with self._tx() as c:
+            c.execute(S.steps.insert(), step_values(session_id, v, seq, phase, step))
+
+    def add_steps(self, session_id: int, version: str,
+                  rows: Iterable[tuple[str, Step]], start_seq: int = 0) -> int:
+        """Many steps of one version in one transaction (re-analysis); returns how many."""
+        vals = [step_values(session_id, version, start_seq + i, p, s)
+                for i, (p, s) in enumerate(rows)]
+        if vals:
+            with self._tx() as c:
+                c.execute(S.steps.insert(), vals)
+        return len(vals)
 
     def add_cue(self, session_id: int, seq: int, phase: str, cue: Cue, spoken: bool) -> None:
-        with self._tx() as db:
-            db.execute("INSERT INTO cues VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (session_id, seq, cue.t_ns / 1e9, phase, cue.kind, cue.text,
-                        cue.priority, int(spoken)))
+        with self._tx() as c:
+            c.execute(S.cues.insert().values(
+                session_id=session_id, seq=seq, t_s=cue.t_ns / 1e9, phase=phase, kind=cue.kind,
+                text=cue.text, priority=cue.priority, spoken=int(spoken)))
 
-    _SESSION_SQL = (
-        "SELECT s.id, r.name, s.kind, s.started, s.ended, s.status, s.source, s.views, "
-        "s.folder, s.profile, s.config, s.version, s.session_index, s.t0_s, s.calibration, "
-        "s.summary, (SELECT count(*) FROM steps WHERE session_id = s.id) "
-        "FROM sessions s LEFT JOIN runners r ON r.id = s.runner_id")
+    def _session_query(self, count: bool = True) -> sa.Select:
+        s, st = S.sessions, S.steps
+        n = (sa.select(sa.func.count()).select_from(st)
+             .where(st.c.session_id == s.c.id, st.c.metrics_version == s.c.metrics_version)
+             .scalar_subquery() if count else sa.literal(-1))
+        return (sa.select(s, S.runners.c.name.label("runner_name"), n.label("n_steps"))
+                .outerjoin(S.runners, S.runners.c.id == s.c.runner_id))
 
     @staticmethod
-    def _row(r: tuple) -> SessionRow:
+    def _row(r: Any) -> SessionRow:
         return SessionRow(
-            id=r[0], runner=r[1], kind=r[2], started=r[3], ended=r[4], status=r[5],
-            source=r[6], views=tuple(v for v in r[7].split(",") if v), folder=r[8],
-            profile=r[9], config=json.loads(r[10]), version=r[11], session_index=r[12],
-            t0_s=r[13], calibration=json.loads(r[14]) if r[14] else None,
-            summary=json.loads(r[15]) if r[15] else None, steps=r[16])
+            id=r.id, runner=r.runner_name, kind=r.kind, started=r.started, ended=r.ended,
+            status=r.status, source=r.source, views=tuple(v for v in r.views.split(",") if v),
+            folder=r.folder, profile=r.profile, config=json.loads(r.config),
+            version=r.version, session_index=r.session_index, t0_s=r.t0_s,
+            calibration=json.loads(r.calibration) if r.calibration else None,
+            summary=json.loads(r.summary) if r.summary else None, steps=int(r.n_steps),
+            uuid=r.uuid, station=r.station, metrics_version=r.metrics_version, rev=r.rev)
 
     def sessions(self, runner: str | None = None) -> list[SessionRow]:
         """Every session (of one runner), oldest first."""
-        if runner is None:
-            rows = self._query(self._SESSION_SQL + " ORDER BY s.id")
-        else:
-            rid = self.runner_id(runner)
-            rows = self._query(self._SESSION_SQL + " WHERE s.runner_id = ? ORDER BY s.id",
-                               (rid,))
-        return [self._row(r) for r in rows]
+        q = self._session_query().order_by(S.sessions.c.id)
+        if runner is not None:
+            q = q.where(S.sessions.c.runner_id == self.runner_id(runner))
+        with self._read() as c:
+            return [self._row(r) for r in c.execute(q)]
 
     def session(self, session_id: int) -> SessionRow:
-        rows = self._query(self._SESSION_SQL + " WHERE s.id = ?", (session_id,))
-        if not rows:
-            last = self._query("SELECT max(id) FROM sessions")[0][0]
+        with self._read() as c:
+            r = c.execute(self._session_query().where(S.sessions.c.id == session_id)).first()
+            if r is None:
+                last = c.execute(sa.select(sa.func.max(S.sessions.c.id))).scalar()
+        if r is None:
             raise UserError(f"unknown session id {session_id} (ids go up to {last or 0}; "
                             "see `realtime sessions`)")
-        return self._row(rows[0])
+        return self._row(r)
 
-    def steps(self, session_id: int) -> list[tuple[str, Step]]:
-        """(phase, step) in order."""
-        rows = self._query(f"SELECT phase, leg, {', '.join(_REAL_COLUMNS)}, unreliable "
-                           "FROM steps WHERE session_id = ? ORDER BY seq", (session_id,))
+    def session_list(self, runner_id: int, since: str = "", until: str = "", status: str = "",
+                     station: str = "") -> list[tuple[SessionRow, dict | None]]:
+        """One runner's sessions, newest first, filtered (dates as YYYY-MM-DD, inclusive),
+        each with its kept medians (None until computed)."""
+        s, ss = S.sessions, S.session_stats
+        q = (self._session_query(count=False)
+             .add_columns(ss.c.stats.label("stats"), ss.c.steps.label("stat_steps"))
+             .outerjoin(ss, sa.and_(ss.c.session_id == s.c.id,
+                                    ss.c.metrics_version == s.c.metrics_version))
+             .where(s.c.runner_id == runner_id).order_by(s.c.started.desc(), s.c.id.desc()))
+        if since:
+            q = q.where(s.c.started >= since)
+        if until:
+            q = q.where(s.c.started < until + "~")  # the whole day: '~' sorts after 'T...'
+        if status:
+            q = q.where(s.c.status == status)
+        if station:
+            q = q.where(s.c.station == station)
+        with self._read() as c:
+            rows = list(c.execute(q))
         out = []
-        for r in rows:
-            vals = {c: (math.nan if v is None else float(v))
-                    for c, v in zip(_REAL_COLUMNS, r[2:-1], strict=True)}
-            unrel = frozenset(x for x in r[-1].split(",") if x in STEP_METRICS)
-            out.append((r[0], Step(leg=r[1], unreliable=unrel, **vals)))
+        for r in rows:  # kept counts and medians; computed (and kept) where missing
+            if r.stats is not None and r.status != "recording":
+                n, med = int(r.stat_steps), json.loads(r.stats)
+            else:
+                n, med = self.stats(r.id, r.metrics_version)
+            out.append((dataclasses.replace(self._row(r), steps=n), med))
         return out
 
+    def session_choices(self, runner_id: int) -> list[tuple[int, str, str]]:
+        """(id, started, station) of a runner's sessions, newest first (the compare form)."""
+        s = S.sessions
+        with self._read() as c:
+            return [(r.id, r.started, r.station) for r in c.execute(
+                sa.select(s.c.id, s.c.started, s.c.station).where(s.c.runner_id == runner_id)
+                .order_by(s.c.started.desc(), s.c.id.desc()))]
+
+    def session_keys(self, runner_id: int, version: str) -> list[tuple]:
+        """(id, rev, status, steps) of a runner's sessions shown at `version`, oldest
+        first: what a cached comparison depends on.  Steps are counted only while a
+        session records (-1 otherwise: a finished session changes only with its rev;
+        0 when it has none: left out of the progress)."""
+        s, st = S.sessions, S.steps
+        has = sa.exists().where(st.c.session_id == s.c.id,
+                                st.c.metrics_version == s.c.metrics_version)
+        q = (sa.select(s.c.id, s.c.rev, s.c.status, has.label("has"))
+             .where(s.c.runner_id == runner_id, s.c.metrics_version == version)
+             .order_by(s.c.id))
+        with self._read() as c:
+            rows = list(c.execute(q))
+        return [(r.id, r.rev, r.status,
+                 (self.step_count(r.id) if r.status == "recording" else -1) if r.has else 0)
+                for r in rows]
+
+    def stations(self) -> list[str]:
+        with self._read() as c:
+            return list(c.execute(sa.select(S.sessions.c.station).distinct()
+                                  .order_by(S.sessions.c.station)).scalars())
+
+    def session_by_uuid(self, session_uuid: str) -> int | None:
+        with self._read() as c:
+            return c.execute(sa.select(S.sessions.c.id)
+                             .where(S.sessions.c.uuid == session_uuid)).scalar()
+
+    def session_version(self, session_id: int) -> str:
+        with self._read() as c:
+            v = c.execute(sa.select(S.sessions.c.metrics_version)
+                          .where(S.sessions.c.id == session_id)).scalar()
+        if v is None:
+            self.session(session_id)  # raises
+        return str(v)
+
+    def steps(self, session_id: int, version: str | None = None,
+              after_seq: int = -1) -> list[tuple[str, Step]]:
+        """(phase, step) in order, of `version` (default: the one the session shows)."""
+        if version is None:
+            version = self.session_version(session_id)
+        st = S.steps
+        q = (sa.select(st).where(st.c.session_id == session_id,
+                                 st.c.metrics_version == version, st.c.seq > after_seq)
+             .order_by(st.c.seq))
+        with self._read() as c:
+            return [row_step(r) for r in c.execute(q)]
+
+    def last_steps(self, session_id: int, n: int) -> list[tuple[int, str, Step]]:
+        """The latest `n` steps (seq, phase, step) of the version shown, oldest first (a
+        live page: no need to read the whole session)."""
+        version = self.session_version(session_id)
+        st = S.steps
+        q = (sa.select(st).where(st.c.session_id == session_id,
+                                 st.c.metrics_version == version)
+             .order_by(st.c.seq.desc()).limit(n))
+        with self._read() as c:
+            rows = list(c.execute(q))
+        return [(r.seq, *row_step(r)) for r in reversed(rows)]
+
+    def step_versions(self, session_id: int) -> dict[str, int]:
+        """{metrics version: steps} of every version kept for a session."""
+        st = S.steps
+        with self._read() as c:
+            return {r[0]: int(r[1]) for r in c.execute(
+                sa.select(st.c.metrics_version, sa.func.count())
+                .where(st.c.session_id == session_id).group_by(st.c.metrics_version))}
+
+    def step_count(self, session_id: int) -> int:
+        """Steps of the version shown (a live page polls this)."""
+        s, st = S.sessions, S.steps
+        with self._read() as c:
+            return int(c.execute(
+                sa.select(sa.func.count()).select_from(st).join(s, s.c.id == st.c.session_id)
+                .where(st.c.session_id == session_id,
+                       st.c.metrics_version == s.c.metrics_version)).scalar() or 0)
+
     def cues(self, session_id: int) -> list[CueRecord]:
-        rows = self._query("SELECT t_s, phase, kind, text, priority, spoken FROM cues "
-                           "WHERE session_id = ? ORDER BY seq", (session_id,))
-        return [CueRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+        q = (sa.select(S.cues).where(S.cues.c.session_id == session_id)
+             .order_by(S.cues.c.seq))
+        with self._read() as c:
+            return [CueRecord(r.t_s, r.phase, r.kind, r.text, r.priority, bool(r.spoken))
+                    for r in c.execute(q)]
+
+    def set_metrics_version(self, session_id: int, version: str) -> None:
+        """The session now shows the steps of `version` (after a re-analysis)."""
+        self._update(session_id, metrics_version=version)
 
     def session_of_folder(self, folder: Path) -> int | None:
         """The newest session recorded into `folder`, or None."""
-        rows = self._query("SELECT max(id) FROM sessions WHERE folder = ?",
-                           (str(folder.resolve()),))
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+        q = sa.select(sa.func.max(S.sessions.c.id)).where(
+            S.sessions.c.folder == str(folder.resolve()))
+        with self._read() as c:
+            sid = c.execute(q).scalar()
+        return int(sid) if sid is not None else None
 
     def counts(self, session_id: int) -> tuple[int, int]:
-        """(steps, cues) the store holds for a session."""
-        rows = self._query("SELECT (SELECT count(*) FROM steps WHERE session_id = ?), "
-                           "(SELECT count(*) FROM cues WHERE session_id = ?)",
-                           (session_id, session_id))
-        return int(rows[0][0]), int(rows[0][1])
+        """(steps of the version the session shows, cues) the store holds for it."""
+        with self._read() as c:
+            cues = c.execute(sa.select(sa.func.count()).select_from(S.cues)
+                             .where(S.cues.c.session_id == session_id)).scalar()
+        return self.step_count(session_id), int(cues or 0)
 
     def add_missing(self, session_id: int, steps: Sequence[tuple[str, Step]],
                     cues: Sequence[CueRecord]) -> tuple[int, int]:
         """The session's steps and cues (all of them, in order, as its folder has them)
         that the store lacks, in one transaction; (steps, cues) added.  Rows the store
-        has are kept: a row's seq is its place in steps.csv or cues.csv."""
-        cols = ("session_id", "seq", "phase", "leg", *_REAL_COLUMNS, "unreliable")
-        with self._tx() as db:
-            have_s = {r[0] for r in db.execute("SELECT seq FROM steps WHERE session_id = ?",
-                                               (session_id,))}
-            have_c = {r[0] for r in db.execute("SELECT seq FROM cues WHERE session_id = ?",
-                                               (session_id,))}
-            new_s = [(session_id, seq, phase, st.leg,
-                      *(_num(getattr(st, c)) for c in _REAL_COLUMNS),
-                      ",".join(sorted(st.unreliable)))
-                     for seq, (phase, st) in enumerate(steps) if seq not in have_s]
-            new_c = [(session_id, seq, c.t_s, c.phase, c.kind, c.text, c.priority,
-                      int(c.spoken)) for seq, c in enumerate(cues) if seq not in have_c]
-            db.executemany(f"INSERT INTO steps ({', '.join(cols)}) VALUES "
-                           f"({', '.join('?' * len(cols))})", new_s)
-            db.executemany("INSERT INTO cues VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new_c)
+        has are kept: a row's seq is its place in steps.csv or cues.csv, and the steps are
+        those of the version the session shows."""
+        version = self.session(session_id).metrics_version
+        st, cu = S.steps, S.cues
+        with self._tx() as c:
+            have_s = {r[0] for r in c.execute(sa.select(st.c.seq).where(
+                st.c.session_id == session_id, st.c.metrics_version == version))}
+            have_c = {r[0] for r in c.execute(sa.select(cu.c.seq).where(
+                cu.c.session_id == session_id))}
+            new_s = [step_values(session_id, version, seq, phase, step)
+                     for seq, (phase, step) in enumerate(steps) if seq not in have_s]
+            new_c = [{"session_id": session_id, "seq": seq, "t_s": x.t_s, "phase": x.phase,
+                      "kind": x.kind, "text": x.text, "priority": x.priority,
+                      "spoken": int(x.spoken)}
+                     for seq, x in enumerate(cues) if seq not in have_c]
+            if new_s:
+                c.execute(st.insert(), new_s)
+            if new_c:
+                c.execute(cu.insert(), new_c)
         return len(new_s), len(new_c)
 
     def earlier_sessions(self, runner: str, schedule: str | None = None) -> int:
         """How many sessions of `runner` reached a drill (with `schedule`, only those
         whose cue schedule it was): the faded schedule's session number."""
         rid = self.runner_id(runner)
+        s, st = S.sessions, S.steps
+        q = sa.select(s.c.config).where(s.c.runner_id == rid, sa.exists().where(
+            st.c.session_id == s.c.id, st.c.phase == "drill"))
         n = 0
-        for (cfg,) in self._query(
-                "SELECT s.config FROM sessions s WHERE s.runner_id = ? AND EXISTS "
-                "(SELECT 1 FROM steps WHERE session_id = s.id AND phase = 'drill')", (rid,)):
-            if schedule is None or json.loads(cfg).get("cues", {}).get("schedule") == schedule:
-                n += 1
+        with self._read() as c:
+            for (cfg,) in c.execute(q):
+                if schedule is None or json.loads(cfg).get("cues", {}).get("schedule") == \
+                        schedule:
+                    n += 1
         return n
+
+    # ------------------------------------------------------------------ stats
+
+    def stats(self, session_id: int, version: str | None = None) -> tuple[int, dict]:
+        """(steps, {metric: median of reliable values}) of a session's version, computed
+        once and kept (a session still recording is computed each time)."""
+        from realtime.metrics.summary import phase_values
+
+        if version is None:
+            version = self.session_version(session_id)
+        ss = S.session_stats
+        with self._read() as c:
+            r = c.execute(sa.select(ss.c.steps, ss.c.stats).where(
+                ss.c.session_id == session_id, ss.c.metrics_version == version)).first()
+            status = c.execute(sa.select(S.sessions.c.status)
+                               .where(S.sessions.c.id == session_id)).scalar()
+        if r is not None:
+            return int(r.steps), json.loads(r.stats)
+        rows = self.steps(session_id, version)
+        med: dict[str, float] = {}
+        for m in STEP_METRICS:
+            v = phase_values(rows, m)
+            if v:
+                med[m] = round(float(statistics.median(v)), 3)
+        if status != "recording":
+            self.put_stats(session_id, version, len(rows), med)
+        return len(rows), med
+
+    def put_stats(self, session_id: int, version: str, n: int, med: dict) -> None:
+        ss = S.session_stats
+        with self._tx() as c:
+            c.execute(ss.delete().where(ss.c.session_id == session_id,
+                                        ss.c.metrics_version == version))
+            c.execute(ss.insert().values(session_id=session_id, metrics_version=version,
+                                         steps=n, stats=json.dumps(med)))

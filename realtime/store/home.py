@@ -8,6 +8,9 @@ clinics on one machine); by default it is the platform's user data folder
 Layout::
 
     realtime.db                 the session store (realtime.store.db)
+    config.toml                 this station's settings (optional: [store] url, station)
+    station                     this station's generated name (when [store] station is empty)
+    dashboard-password          `realtime password`: the dashboard's login (scrypt hash)
     profiles/NAME.toml          one runner's profile (thresholds, plan, calibration)
     sessions/NAME/DATE-TIME/    a live session's files (pose.npz, steps.csv, cues.csv, ...)
 
@@ -47,6 +50,21 @@ class Home:
     @property
     def db(self) -> Path:
         return self.root / "realtime.db"
+
+    @property
+    def config(self) -> Path:
+        """This station's own settings (`[store] url`, `station`): a config layer."""
+        return self.root / "config.toml"
+
+    @property
+    def password(self) -> Path:
+        """The dashboard's password hash (`realtime password`)."""
+        return self.root / "dashboard-password"
+
+    @property
+    def station_file(self) -> Path:
+        """The station name made once for this data folder (when `store.station` is empty)."""
+        return self.root / "station"
 
     @property
     def profiles(self) -> Path:

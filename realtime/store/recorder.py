@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from realtime.errors import UserError
 from realtime.outdir import Unwritten, counted
 from realtime.store.db import Store
 from realtime.types import Cue, LiveState, PoseSample, Step, Swing
@@ -102,7 +105,7 @@ class StoreRecorder:
                 job()
                 self.written += 1
                 self.steps_written += kind == "step"
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, sa.exc.SQLAlchemyError, UserError, OSError) as exc:
                 self.error = f"the session store stopped recording: {exc}"
                 self.unwritten = Unwritten(
                     f"the session store after {counted(self.steps_written, 'step')}", str(exc))

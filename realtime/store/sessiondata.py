@@ -38,6 +38,7 @@ class SessionData:
     calibration: dict | None
     folder: str | None
     status: str
+    metrics_version: str = ""  # of the steps shown ("" for a session folder: unknown)
 
     @property
     def duration_s(self) -> float:
@@ -72,7 +73,7 @@ def from_store(store: Store, session_id: int) -> SessionData:
         source=row.source, views=row.views, steps=tuple(store.steps(row.id)),
         cues=tuple(store.cues(row.id)), thresholds=cues, drill=drill, t0_s=t0,
         calibration=row.calibration or summary.get("calibration"), folder=row.folder,
-        status=row.status)
+        status=row.status, metrics_version=row.metrics_version)
 
 
 def from_folder(folder: Path) -> SessionData:
@@ -122,3 +123,15 @@ def load(ref: str, store: Store | None) -> SessionData:
         return from_folder(p)
     raise UserError(f"{ref!r} is neither a session id (see `realtime sessions`) nor a "
                     "session folder")
+
+
+def check_comparable(a: SessionData, b: SessionData) -> None:
+    """Steps measured by different metrics versions are not comparable: refuse, naming
+    the command that re-measures them."""
+    if a.metrics_version and b.metrics_version and a.metrics_version != b.metrics_version:
+        from realtime.metrics.version import METRICS_VERSION
+
+        who = f" --runner {a.runner}" if a.runner and a.runner == b.runner else ""
+        raise UserError(f"{a.ref} shows metrics version {a.metrics_version} and {b.ref} "
+                        f"version {b.metrics_version}: not comparable; run `realtime "
+                        f"reanalyze{who}` to measure both with version {METRICS_VERSION}")
