@@ -46,7 +46,25 @@ def run_once(rate: float, seconds: float, side: Path, rear: Path, turns: bool,
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
         if r.returncode != 0:
             raise SystemExit(f"run failed: {r.stderr[-2000:]}")
-        return json.loads((out / "summary.json").read_text())
+        summary = json.loads((out / "summary.json").read_text())
+        for view, name in (("side", "pose.npz"), ("rear", "pose_rear.npz")):
+            if view in summary.get("views", {}) and (out / name).exists():
+                summary["views"][view]["missing_after_1s"] = _missing(out / name)
+        return summary
+
+
+def _missing(pose: Path) -> tuple[int, int]:
+    """(frames the session did not process, frames it could have) after its first second:
+    the `dropped` counter also holds the frames that came while the models started."""
+
+    from realtime.pose.stream import load
+
+    st = load(pose)
+    t = st.t[st.t >= st.t[0] + 1.0]
+    if t.size < 2:
+        return 0, 0
+    expected = round((t[-1] - t[0]) * st.fps) + 1
+    return expected - t.size, expected
 
 
 def _lat(d: dict, key: str) -> str:
@@ -72,8 +90,9 @@ def main() -> None:
           f"{platform.python_version()}")
     threads = [_threads(t) for t in args.threads]
     print("| models | threads side/rear | rear limit | run | view | fps | dropped | "
-          "capture->pose p50/p95 ms | capture->display p50/p95 ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "missing after the first second | capture->pose p50/p95 ms | "
+          "capture->display p50/p95 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     turns = {"yes": [True], "no": [False], "both": [True, False]}[args.turns]
     for t in turns:
         for th in threads:
@@ -85,7 +104,9 @@ def main() -> None:
                         lat = pr.get("latency", {})
                         print(f"| {'take turns' if t else 'at once'} | {th[0]}/{th[1]} | "
                               f"{rate:g} | {k + 1} | {view} | {pr['fps']:.1f} | "
-                              f"{pr['dropped_frames']} | {_lat(lat, 'capture_to_pose')} | "
+                              f"{pr['dropped_frames']} | "
+                              f"{'{} of {}'.format(*vs.get('missing_after_1s', ('-', '-')))} | "
+                              f"{_lat(lat, 'capture_to_pose')} | "
                               f"{_lat(lat, 'capture_to_display')} |", flush=True)
 
 
