@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from realtime.validation.catalog import load_truth, runner_of, trials  # noqa: E402
+from realtime.validation.catalog import load_truth, runner_of, trials
 
 
 def crossing(t: np.ndarray, d: np.ndarray, level: float, t0: float) -> float:

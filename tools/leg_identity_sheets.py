@@ -27,11 +27,15 @@ Sheets are written as ``<out>/legs_<first>-<last>.png`` (frame numbers are 0-bas
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+# the same frame reader and grid as the contact sheets (tools/ is not a package)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from contact_sheets import read_frames, tile_grid
 
 # Hips-to-feet region of treadmill_side_male.mp4 (720x1280 portrait), found by viewing frames:
 # hips at y ~ 860-920 (the crop starts at the thigh tops), knees ~ 990-1060, shoes between
@@ -43,24 +47,6 @@ LEFT = {"H": 23, "K": 25, "A": 27, "E": 29, "T": 31}
 RIGHT = {"H": 24, "K": 26, "A": 28, "E": 30, "T": 32}
 ORANGE = (0, 140, 255)  # BGR: BlazePose's left leg
 BLUE = (255, 110, 0)  # BGR: BlazePose's right leg
-
-
-def read_frames(video: Path, start: int, end: int | None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (frame_index, BGR image) for start <= index <= end, decoding sequentially."""
-    cap = cv2.VideoCapture(str(video))
-    if not cap.isOpened():
-        raise SystemExit(f"cannot open {video}")
-    try:
-        index = 0
-        while True:
-            ok, frame = cap.read()
-            if not ok or (end is not None and index > end):
-                break
-            if index >= start:
-                yield index, frame
-            index += 1
-    finally:
-        cap.release()
 
 
 def stamp(img: np.ndarray, text: str, row: int = 0) -> None:
@@ -120,17 +106,6 @@ def render_pair(
     pair = np.hstack([plain, np.full((plain.shape[0], 4, 3), 255, np.uint8), over])
     cv2.rectangle(pair, (0, 0), (pair.shape[1] - 1, pair.shape[0] - 1), (255, 255, 255), 2)
     return pair
-
-
-def tile_grid(tiles: list[np.ndarray], cols: int) -> np.ndarray:
-    """Arrange equally sized tiles in a grid, padding the last row with black."""
-    h, w = tiles[0].shape[:2]
-    rows = -(-len(tiles) // cols)
-    sheet = np.zeros((rows * h, cols * w, 3), dtype=np.uint8)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, cols)
-        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = tile
-    return sheet
 
 
 def write_sheets(

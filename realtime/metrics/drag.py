@@ -38,6 +38,7 @@ import math
 import numpy as np
 
 from realtime.metrics._jit import jit
+from realtime.metrics.fit import line_crossing
 from realtime.metrics.layout import (
     EV_IC,
     P_DRAG_AIR,
@@ -162,28 +163,24 @@ def drag_update(
 @jit
 def _fit_crossing(ds: np.ndarray, leg: int, level: float, fallback: float) -> float:
     """Where a least-squares line through the leg's last samples on the way down to the
-    belt crosses `level` (`fallback`, the two-sample crossing, if it cannot tell)."""
+    belt (0.05 < d < 1.6) crosses `level` (`fallback`, the two-sample crossing, if the
+    line is not falling or crosses more than 50 ms away: a glitch, not a crossing)."""
     n = min(int(ds[leg, D_HN]), FIT_SAMPLES)
-    s0 = s1 = s2 = b0 = b1 = 0.0
-    t0 = fallback
+    tt = np.empty(n)
+    dd = np.empty(n)
+    first = last = -1
     for i in range(n):
-        dd = ds[leg, D_HD + i]
-        if 0.05 < dd < 1.6:
-            u = ds[leg, D_HT + i] - t0
-            s0 += 1.0
-            s1 += u
-            s2 += u * u
-            b0 += dd
-            b1 += dd * u
-    det = s0 * s2 - s1 * s1
-    if s0 < 2.0 or det <= 0.0:
+        tt[i] = ds[leg, D_HT + i]
+        d = ds[leg, D_HD + i]
+        dd[i] = d if 0.05 < d < 1.6 else np.nan
+        if dd[i] == dd[i]:
+            if first < 0 or tt[i] < tt[first]:
+                first = i
+            if last < 0 or tt[i] > tt[last]:
+                last = i
+    if first < 0 or not dd[last] < dd[first]:
         return fallback
-    slope = (s0 * b1 - s1 * b0) / det
-    icpt = (b0 * s2 - s1 * b1) / det
-    if not slope < 0.0:
-        return fallback
-    tc = t0 + (level - icpt) / slope
-    # a fit far from the straddling pair is a glitch, not a crossing
+    tc = line_crossing(tt, dd, 0, n - 1, level)
     return tc if abs(tc - fallback) < 0.05 else fallback
 
 
