@@ -125,7 +125,7 @@ def test_a_killed_session_keeps_its_poses_for_recover(tmp_path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait for at least 2 s of spilled poses
         spill = out / "pose.partial.bin"
-        if spill.exists() and spill.stat().st_size > 60 * 536:
+        if spill.exists() and spill.stat().st_size > 60 * ps.SPILL_DTYPE.itemsize:
             break
         time.sleep(0.2)
     proc.kill()
