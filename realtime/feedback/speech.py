@@ -76,13 +76,18 @@ def no_sound_output() -> bool:
     return "no soundcards" in cards or not cards.strip()
 
 
+_told_no_sound: list[bool] = []
+
+
 def init_mixer() -> str | None:
     """Open pygame.mixer if needed; the SDL audio driver name, or None if there is no
     audio device (the caller then only logs)."""
     import pygame
 
     if pygame.mixer.get_init() is None and no_sound_output():
-        log.warning("no sound card or sound server: cues are shown and logged, not spoken")
+        if not _told_no_sound:  # once per process: the display and the voice both ask
+            _told_no_sound.append(True)
+            log.warning("no sound card or sound server: cues are shown and logged, not spoken")
         return None
     if pygame.mixer.get_init() is None:
         try:

@@ -192,7 +192,7 @@ def open_display(cfg: Config, title: str) -> Display | None:
         ("win32", "darwin")
     ):
         print("no screen found (DISPLAY is not set): running headless; cues are printed "
-              "and spoken", file=sys.stderr)
+              "(and spoken where there is sound)", file=sys.stderr)
         return None
     try:
         return Display(cfg, title=title)
