@@ -35,6 +35,10 @@ def test_run_video_realtime_headless_logs_cues_with_times(tmp_path) -> None:
     assert "session:" in r.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] + summary["processing"]["dropped_frames"] == 360
+    # frames dropped while the model loaded are told apart from those dropped later
+    assert 0 <= summary["processing"]["dropped_while_starting"] \
+        <= summary["processing"]["dropped_frames"]
+    assert "while the pose model started" in r.stdout
     # What was processed depends on the machine's load (stale frames are dropped), so the
     # check is against what was processed: the recorded poses, re-measured, give the very
     # same steps (the phase column aside: the re-analysis has the default plan).

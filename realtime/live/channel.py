@@ -45,6 +45,7 @@ class Channel:
     capture_to_display: Latency = field(default_factory=lambda: Latency("capture->display"))
     t_first: float = math.nan  # monotonic, first and last frame processed
     t_last: float = math.nan
+    dropped_at_start: int = 0  # frames the source dropped before the first was processed
     said_lost: int = 0  # camera losses already announced
     said_back: int = 0  # camera returns already announced
 

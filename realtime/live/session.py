@@ -247,7 +247,9 @@ class LiveRun:
         True when this channel should end (the plan is done, the runner gone, --seconds)."""
         now = time.monotonic()
         with self.lock:
-            ch.t_first = now if ch.t_first != ch.t_first else ch.t_first
+            if ch.t_first != ch.t_first:  # the first frame: what was dropped until now
+                ch.t_first = now  # was dropped while the pose model started
+                ch.dropped_at_start = ch.source.dropped
             ch.t_last = now
             ch.frame, ch.pose, ch.live = frame, sample, live
             if ch.said_back < ch.said_lost:

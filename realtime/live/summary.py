@@ -30,6 +30,7 @@ def view_summary(ch: Channel, fps: float, live_timing: bool) -> dict:
     if live_timing:
         out["processing"]["latency"]["capture_to_display"] = ch.capture_to_display.summary()
     out["processing"]["dropped_frames"] = ch.source.dropped
+    out["processing"]["dropped_while_starting"] = ch.dropped_at_start
     return out
 
 
@@ -59,7 +60,9 @@ def two_views_summary(channels: list[Channel], fusion: TwoViewFusion, min_pairs:
                           for m in VIEW_METRICS[ch.view]]
     out["processing"] = {"fps": {ch.view: out["views"][ch.view]["processing"]["fps"]
                                  for ch in channels},
-                         "dropped_frames": sum(ch.source.dropped for ch in channels)}
+                         "dropped_frames": sum(ch.source.dropped for ch in channels),
+                         "dropped_while_starting": sum(ch.dropped_at_start
+                                                       for ch in channels)}
     assert side is not None
     out["frames"] = side.frames
     return out
@@ -111,9 +114,11 @@ def print_summary(summary: dict, out_dir: Path) -> None:
     cad = summary.get("cadence_spm")
     cad_txt = f"{cad:.1f} steps/min" if isinstance(cad, float) and cad == cad else "n/a"
     dropped = summary.get("processing", {}).get("dropped_frames", 0)
+    at_start = summary.get("processing", {}).get("dropped_while_starting", 0)
     print(f"session: {summary.get('frames', 0)} frames, {summary.get('steps', 0)} steps, "
           f"cadence {cad_txt}, {summary.get('cues', 0)} cues, "
-          f"{dropped} stale frames dropped; saved in {out_dir}")
+          f"{dropped} stale frames dropped ({at_start} while the pose model started); "
+          f"saved in {out_dir}")
     views = summary.get("views")
     if views:
         for v, vs in views.items():
