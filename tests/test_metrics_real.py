@@ -70,7 +70,8 @@ def test_per_step_metrics_against_joint_centres_placed_by_eye(male_side: PoseStr
     Measured 2026-12-07: knee drive 2.1° (offset +2.6°, worst 6.5°) on 22 of 31 swings
     (71 %: the far knee is drawn on the near one at its peak in 9 of 16 far swings, and
     those are not trusted; tools/far_knee_modes.py shows BlazePose run any other way
-    does no better); knee flexion at contact 3.8° and overstride 4.3 % leg on 27 of 32.
+    does no better); knee flexion at contact 3.8° and overstride 3.9 % leg on 27 of 32
+    (4.3 % before the mid-hip took the longer fit, metrics.hip_halfwin_s).
     The bounds below are those figures with room for BlazePose on another CPU."""
     from realtime.validation.score import EDGE_S, WARMUP_S
     from realtime.validation.steplabels import load_step_labels, score_steps
@@ -84,7 +85,7 @@ def test_per_step_metrics_against_joint_centres_placed_by_eye(male_side: PoseStr
     assert kd["trusted_share"] >= 0.6
     assert kd["mae_offset_removed"] <= 3.0 and kd["max_abs"] <= 8.0
     assert abs(kd["bias"]) <= 5.0
-    for name, bound in (("knee_flexion_ic_deg", 5.0), ("overstride_pct", 5.0)):
+    for name, bound in (("knee_flexion_ic_deg", 5.0), ("overstride_pct", 4.2)):
         assert r[name]["trusted_share"] >= 0.8, name
         assert r[name]["mae"] <= bound, name
 
@@ -98,8 +99,8 @@ def test_hips_drawn_high_are_brought_back_to_the_joint_centres(male_side: PoseSt
     than the shank moves the hips back down (metrics.hip_max_thigh_ratio; a quarter
     thigh stays under that ratio and moves knee drive by 4°).  Measured 2026-12-07: knee
     drive offset -1.7° / -0.2° (-5.0° at half a thigh without the correction), knee
-    flexion at contact 3.6° / 3.5°, overstride 4.2 / 4.0 % leg (unshifted: +2.6°, 3.8°,
-    4.3 %)."""
+    flexion at contact 3.6° / 3.5°, overstride 3.8 / 3.6 % leg (unshifted: +2.6°, 3.8°,
+    3.9 %)."""
     from realtime.validation.score import EDGE_S, WARMUP_S
     from realtime.validation.steplabels import load_step_labels, score_steps
 

@@ -262,6 +262,14 @@ class MetricsConfig:
         metadata=rng(0.0, 0.5, "half-width of the parabola giving knee flexion and "
                      "overstride at the contact time, s (short: the knee moves fast there)"),
     )
+    hip_halfwin_s: float = field(
+        default=0.1,
+        metadata=rng(0.0, 0.5, "half-width of the parabola giving the mid-hip's position at the "
+                     "contact for overstride, s: BlazePose's hip (under clothes) jumps 5-16 px "
+                     "between frames where the joint centre moves under 4, and the real hip "
+                     "moves smoothly (on the force-plate runners a parabola this wide is "
+                     "within 0.12 % leg of the hip at the contact: tools/hip_fit_on_force.py)"),
+    )
     # ---- reliability (what the summary, the cues and the display may trust)
     reliable_visibility: float = field(
         default=0.5,

@@ -234,7 +234,7 @@ class GaitAnalyzer:
             self._ring, n=b.n, t_a=a.t, t_b=b.t, t_s0=t_s0, to_a=to_a, leg_a=a.leg,
             facing=facing, is_side=self._is_side, thigh_b=scale.thigh[b.leg],
             leg_len=scale.leg_len, halfwin_s=cfg.peak_halfwin_s,
-            contact_halfwin_s=cfg.contact_halfwin_s, out=out,
+            contact_halfwin_s=cfg.contact_halfwin_s, hip_halfwin_s=cfg.hip_halfwin_s, out=out,
         )
         m = [float(v) for v in out[:8]]
         sw = self._swing[b.leg]
@@ -446,9 +446,9 @@ def warmup() -> None:
         ga.update(i / 30.0, lm, flow)
     out = np.empty(S.N_OUT)
     S.step_metrics(ga._ring, 3, 0.0, 0.05, math.nan, math.nan, 0, 1.0, True, 100.0, 200.0,
-                   0.07, 0.04, out)
+                   0.07, 0.04, 0.1, out)
     S.step_metrics(ga._ring, 3, 0.0, 0.05, 0.0, 0.02, 0, 1.0, False, 100.0, 200.0,
-                   0.07, 0.04, out)
+                   0.07, 0.04, 0.1, out)
     st = F.new_state()
     F.frames_update(lm[None], flow[None], np.zeros(1), st, np.full((2, N_RING_COLS), np.nan),
                     ga._prm, ga._lm_index, np.zeros((4, N_EV_COLS)), np.zeros((4, 4)))

@@ -3,10 +3,11 @@
 A step runs from a contact of leg A (t_a) to the next contact, of leg B (t_b).  Peaks
 (knee drive, knee height, vertical oscillation, hip-sway extremes, pelvic drop) come from
 a least-squares parabola through `peak_halfwin_s` of unsmoothed samples either side of
-the best one; values at the contact (knee flexion, overstride) from a shorter parabola
-(`contact_halfwin_s`) evaluated at t_a.  Only frames already in the ring are read, so a
-step is causal.  The definitions mirror the motion-capture truth
-(realtime/validation/truth.py).
+the best one; values at the contact (knee flexion, overstride's ankle) from a shorter
+parabola (`contact_halfwin_s`) evaluated at t_a, overstride's mid-hip from a longer one
+(`hip_halfwin_s`: the hip moves slowly and its landmark jitters).  Only frames already
+in the ring are read, so a step is causal.  The definitions mirror the motion-capture
+truth (realtime/validation/truth.py).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def knee_flexion(hx: float, hy: float, kx: float, ky: float, ax: float, ay: floa
 def step_metrics(
     ring: np.ndarray, n: int, t_a: float, t_b: float, t_s0: float, to_a: float,
     leg_a: int, facing: float, is_side: bool, thigh_b: float, leg_len: float,
-    halfwin_s: float, contact_halfwin_s: float, out: np.ndarray,
+    halfwin_s: float, contact_halfwin_s: float, hip_halfwin_s: float, out: np.ndarray,
 ) -> None:
     """Metrics of the step from contact t_a (leg_a) to contact t_b (the other leg).
 
@@ -116,6 +117,7 @@ def step_metrics(
     dtf = (tt[m - 1] - tt[0]) / (m - 1)
     halfwin = frames_in(halfwin_s, dtf)
     chw = frames_in(contact_halfwin_s, dtf)
+    hhw = frames_in(hip_halfwin_s, dtf)
     lo = 0
     while lo < m and tt[lo] < t_a:
         lo += 1
@@ -163,12 +165,13 @@ def step_metrics(
         ax = _col(ring, idx, R_XY + 2 * (ANKLE + a))
         ay = _col(ring, idx, R_XY + 2 * (ANKLE + a) + 1)
         flex = np.empty(m)
-        over = np.empty(m)
         for i in range(m):
             flex[i] = knee_flexion(hax[i], hay[i], kx[i], ky[i], ax[i], ay[i])
-            over[i] = facing * (ax[i] - mhx[i]) / leg_len * 100.0
         out[O_FLEX_IC] = local_value(tt, flex, t_a, chw)
-        out[O_OVERSTRIDE] = local_value(tt, over, t_a, chw)
+        # the ankle moves fast at the contact (short fit), the hip slowly (a longer one
+        # averages out its landmark's jitter)
+        out[O_OVERSTRIDE] = facing * (local_value(tt, ax, t_a, chw)
+                                      - local_value(tt, mhx, t_a, hhw)) / leg_len * 100.0
         sx = 0.5 * (_col(ring, idx, R_XY + 2 * SHOULDER)
                     + _col(ring, idx, R_XY + 2 * (SHOULDER + 1)))
         sy = 0.5 * (_col(ring, idx, R_XY + 2 * SHOULDER + 1)

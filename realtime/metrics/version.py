@@ -13,6 +13,8 @@ are version "1".
   body-timed contacts.  Steps of version 1 are not comparable with these: `realtime
   reanalyze` re-measures a session from its pose stream (a pose stream recorded without
   the feet's pixel evidence is timed from the ankle's height, as before).
+- "3": overstride takes the mid-hip at the contact from a longer parabola
+  (`metrics.hip_halfwin_s`, 0.1 s): BlazePose's hip jitters from frame to frame.
 """
 
-METRICS_VERSION = "2"
+METRICS_VERSION = "3"
