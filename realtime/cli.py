@@ -225,6 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1",
                     help="address to listen on (default: 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8719, help="port (default: 8719)")
+    sv.add_argument("--tls-cert", type=Path, default=None, metavar="PEM",
+                    help="serve HTTPS with this certificate (with --tls-key): on a shared "
+                         "network the password and health data are then encrypted")
+    sv.add_argument("--tls-key", type=Path, default=None, metavar="PEM",
+                    help="the certificate's private key")
 
     pw = sub.add_parser("password", help="set the dashboard's login password (stored hashed)",
                         description="Asks for the password twice (or reads one line from "
@@ -701,7 +706,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from realtime.clinic.server import serve
 
-    return serve(args.host, args.port)
+    return serve(args.host, args.port, args.tls_cert, args.tls_key)
 
 
 def _cmd_password(args: argparse.Namespace) -> int:

@@ -167,7 +167,7 @@ class Dashboard:
             return self.page(request, "login.html", status=401, next=nxt, failed=True)
         resp = RedirectResponse(nxt, status_code=303)
         resp.set_cookie(auth.COOKIE, self.sessions.new(user), httponly=True, samesite="strict",
-                        max_age=int(auth.SESSION_S))
+                        max_age=int(auth.SESSION_S), secure=request.url.scheme == "https")
         return resp
 
     async def logout(self, request: Request) -> Response:
@@ -412,8 +412,31 @@ def build_app(store: Store, home: Home, require_login: bool) -> Starlette:
     return Dashboard(store, home, require_login).app()
 
 
-def serve(host: str, port: int) -> int:
-    """`realtime serve`: check the login rule, say how it is reached, run uvicorn."""
+def check_tls(cert: Path | None, key: Path | None) -> None:
+    """Both or neither, readable, and a certificate with its own key: said in one line
+    before the server starts, not as a traceback from inside uvicorn."""
+    import ssl
+
+    if (cert is None) != (key is None):
+        raise UserError("--tls-cert and --tls-key go together (the certificate and its "
+                        "private key, PEM files)")
+    if cert is None or key is None:
+        return
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if not path.is_file():
+            raise UserError(f"{flag} {path}: no such file")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        raise UserError(f"--tls-cert {cert} / --tls-key {key}: not a PEM certificate and "
+                        f"its private key ({exc})") from None
+
+
+def serve(host: str, port: int, tls_cert: Path | None = None,
+          tls_key: Path | None = None) -> int:
+    """`realtime serve`: check the login rule and the TLS files, say how it is reached,
+    run uvicorn (HTTPS with a certificate: a password and health data then never cross
+    the clinic's network in the clear)."""
     import uvicorn
 
     from realtime.config import load_config
@@ -422,6 +445,7 @@ def serve(host: str, port: int) -> int:
 
     if not 0 < port < 65536:
         raise UserError(f"--port {port}: must be 1-65535")
+    check_tls(tls_cert, tls_key)
     h = home().ensure()
     local = is_local(host)
     if not local and not auth.has_password(h):
@@ -430,11 +454,16 @@ def serve(host: str, port: int) -> int:
     store = clinic_store(load_config().store)
     app = build_app(store, h, require_login=not local)
     shown = f"[{host}]" if ":" in host else host
-    print(f"realtime dashboard: http://{shown}:{port}/ showing {store.name}; "
+    scheme = "https" if tls_cert is not None else "http"
+    print(f"realtime dashboard: {scheme}://{shown}:{port}/ showing {store.name}; "
           + ("this machine only (127.0.0.1), no login" if local else
-             "reachable from other machines: login required (`realtime password` sets it)"),
+             "reachable from other machines: login required (`realtime password` sets it)")
+          + ("" if local or tls_cert is not None else
+             "; plain HTTP: the password and health data cross the network unencrypted "
+             "(--tls-cert and --tls-key serve HTTPS)"),
           flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=True,
-                server_header=False)
+                server_header=False,
+                ssl_certfile=None if tls_cert is None else str(tls_cert),
+                ssl_keyfile=None if tls_key is None else str(tls_key))
     return 0
-
