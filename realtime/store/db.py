@@ -805,6 +805,7 @@ class Store:
             return out
         with self._read() as c:
             new = self._phase_sums_sql(c, todo)
+        updates = []
         for sid, version in todo:
             out[sid] = new.get(sid, {})
             if status.get(sid) == "recording":
@@ -812,12 +813,14 @@ class Store:
             text = kept.get((sid, version))
             if text is None:  # no stats kept at all: medians and sums, as a session's end
                 self.stats(sid, version)
-                continue
-            with self._tx() as c:  # medians kept from before: add the sums beside them
-                c.execute(ss.update().where(ss.c.session_id == sid,
-                                            ss.c.metrics_version == version)
-                          .values(stats=json.dumps({**json.loads(text),
-                                                    "phases": sums_to_json(out[sid])})))
+            else:  # medians kept from before: the sums beside them
+                updates.append({"sid": sid, "version": version, "text": json.dumps(
+                    {**json.loads(text), "phases": sums_to_json(out[sid])})})
+        if updates:
+            with self._tx() as c:  # one transaction (one fsync), not one per session
+                c.execute(ss.update().where(ss.c.session_id == sa.bindparam("sid"),
+                                            ss.c.metrics_version == sa.bindparam("version"))
+                          .values(stats=sa.bindparam("text")), updates)
         return out
 
     @staticmethod
