@@ -28,13 +28,20 @@ import pytest
 
 from realtime.clinic import auth
 from realtime.clinic.server import FIGURE_CACHE, build_app
-from realtime.config import ReportConfig
+from realtime.config import CuesConfig, ReportConfig
 from realtime.report.change import COMPARED, Stats, pick_phases, values
-from realtime.report.html import _mean_sd_n, compare_plots, progress_plots, session_plots
+from realtime.report.html import (
+    _mean_sd_n,
+    _progress_plot,
+    compare_plots,
+    png,
+    progress_plots,
+    session_plots,
+)
 from realtime.store import schema as S
-from realtime.store.db import Store, sums_of_steps
+from realtime.store.db import PhaseSums, Store, sums_of_steps
 from realtime.store.home import home
-from realtime.store.sessiondata import from_store, summaries_from_store
+from realtime.store.sessiondata import SessionSummary, from_store, summaries_from_store
 from realtime.types import STEP_METRICS, Cue, Step
 
 PASSWORD = "treadmill-42"
@@ -233,9 +240,9 @@ def test_the_downloaded_report_is_self_contained_with_the_same_figures(store: St
     assert b"<script" not in text and b"http://" not in text and b"https://" not in text
     saved = _images(text)
     assert [alt for alt, _ in saved] == [alt for alt, _ in shown]  # the same, in order
-    for (_, src), (name, png) in zip(saved, drawn.items(), strict=True):
+    for (_, src), (name, figure) in zip(saved, drawn.items(), strict=True):
         assert src.startswith("data:image/png;base64,"), name
-        assert base64.b64decode(src.split(",", 1)[1]) == png  # the very figure shown
+        assert base64.b64decode(src.split(",", 1)[1]) == figure  # the very figure shown
 
 
 def test_progress_sums_from_the_database_match_the_steps(store: Store) -> None:
@@ -304,3 +311,30 @@ def test_stats_kept_before_the_sums_get_them_once(store: Store) -> None:
     assert store.stats(1)[1] == {k: v for k, v in kept[1].items() if k != "phases"}
     n, mean = fresh[1]["baseline"].sums["cadence_spm"][:2]
     assert n == 60 and math.isfinite(mean)
+
+
+def test_a_long_progress_names_every_kth_session_and_marks_a_and_b() -> None:
+    """40 sessions' two-line names overlapped into an unreadable band: past 12 sessions
+    every k-th is named (counted back from the newest) and A and B get their letters
+    above the plot; up to 12, every session is named, A and B in the name."""
+    def summary(i: int) -> SessionSummary:
+        sums = {"knee_drive_deg": (20, 20 * 28.0, 20 * (28.0 ** 2 + 4.0))}
+        return SessionSummary(f"session {i}", i, f"2026-01-{1 + i % 28:02d}T09:00",
+                              {"baseline": PhaseSums(20, sums)}, CuesConfig)
+
+    m = next(m for m in COMPARED if m.column == "knee_drive_deg")
+    for n, a, b in ((40, 5, 6), (12, 1, 2)):
+        history = [summary(i) for i in range(1, n + 1)]
+        plot = _progress_plot(history, m, "baseline", 7, {f"session {a}": " (A)",
+                                                          f"session {b}": " (B)"})
+        assert plot is not None
+        ax = plot.draw().axes[0]
+        names = [t.get_text() for t in ax.get_xticklabels()]
+        letters = [t.get_text() for t in ax.texts if t.get_text() in ("A", "B")]
+        if n == 40:
+            assert len(names) == 10 and names[-1].startswith("#40\n")
+            assert letters == ["A", "B"]
+        else:
+            assert len(names) == 12 and names[a - 1].startswith(f"#{a} (A)")
+            assert letters == []
+        assert _png_size(png(plot))[0] > 500

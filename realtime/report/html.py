@@ -646,6 +646,32 @@ def _mean_sd_n(s: SessionSummary, column: str, phase: str, min_steps: int
     return mean, sd, n, judged
 
 
+_MOST_LABELS = 12  # sessions named under a progress plot before only every k-th is
+
+
+def _session_ticks(ax: Axes, history: Sequence[SessionSummary], marks: Mapping[str, str]
+                   ) -> None:
+    """Name the sessions under the plot, with " (A)" / " (B)" where `marks` says.  Past
+    _MOST_LABELS sessions the names overlapped into an unreadable band (and drawing 40
+    two-line labels was half a plot's time): then every k-th session counted back from
+    the newest is named, and the marked ones get their letter above the plot."""
+    n = len(history)
+    if n <= _MOST_LABELS:
+        ax.set_xticks(np.arange(n))
+        ax.set_xticklabels([_session_label(s, i, marks.get(s.ref, ""))
+                            for i, s in enumerate(history)],
+                           fontsize=7, rotation=0 if n <= 10 else 45)
+        return
+    k = math.ceil(n / 10)
+    named = sorted(range(n - 1, -1, -k))
+    ax.set_xticks(named)
+    ax.set_xticklabels([_session_label(history[i], i) for i in named], fontsize=7)
+    for i, s in enumerate(history):
+        if s.ref in marks:
+            ax.text(i, 1.02, marks[s.ref].strip(" ()"), transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8, fontweight="bold")
+
+
 def _progress_plot(history: Sequence[SessionSummary], m: Metric, phase: str,
                    min_steps: int, marks: Mapping[str, str]) -> Plot | None:
     """Per-session mean ± sd of one metric, in `phase` where a session has enough of it;
@@ -682,10 +708,7 @@ def _progress_plot(history: Sequence[SessionSummary], m: Metric, phase: str,
             if not ns[i]:
                 ax.text(x[i], 0.04, "not\nmeasured", transform=ax.get_xaxis_transform(),
                         ha="center", va="bottom", fontsize=7, color="#666666")
-        ax.set_xticks(x)
-        ax.set_xticklabels([_session_label(s, i, marks.get(s.ref, ""))
-                            for i, s in enumerate(history)],
-                           fontsize=7, rotation=0 if len(history) <= 10 else 45)
+        _session_ticks(ax, history, marks)
         ax.set_xlim(-0.5, len(history) - 0.5)
         ax.set_ylabel(_axis_label(m), fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
