@@ -11,6 +11,7 @@ runner search is a POST.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import ipaddress
 import threading
@@ -143,7 +144,9 @@ class Dashboard:
         self._served = time.monotonic()  # when the last one ended
         self._serving_lock = threading.Lock()
         self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm")
-        self._warm_idle = threading.Lock()
+        self._warm_todo: list[SessionRow] = []  # the newest list opened wins
+        self._warm_running = False
+        self._warm_lock = threading.Lock()
         self.report_cfg = ReportConfig()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["refresh_s"] = LIVE_REFRESH_S
@@ -152,7 +155,7 @@ class Dashboard:
         self.templates.env.globals["report_css"] = REPORT_CSS
         # matplotlib's first figure in a process takes 0.3 s more (fonts, imports): not
         # the first therapist's
-        self._warmer.submit(_first_figure)
+        self._warmer.submit(self._first_figure)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -381,26 +384,48 @@ class Dashboard:
     def _warm(self, rows: list[SessionRow]) -> None:
         """Draw the reports a therapist is likely to open next (a runner's newest
         sessions: text and figures) in one background thread, so that opening them is
-        quick.  Only when that thread is idle: a therapist paging through runners never
-        queues up work; and each piece waits until no request is being served, so it
-        delays one by at most the figure it is drawing (~0.1 s)."""
+        quick.  The runner list opened last replaces what was still to do: a therapist
+        paging through runners never queues up work.  Each piece waits until no request
+        has been served for QUIET_S, so it delays one by at most the figure it is
+        drawing (~0.1 s)."""
         todo = [r for r in rows if not self.cache.has(self._report_key(r))]
-        if not todo or not self._warm_idle.acquire(blocking=False):
-            return
+        with self._warm_lock:
+            self._warm_todo = todo
+            if not todo or self._warm_running:
+                return
+            self._warm_running = True
+        self._warmer.submit(self._warm_work)
 
-        def work() -> None:
+    def _warm_work(self) -> None:
+        while True:
+            with self._warm_lock:
+                if not self._warm_todo:
+                    self._warm_running = False
+                    return
+                r = self._warm_todo.pop(0)
             try:
-                for r in todo:
+                self._quiet()
+                self._report(r)
+                key = self._report_key(r)
+                for plot in self._session_plots(r).values():
                     self._quiet()
-                    self._report(r)
-                    key = self._report_key(r)
-                    for plot in self._session_plots(r).values():
-                        self._quiet()
-                        self._png(key, plot)
-            finally:
-                self._warm_idle.release()
+                    self._png(key, plot)
+            except Exception:  # speculative work: the page, opened, shows any error
+                continue
 
-        self._warmer.submit(work)
+    def _first_figure(self) -> None:
+        from realtime.report.html import Plot, new_figure, png
+
+        def draw() -> Figure:
+            fig, ax = new_figure(2.0, 1.0)
+            ax.plot([0, 1], [0, 1], "o", label="x")
+            ax.set_xlabel("x")
+            ax.legend()
+            return fig
+
+        with self._drawing:
+            png(Plot("warm-up", "", "", draw))
+        _freeze_once()
 
     def _quiet(self) -> None:
         """Wait until no request has been served for QUIET_S: a page's figures come in a
@@ -550,17 +575,16 @@ class Dashboard:
                             f"the comparison of sessions {ra.id} and {rb.id}")
 
 
-def _first_figure() -> None:
-    from realtime.report.html import Plot, new_figure, png
+_frozen = threading.Lock()
 
-    def draw() -> Figure:
-        fig, ax = new_figure(2.0, 1.0)
-        ax.plot([0, 1], [0, 1], "o", label="x")
-        ax.set_xlabel("x")
-        ax.legend()
-        return fig
 
-    png(Plot("warm-up", "", "", draw))
+def _freeze_once() -> None:
+    """What a server has loaded at its start (modules, classes, matplotlib: ~160 000
+    objects) stays for good: take it out of the collector's full passes, which took
+    50-140 ms in the middle of a request.  Once per process."""
+    if _frozen.acquire(blocking=False):
+        gc.collect()
+        gc.freeze()
 
 
 def _phase(request: Request) -> str:
