@@ -9,12 +9,17 @@ re-analysis throughput.
   steps by default) with bulk inserts (SQLite: executemany in large transactions;
   PostgreSQL: COPY), on SQLite and/or a PostgreSQL server the bench starts itself
   (tests/pg.py: Debian's initdb/pg_ctl in a temp folder).
+- Each session's `session_stats` row is what the store keeps at a session's end
+  (medians and per-phase sums), except for the last runners' (OLD_STATS of them): their
+  rows are as kept before the sums were, so the first comparison computes them once.
 - Serves the dashboard with uvicorn on 127.0.0.1 and times real HTTP requests per page:
-  runners list, one runner's sessions, a session's report (first view renders the plots;
-  later views come from the cache: both shown; and the newest session opened 8 s after
-  its runner's list, which draws the newest reports in the background), the profile
-  form, a comparison (first and cached), a live session's page.  p50 / p95 / max in ms
-  (target: p95 <= 200 ms).
+  runners list, one runner's sessions, the profile form, a live session's page, and for
+  a session's report, a comparison and a runner's progress: the page's text (its plots
+  are <img>s fetched on their own), each figure's first request (one at a time, after
+  the text), and the page complete as a browser loads it (the text, then all its
+  figures at once over up to 6 connections), on a first view and cached; also the
+  newest session opened 8 s after its runner's list (which draws the newest reports in
+  the background).  p50 / p95 / max in ms (target: p95 <= 200 ms).
 - Syncs one 1-hour session (10 000 steps, 200 cues) from a station's SQLite file to the
   clinic database, three times (target: <= 2 s).
 - Re-analyses REANALYZE sessions whose pose streams are REANALYZE_MIN minutes of the
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import html
 import json
 import os
 import platform
@@ -37,6 +43,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +51,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from realtime.store import schema as S
-from realtime.store.db import Store
+from realtime.store.db import PhaseSums, Store, sums_to_json
+from realtime.types import STEP_METRICS
 
 REAL = S.REAL_COLUMNS
 STEP_COLS = ("session_id", "metrics_version", "seq", "phase", "leg", *REAL, "unreliable")
 PHASES = ("warm-up", "baseline", "drill", "recovery", "retest", "cool-down")
+OLD_STATS = 3  # runners whose stats rows are from before the per-phase sums were kept
+BROWSER_CONNECTIONS = 6  # a browser fetches at most this many images of a page at once
 
 
 def _config() -> dict:
@@ -57,8 +67,11 @@ def _config() -> dict:
     return as_dict(Config())
 
 
-def _session_steps(sid: int, n: int, rng: np.random.Generator) -> list[tuple]:
-    """n plausible step rows of one session (numpy-made, then tuples for the driver)."""
+def _session_steps(sid: int, n: int, rng: np.random.Generator, stats: list[str] | None = None,
+                   sums: bool = True) -> list[tuple]:
+    """n plausible step rows of one session (numpy-made, then tuples for the driver); the
+    `session_stats` JSON the store keeps for them is appended to `stats` (without the
+    per-phase sums unless `sums`)."""
     t = np.cumsum(rng.normal(0.353, 0.01, n))
     cols = {
         "t_contact_s": t, "cadence_spm": rng.normal(170, 3, n),
@@ -69,12 +82,37 @@ def _session_steps(sid: int, n: int, rng: np.random.Generator) -> list[tuple]:
         "confidence": rng.uniform(0.6, 1.0, n),
     }
     phase_idx = np.minimum((np.arange(n) * len(PHASES)) // n, len(PHASES) - 1)
+    if stats is not None:
+        stats.append(_stats_json(cols, phase_idx, np.arange(n) % 17 == 0, sums))
     rows = []
     for i in range(n):
         vals = [None if np.isnan(cols[c][i]) else float(cols[c][i]) for c in REAL]
         rows.append((sid, "1", i, PHASES[phase_idx[i]], "LR"[i % 2], *vals,
                      "knee_drive_deg" if i % 17 == 0 else ""))
     return rows
+
+
+def _stats_json(cols: dict[str, np.ndarray], phase_idx: np.ndarray,
+                kd_unreliable: np.ndarray, sums: bool) -> str:
+    """What `Store.stats` keeps at a session's end: the medians of the trusted values and
+    the per-phase sums (a database from before the sums has the medians only)."""
+    trusted = np.ones(len(phase_idx), bool)
+    ok = {m: np.isfinite(cols[m]) & (~kd_unreliable if m == "knee_drive_deg" else trusted)
+          for m in STEP_METRICS}
+    out: dict = {m: round(float(np.median(cols[m][ok[m]])), 3) for m in STEP_METRICS
+                 if ok[m].any()}
+    if sums:
+        phases = {}
+        for k, name in enumerate(PHASES):
+            here = phase_idx == k
+            per = {}
+            for m in STEP_METRICS:
+                v = cols[m][here & ok[m]]
+                if v.size:
+                    per[m] = (int(v.size), float(v.sum()), float((v * v).sum()))
+            phases[name] = PhaseSums(int(here.sum()), per)
+        out["phases"] = sums_to_json(phases)
+    return json.dumps(out)
 
 
 def build(store: Store, runners: int, sessions: int, steps: int) -> float:
@@ -105,7 +143,8 @@ def build(store: Store, runners: int, sessions: int, steps: int) -> float:
                 (sid, r + 1, "live", started, started, "done", "camera 0", "side", None, None,
                  cfg, "0.1.0", k, 0.0, None, summary, str(uuid.uuid4()),
                  f"treadmill-{1 + r % 3}", "1", 1))
-            rows = _session_steps(sid, steps, rng)
+            stats: list[str] = []
+            rows = _session_steps(sid, steps, rng, stats, sums=r < runners - _old(runners))
             if store.dialect == "postgresql":
                 with cur.copy(f"COPY steps ({', '.join(STEP_COLS)}) FROM STDIN") as cp:
                     for row in rows:
@@ -113,11 +152,8 @@ def build(store: Store, runners: int, sessions: int, steps: int) -> float:
             else:
                 cur.executemany(f"INSERT INTO steps ({', '.join(STEP_COLS)}) VALUES "
                                 f"({', '.join([ph] * len(STEP_COLS))})", rows)
-            kd = sorted(x[REAL.index("knee_drive_deg") + 5] for x in rows)
-            cad = sorted(x[REAL.index("cadence_spm") + 5] for x in rows)
             cur.execute(f"INSERT INTO session_stats VALUES ({ph}, {ph}, {ph}, {ph})",
-                        (sid, "1", steps, json.dumps({"knee_drive_deg": kd[len(kd) // 2],
-                                                      "cadence_spm": cad[len(cad) // 2]})))
+                        (sid, "1", steps, stats[0]))
         raw.commit()
     if store.dialect == "postgresql":
         for t in ("runners", "sessions"):
@@ -127,7 +163,27 @@ def build(store: Store, runners: int, sessions: int, steps: int) -> float:
         cur.execute("ANALYZE")
         raw.commit()
     raw.close()
+    _check_stats(store)
     return time.monotonic() - t0
+
+
+def _check_stats(store: Store) -> None:
+    """The sums the bench wrote for session 1 are those the database computes from its
+    steps (the bench's numpy must not drift from the store's SQL)."""
+    kept = store.phase_sums([(1, "1")])[1]
+    with store.engine.connect() as c:
+        computed = store._phase_sums_sql(c, [(1, "1")])[1]
+    assert set(kept) == set(computed), (kept, computed)
+    for phase, ps in computed.items():
+        assert kept[phase].steps == ps.steps and set(kept[phase].sums) == set(ps.sums)
+        for m, (n, total, squares) in ps.sums.items():
+            k = kept[phase].sums[m]
+            assert k[0] == n and np.allclose(k[1:], (total, squares), rtol=1e-9), (m, k)
+
+
+def _old(runners: int) -> int:
+    """How many of the last runners have stats rows from before the per-phase sums."""
+    return min(OLD_STATS, max(0, runners - 2))
 
 
 def _free_port() -> int:
@@ -137,11 +193,56 @@ def _free_port() -> int:
 
 
 def _get(url: str) -> float:
+    return _fetch(url)[0]
+
+
+def _fetch(url: str) -> tuple[float, bytes]:
+    """(ms, body) of one GET on a new connection."""
     t = time.perf_counter_ns()
     with urllib.request.urlopen(url, timeout=120) as r:
-        r.read()
+        body = r.read()
         assert r.status == 200, (url, r.status)
-    return (time.perf_counter_ns() - t) / 1e6
+    return (time.perf_counter_ns() - t) / 1e6, body
+
+
+def _figures(page: bytes) -> list[str]:
+    """The <img> URLs of a page's figures (the dashboard's own, not data: URLs)."""
+    import re
+
+    return [html.unescape(u.decode()) for u in re.findall(rb'<img[^>]* src="(/[^"]+)"', page)]
+
+
+class _Timer:
+    """Times a page's text, its figures' first requests and the page complete, into
+    `out` under "NAME, ..." (the bench's table)."""
+
+    def __init__(self, base: str, out: dict[str, list[float]], pool: ThreadPoolExecutor
+                 ) -> None:
+        self.base, self.out, self.pool = base, out, pool
+
+    def _add(self, name: str, ms: float) -> None:
+        self.out.setdefault(name, []).append(ms)
+
+    def figures_one_by_one(self, name: str, path: str) -> None:
+        """The text, then each figure on its own: what drawing one figure costs."""
+        ms, page = _fetch(self.base + path)
+        self._add(f"{name}: text, first view", ms)
+        for url in _figures(page):
+            kind = url.rsplit("/", 1)[1].split("-", 1)[0]
+            self._add(f"{name}: figure ({kind}), first request", _get(self.base + url))
+
+    def complete(self, name: str, path: str, first: bool = True) -> None:
+        """The page as a browser loads it: its text, then all its figures at once over
+        BROWSER_CONNECTIONS connections; the time until the last figure has arrived."""
+        t = time.perf_counter_ns()
+        ms, page = _fetch(self.base + path)
+        list(self.pool.map(lambda u: _get(self.base + u), _figures(page)))
+        view = "first view" if first else "cached"
+        if first:
+            self._add(f"{name}: text, first view", ms)
+        else:
+            self._add(f"{name}: text, cached", ms)
+        self._add(f"{name}: page complete, {view}", (time.perf_counter_ns() - t) / 1e6)
 
 
 def pages(store: Store, runners: int, sessions: int, requests: int, think_s: float = 8.0
@@ -182,23 +283,51 @@ def pages(store: Store, runners: int, sessions: int, requests: int, think_s: flo
     for name, make in plan.items():
         _get(base + make())  # warm the connection pool
         out[name] = [_get(base + make()) for _ in range(requests)]
+    pool = ThreadPoolExecutor(BROWSER_CONNECTIONS)
+    timer = _Timer(base, out, pool)
     cold = min(requests, 10)
-    ids = rng.sample(range(1, n_sessions + 1), cold)
-    out["session report, first view"] = [_get(base + f"/sessions/{i}") for i in ids]
-    out["session report, cached"] = [_get(base + f"/sessions/{rng.choice(ids)}")
-                                     for _ in range(requests)]
+    ids = rng.sample(range(1, n_sessions + 1), 2 * cold)
+    for sid in ids[:cold]:
+        timer.figures_one_by_one("session", f"/sessions/{sid}")
+    for sid in ids[cold:]:
+        timer.complete("session", f"/sessions/{sid}")
+    for _ in range(requests):
+        timer.complete("session", f"/sessions/{rng.choice(ids)}", first=False)
     # a therapist opens a runner, reads the list for a few seconds, opens the newest
     # session: its report was drawn meanwhile in the background
-    warmed = []
+    fresh = runners - _old(runners)  # runners whose kept stats have the per-phase sums
     for r in rng.sample(range(2, runners + 1), min(5, runners - 1)):
         _get(base + f"/runners/{r}")
         time.sleep(think_s)
-        warmed.append(_get(base + f"/sessions/{r * sessions}"))
-    out[f"newest report, {think_s:g} s after its list"] = warmed
-    pairs = [(r * sessions + 1, r * sessions + 2) for r in range(min(3, runners))]
-    out["compare, first view"] = [_get(base + f"/compare?a={a}&b={b}") for a, b in pairs]
-    out["compare, cached"] = [_get(base + f"/compare?a={a}&b={b}")
-                              for a, b in (rng.choice(pairs) for _ in range(requests))]
+        timer.complete(f"newest report {think_s:g} s after its list",
+                       f"/sessions/{r * sessions}")
+    pairs = [(r * sessions + 1 + k, r * sessions + 2 + k) for r in range(fresh)
+             for k in range(0, sessions - 1, 4)]
+    rng.shuffle(pairs)
+    pairs = pairs[:2 * cold]
+    half = len(pairs) // 2
+    for a, b in pairs[:half]:
+        timer.figures_one_by_one("compare", f"/compare?a={a}&b={b}")
+    for a, b in pairs[half:]:
+        timer.complete("compare", f"/compare?a={a}&b={b}")
+    for _ in range(requests):
+        a, b = rng.choice(pairs)
+        timer.complete("compare", f"/compare?a={a}&b={b}", first=False)
+    for r in range(fresh, runners):  # sums computed (and kept) by the first comparison
+        a, b = r * sessions + 1, r * sessions + 2
+        timer.complete("compare, stats kept before the sums", f"/compare?a={a}&b={b}")
+    progress = [f"/runners/{r}/progress?phase={p}" for r in range(1, fresh + 1)
+                for p in ("baseline", "retest", "drill", "all")]
+    rng.shuffle(progress)
+    progress = progress[:2 * cold]
+    half = len(progress) // 2
+    for path in progress[:half]:
+        timer.figures_one_by_one("progress", path)
+    for path in progress[half:]:
+        timer.complete("progress", path)
+    for _ in range(requests):
+        timer.complete("progress", rng.choice(progress), first=False)
+    pool.shutdown()
     server.should_exit = True
     th.join(timeout=10)
     return out
@@ -290,7 +419,7 @@ def run_one(kind: str, args: argparse.Namespace, tmp: Path) -> dict:
         print(f"[{kind}] dashboard pages, ms (target p95 <= 200):")
         for name, v in res.items():
             flag = "" if np.percentile(v, 95) <= 200 else "   <- over 200 ms"
-            print(f"  {name:30s} {_pct(v)}{flag}")
+            print(f"  {name:52s} {_pct(v)}{flag}")
         syncs = sync_hour(store, tmp / f"sync-{kind}")
         print(f"[{kind}] 1-hour session (10 000 steps, 200 cues) synced station -> clinic: "
               + ", ".join(f"{s:.2f} s" for s in syncs) + " (target <= 2 s)", flush=True)

@@ -1,8 +1,8 @@
 """The therapists' dashboard (`realtime serve`) driven in Debian's chromium, headless,
-through Playwright: log in, open a runner and a session, compare two, edit a target (a
-bad value refused, a good one saved and used by the next session), download a report,
-watch a live session grow.  Screenshots go to $REALTIME_SCREENSHOT_DIR (else a temp
-folder)."""
+through Playwright: log in, open a runner and a session (its plots load after its text),
+compare two, edit a target (a bad value refused, a good one saved and used by the next
+session), download a report, watch a live session grow.  Screenshots go to
+$REALTIME_SCREENSHOT_DIR (else a temp folder)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +85,8 @@ def test_the_dashboard_in_headless_chromium(real_clip_stream: Path, tmp_path: Pa
     for k in (1, 2):
         assert main(["analyze", str(real_clip_stream), "--out", str(tmp_path / f"s{k}"),
                      "--quiet", "--runner", "anna", *_sets(SHORT_PLAN)]) == 0
+    # the first session's folder holds its pose stream: its page shows the typical step
+    (tmp_path / "s1" / "pose.npz").write_bytes(real_clip_stream.read_bytes())
     env = {**os.environ, "REALTIME_HOME": str(realtime_home)}
     r = subprocess.run([sys.executable, "-m", "realtime", "password"], input=PASSWORD + "\n",
                        env=env, capture_output=True, text=True, timeout=60)
@@ -101,7 +104,10 @@ def test_the_dashboard_in_headless_chromium(real_clip_stream: Path, tmp_path: Pa
         assert wait_until(lambda: _status(base + "/login") == 200, 30)
         # no page without a login: pages redirect to it, posts are refused
         for path in ("/", "/runners/1", "/sessions/1", "/sessions/1/report.html",
-                     "/compare?a=1&b=2", "/runners/1/profile", "/runners/1/progress"):
+                     "/compare?a=1&b=2", "/runners/1/profile", "/runners/1/progress",
+                     "/sessions/1/figure/time-knee_drive_deg.png",
+                     "/compare/figure/ab-knee_drive_deg.png?a=1&b=2",
+                     "/runners/1/progress/figure/progress-knee_drive_deg.png"):
             assert _status(base + path) == 303, path
         req = urllib.request.Request(base + "/runners", data=b"name=x", method="POST")
         with pytest.raises(urllib.error.HTTPError) as e:
@@ -118,6 +124,20 @@ def test_the_dashboard_in_headless_chromium(real_clip_stream: Path, tmp_path: Pa
     log = out + err  # uvicorn's access log is on stdout
     # the log has ids, never a runner's name or a password
     assert "GET /sessions/1 " in log and "anna" not in log and PASSWORD not in log, log
+
+
+def _plots_shown(page: Any, prefix: str) -> int:
+    """How many of the page's plots (<img> from `prefix`) there are, once every one has
+    loaded and has pixels: each is scrolled into view (they load lazily)."""
+    imgs = page.locator(f"img[src^='{prefix}']")
+    n = imgs.count()
+    for i in range(n):
+        imgs.nth(i).scroll_into_view_if_needed()
+    page.wait_for_function(
+        "p => [...document.querySelectorAll('img')].filter(i => i.getAttribute('src')"
+        ".startsWith(p)).every(i => i.complete && i.naturalWidth > 0)", arg=prefix)
+    page.evaluate("window.scrollTo(0, 0)")
+    return n
 
 
 def _drive(browser_path: str, base: str, shots: Path, tmp_path: Path, clip: Path) -> None:
@@ -151,7 +171,10 @@ def _drive(browser_path: str, base: str, shots: Path, tmp_path: Path, clip: Path
         page.click("a[href='/sessions/1']:text('open')")
         expect(page.locator("h1")).to_contain_text("Session report: session 1")
         expect(page.locator("table.kv").first).to_contain_text("metrics version")
-        assert page.locator("img[src^='data:image/png;base64,']").count() >= 4
+        assert page.locator("img[src^='data:']").count() == 0  # fetched, not inlined
+        shown = _plots_shown(page, "/sessions/1/figure/")
+        assert shown >= 5
+        assert page.locator("img[src^='/sessions/1/figure/pose.png']").count() == 1
         page.screenshot(path=str(shots / "4-session.png"), full_page=True)
         with page.expect_download() as dl:
             page.click("text=Download the report")
@@ -161,6 +184,7 @@ def _drive(browser_path: str, base: str, shots: Path, tmp_path: Path, clip: Path
         text = saved.read_text()
         assert text.startswith("<!DOCTYPE html>") and "data:image/png;base64," in text
         assert "<script" not in text and "http://" not in text and "https://" not in text
+        assert text.count('<img alt="') == text.count('src="data:image/png;base64,') == shown
 
         page.goto(base + "/runners/1")
         page.select_option("select[name=a]", "1")
@@ -168,6 +192,7 @@ def _drive(browser_path: str, base: str, shots: Path, tmp_path: Path, clip: Path
         page.click("form[action='/compare'] button")
         expect(page.locator("h1")).to_contain_text("Comparison: session 1 → session 2")
         expect(page.locator("body")).to_contain_text("no real change")  # the same clip twice
+        assert _plots_shown(page, "/compare/figure/") >= 4
         page.screenshot(path=str(shots / "5-compare.png"), full_page=True)
 
         page.goto(base + "/runners/1")

@@ -1,20 +1,26 @@
 """The dashboard's pages (Starlette routes, Jinja2 templates) and `realtime serve`.
 
 Every page reads the clinic database (or this station's file when none is configured)
-through `Store`; reports and comparisons reuse realtime.report, rendered once per
-session state and kept in memory (a finished session's report does not change until it
-is re-analysed).  URLs carry ids only, never a name; the runner search is a POST.
+through `Store`; reports and comparisons reuse realtime.report, kept in memory per
+session state (a finished session's report does not change until it is re-analysed).
+A report's page is sent without its plots: each is an <img> whose URL names the figure
+and the state it shows (`?v=`), drawn when the browser asks for it and kept, so the
+text is there at once and the plots fill in.  URLs carry ids only, never a name; the
+runner search is a POST.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import ipaddress
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -30,23 +36,38 @@ from starlette.templating import Jinja2Templates
 from realtime.clinic import auth
 from realtime.config import ReportConfig
 from realtime.errors import ConfigError, UserError
-from realtime.store.db import SessionRow, Store, StoreUnavailable
+from realtime.store.db import RunnerRow, SessionRow, Store, StoreUnavailable
 from realtime.store.home import Home, check_runner_name
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from realtime.report.html import Plot
+    from realtime.store.sessiondata import SessionData, SessionSummary
 
 HERE = Path(__file__).resolve().parent
 LIVE_REFRESH_S = 3  # a recording session's page reloads this often (plain polling)
 WARM = 3  # a runner's newest reports drawn in the background when their list is opened
+DRAWERS = 1  # figures drawn at once: matplotlib holds the GIL while it draws, so two
+# threads drawing take as long as one drawing both (measured on 2 cores), and one at a
+# time sends a page's figures in the order the browser asked for them
+# A figure's URL names the state it shows (?v=): it never changes, so the browser keeps it
+# ("private": never in a shared cache).  A page's text stays no-store.
+FIGURE_CACHE = "private, max-age=31536000, immutable"
+QUIET_S = 0.5  # the warm thread works only after this long without a request
 _MAIN = (("knee_drive_deg", "knee drive", "°"), ("hip_sway_pct", "hip sway", "%"),
          ("pelvic_drop_deg", "pelvic drop", "°"), ("cadence_spm", "cadence", "spm"))
 
 
 class _Cache:
-    """A small LRU of rendered report bodies, keyed by what they depend on."""
+    """A small LRU keyed by what a value depends on.  A value is made once: a request for
+    one being made waits for it (a browser asks for a page's figures all at once, and
+    they share the session they are drawn from); different values are made at once."""
 
     def __init__(self, size: int = 48) -> None:
         self._d: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self.render_lock = threading.Lock()
+        self._making: dict[tuple, threading.Lock] = {}
         self.size = size
 
     def has(self, key: tuple) -> bool:
@@ -58,16 +79,27 @@ class _Cache:
             if key in self._d:
                 self._d.move_to_end(key)
                 return self._d[key]
-        with self.render_lock:  # pyplot is not thread-safe: one report drawn at a time
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
             with self._lock:
-                if key in self._d:  # drawn meanwhile by another request
+                if key in self._d:  # made meanwhile by another request
                     return self._d[key]
-            value = make()
-        with self._lock:
-            self._d[key] = value
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
+            try:
+                value = make()
+                with self._lock:
+                    self._d[key] = value
+                    while len(self._d) > self.size:
+                        self._d.popitem(last=False)
+            finally:
+                with self._lock:
+                    if self._making.get(key) is making:
+                        del self._making[key]
         return value
+
+
+def _token(key: tuple) -> str:
+    """The `?v=` of a figure's URL: a digest of the state it shows (no data in it)."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
 
 
 def is_local(host: str) -> bool:
@@ -104,15 +136,26 @@ class Dashboard:
     def __init__(self, store: Store, home: Home, require_login: bool) -> None:
         self.store, self.home, self.require_login = store, home, require_login
         self.sessions = auth.Sessions()
-        self.cache = _Cache()
+        self.cache = _Cache()  # pages' text
+        self.data = _Cache(24)  # loaded sessions, summaries, plots described (not drawn)
+        self.figures = _Cache(400)  # drawn PNGs (~20-90 kB each)
+        self._drawing = threading.BoundedSemaphore(DRAWERS)
+        self._serving = 0  # requests being served (the warm thread waits for none)
+        self._served = time.monotonic()  # when the last one ended
+        self._serving_lock = threading.Lock()
         self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm")
-        self._warm_idle = threading.Lock()
+        self._warm_todo: list[SessionRow] = []  # the newest list opened wins
+        self._warm_running = False
+        self._warm_lock = threading.Lock()
         self.report_cfg = ReportConfig()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["refresh_s"] = LIVE_REFRESH_S
         from realtime.report.html import REPORT_CSS
 
         self.templates.env.globals["report_css"] = REPORT_CSS
+        # matplotlib's first figure in a process takes 0.3 s more (fonts, imports): not
+        # the first therapist's
+        self._warmer.submit(self._first_figure)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -128,6 +171,8 @@ class Dashboard:
                       ) -> Response:
         """Run a page's work in a thread; a user error or an unreachable database is a
         page with one line."""
+        with self._serving_lock:
+            self._serving += 1
         try:
             return await run_in_threadpool(fn, request, *args)
         except StoreUnavailable as exc:
@@ -135,6 +180,10 @@ class Dashboard:
         except UserError as exc:
             msg = str(exc)
             return self.error(request, msg, 404 if msg.startswith("unknown") else 400)
+        finally:
+            with self._serving_lock:
+                self._serving -= 1
+                self._served = time.monotonic()
 
     def app(self) -> Starlette:
         routes = [
@@ -145,9 +194,12 @@ class Dashboard:
             Route("/runners/{rid:int}", self.runner),
             Route("/runners/{rid:int}/profile", self.profile, methods=["GET", "POST"]),
             Route("/runners/{rid:int}/progress", self.progress),
+            Route("/runners/{rid:int}/progress/figure/{name}.png", self.progress_figure),
             Route("/sessions/{sid:int}", self.session),
+            Route("/sessions/{sid:int}/figure/{name}.png", self.session_figure),
             Route("/sessions/{sid:int}/report.html", self.download),
             Route("/compare", self.compare),
+            Route("/compare/figure/{name}.png", self.compare_figure),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
         return Starlette(routes=routes, middleware=[Middleware(_Login, dashboard=self)])
@@ -255,44 +307,131 @@ class Dashboard:
         self.store.set_profile(r.name, new)
         return RedirectResponse(f"/runners/{rid}?saved=1", status_code=303)
 
+    # ------------------------------------------------------------------ figures
+
+    def _png(self, key: tuple, plot: Plot) -> bytes:
+        """A plot drawn once per state (`key`), at most DRAWERS at a time."""
+        from realtime.report.html import png
+
+        def make() -> bytes:
+            with self._drawing:
+                return png(plot)
+
+        return self.figures.get((*key, plot.name), make)
+
+    def _figure(self, request: Request, key: tuple, plots: dict[str, Plot], name: str,
+                what: str) -> Response:
+        plot = plots.get(name)
+        if plot is None:
+            raise UserError(f"unknown figure {name!r} of {what}")
+        fresh = request.query_params.get("v") == _token(key)  # else: not to be kept
+        return Response(self._png(key, plot), media_type="image/png",
+                        headers={"Cache-Control": FIGURE_CACHE if fresh else "no-store"})
+
+    # ------------------------------------------------------------------ progress
+
     async def progress(self, request: Request) -> Response:
         return await self.guarded(request, self._progress, request.path_params["rid"])
 
-    def _progress(self, request: Request, rid: int) -> Response:
-        from realtime.report.html import progress_body
-        from realtime.store import sessiondata
+    async def progress_figure(self, request: Request) -> Response:
+        return await self.guarded(request, self._progress_figure, request.path_params["rid"],
+                                  request.path_params["name"])
 
+    def _progress_state(self, request: Request, rid: int
+                        ) -> tuple[RunnerRow, str, list[SessionRow], list[str], tuple]:
         r = self.store.runner_by_id(rid)
-        phase = request.query_params.get("phase", "baseline")
-        if phase not in ("baseline", "retest", "drill", "all"):
-            raise UserError(f"phase = {phase!r}: one of baseline, retest, drill, all")
+        phase = _phase(request)
         rows = [s for s in self.store.sessions(r.name) if s.steps]
         versions = sorted({s.metrics_version for s in rows})
         shown = versions[-1] if versions else ""
         rows = [s for s in rows if s.metrics_version == shown]
         key = ("progress", rid, phase, tuple((s.id, s.rev, s.steps) for s in rows))
-        body = self.cache.get(key, lambda: progress_body(
-            [sessiondata.from_store(self.store, s.id) for s in rows], self.report_cfg, phase))
+        return r, phase, rows, versions, key
+
+    def _progress_plots(self, key: tuple, rows: list[SessionRow], phase: str
+                        ) -> tuple[list[SessionSummary], dict[str, Plot]]:
+        """The sessions' summaries (kept per-phase sums: no steps read) and their plots."""
+        from realtime.report.html import progress_plots
+        from realtime.store.sessiondata import summaries_from_store
+
+        def make() -> tuple[list[SessionSummary], dict[str, Plot]]:
+            history = summaries_from_store(self.store, rows)
+            return history, progress_plots(history, self.report_cfg, phase)
+
+        return self.data.get(("plots", *key), make)
+
+    def _progress(self, request: Request, rid: int) -> Response:
+        from realtime.report.html import progress_body
+
+        r, phase, rows, versions, key = self._progress_state(request, rid)
+        v = _token(key)
+
+        def make() -> str:
+            history, plots = self._progress_plots(key, rows, phase)
+            return progress_body(history, self.report_cfg, phase, lambda p: (
+                f"/runners/{rid}/progress/figure/{p.name}.png?phase={phase}&v={v}"), plots)
+
+        body = self.cache.get(key, make)
         return self.page(request, "progress.html", runner=r, body=body, phase=phase,
-                         n=len(rows), version=shown, other_versions=len(versions) > 1)
+                         n=len(rows), version=versions[-1] if versions else "",
+                         other_versions=len(versions) > 1)
+
+    def _progress_figure(self, request: Request, rid: int, name: str) -> Response:
+        _r, phase, rows, _versions, key = self._progress_state(request, rid)
+        _history, plots = self._progress_plots(key, rows, phase)
+        return self._figure(request, key, plots, name, f"runner {rid}'s progress")
 
     def _warm(self, rows: list[SessionRow]) -> None:
         """Draw the reports a therapist is likely to open next (a runner's newest
-        sessions) in one background thread, so that opening them is quick.  Only when
-        that thread is idle: a therapist paging through runners never queues up work
-        that would slow the pages they open."""
+        sessions: text and figures) in one background thread, so that opening them is
+        quick.  The runner list opened last replaces what was still to do: a therapist
+        paging through runners never queues up work.  Each piece waits until no request
+        has been served for QUIET_S, so it delays one by at most the figure it is
+        drawing (~0.1 s)."""
         todo = [r for r in rows if not self.cache.has(self._report_key(r))]
-        if not todo or not self._warm_idle.acquire(blocking=False):
-            return
+        with self._warm_lock:
+            self._warm_todo = todo
+            if not todo or self._warm_running:
+                return
+            self._warm_running = True
+        self._warmer.submit(self._warm_work)
 
-        def work() -> None:
+    def _warm_work(self) -> None:
+        while True:
+            with self._warm_lock:
+                if not self._warm_todo:
+                    self._warm_running = False
+                    return
+                r = self._warm_todo.pop(0)
             try:
-                for r in todo:
-                    self._report(r)
-            finally:
-                self._warm_idle.release()
+                self._quiet()
+                self._report(r)
+                key = self._report_key(r)
+                for plot in self._session_plots(r).values():
+                    self._quiet()
+                    self._png(key, plot)
+            except Exception:  # speculative work: the page, opened, shows any error
+                continue
 
-        self._warmer.submit(work)
+    def _first_figure(self) -> None:
+        from realtime.report.html import Plot, new_figure, png
+
+        def draw() -> Figure:
+            fig, ax = new_figure(2.0, 1.0)
+            ax.plot([0, 1], [0, 1], "o", label="x")
+            ax.set_xlabel("x")
+            ax.legend()
+            return fig
+
+        with self._drawing:
+            png(Plot("warm-up", "", "", draw))
+        _freeze_once()
+
+    def _quiet(self) -> None:
+        """Wait until no request has been served for QUIET_S: a page's figures come in a
+        burst just after its text, and the warm thread's work must not slow them."""
+        while self._serving > 0 or time.monotonic() - self._served < QUIET_S:
+            time.sleep(0.05)
 
     # ------------------------------------------------------------------ sessions
 
@@ -303,12 +442,38 @@ class Dashboard:
     async def session(self, request: Request) -> Response:
         return await self.guarded(request, self._session, request.path_params["sid"])
 
-    def _report(self, row: SessionRow) -> tuple[str, str]:
-        from realtime.report.html import session_body
+    def _data(self, row: SessionRow) -> SessionData:
+        """A session's steps and cues, loaded once for its page and all its figures."""
         from realtime.store import sessiondata
 
-        return self.cache.get(self._report_key(row), lambda: session_body(
-            sessiondata.from_store(self.store, row.id), self.report_cfg))
+        return self.data.get(("data", *self._report_key(row)[1:]),
+                             lambda: sessiondata.from_store(self.store, row.id))
+
+    def _session_plots(self, row: SessionRow) -> dict[str, Plot]:
+        from realtime.report.html import session_plots
+
+        return self.data.get(("plots", *self._report_key(row)),
+                             lambda: session_plots(self._data(row)))
+
+    def _report(self, row: SessionRow) -> tuple[str, str]:
+        """(title, body) of a session's page: the text, each plot an <img> to fetch."""
+        from realtime.report.html import session_body
+
+        key = self._report_key(row)
+        v = _token(key)
+        return self.cache.get(key, lambda: session_body(
+            self._data(row), self.report_cfg,
+            lambda p: f"/sessions/{row.id}/figure/{p.name}.png?v={v}",
+            self._session_plots(row)))
+
+    async def session_figure(self, request: Request) -> Response:
+        return await self.guarded(request, self._session_figure, request.path_params["sid"],
+                                  request.path_params["name"])
+
+    def _session_figure(self, request: Request, sid: int, name: str) -> Response:
+        row = self.store.session(sid)
+        return self._figure(request, self._report_key(row), self._session_plots(row), name,
+                            f"session {sid}")
 
     def _session(self, request: Request, sid: int) -> Response:
         row = self.store.session(sid)
@@ -327,18 +492,27 @@ class Dashboard:
         return await self.guarded(request, self._download, request.path_params["sid"])
 
     def _download(self, request: Request, sid: int) -> Response:
-        from realtime.report.html import page
+        """The report as one self-contained file: every plot inlined (those the page
+        showed are drawn already)."""
+        from realtime.report.html import data_url, page, session_body
 
         row = self.store.session(sid)
-        title, body = self._report(row)
+        key = self._report_key(row)
+        title, body = session_body(self._data(row), self.report_cfg,
+                                   lambda p: data_url(self._png(key, p)),
+                                   self._session_plots(row))
         return HTMLResponse(page(title, body), headers={
             "Content-Disposition": f'attachment; filename="session-{sid}.html"'})
 
     async def compare(self, request: Request) -> Response:
         return await self.guarded(request, self._compare)
 
-    def _compare(self, request: Request) -> Response:
-        from realtime.report.html import compare_body
+    async def compare_figure(self, request: Request) -> Response:
+        return await self.guarded(request, self._compare_figure, request.path_params["name"])
+
+    def _compare_state(self, request: Request
+                       ) -> tuple[SessionRow, SessionRow, str, list[tuple], tuple]:
+        """(A, B, phase, the sessions of the progress, the key of all it depends on)."""
         from realtime.store import sessiondata
 
         qp = request.query_params
@@ -346,9 +520,7 @@ class Dashboard:
             ida, idb = int(qp.get("a", "")), int(qp.get("b", ""))
         except ValueError:
             raise UserError("pick two sessions to compare (A and B)") from None
-        phase = qp.get("phase", "baseline")
-        if phase not in ("baseline", "retest", "drill", "all"):
-            raise UserError(f"phase = {phase!r}: one of baseline, retest, drill, all")
+        phase = _phase(request)
         ra, rb = self.store.session(ida), self.store.session(idb)
         if ra.metrics_version != rb.metrics_version:  # the one-line refusal, with its fix
             sessiondata.check_comparable(sessiondata.from_store(self.store, ida),
@@ -358,19 +530,68 @@ class Dashboard:
         if ra.runner and ra.runner == rb.runner:  # what the progress depends on, cheaply
             hist = self.store.session_keys(self.store.runner_id(ra.runner),
                                            ra.metrics_version)
-        key = ("compare", ida, idb, phase, tuple(hist))
+        key = ("compare", ida, idb, phase, tuple(hist),
+               self._report_key(ra)[1:], self._report_key(rb)[1:])
+        return ra, rb, phase, hist, key
+
+    def _compare_plots(self, key: tuple, ra: SessionRow, rb: SessionRow, phase: str,
+                       hist: list[tuple]) -> tuple[list[SessionSummary], dict[str, Plot]]:
+        """The progress's summaries (kept per-phase sums: no steps of the other sessions
+        are read) and every plot of the comparison."""
+        from realtime.report.html import compare_plots
+        from realtime.store.sessiondata import summaries_from_store
+
+        def make() -> tuple[list[SessionSummary], dict[str, Plot]]:
+            rows = {r.id: r for r in (ra, rb)}
+            ids = [h[0] for h in hist if h[3] != 0]
+            rows.update({r.id: r for r in self.store.session_rows(
+                [i for i in ids if i not in rows])})
+            history = summaries_from_store(self.store, [rows[i] for i in ids])
+            return history, compare_plots(self._data(ra), self._data(rb), history,
+                                          self.report_cfg, phase)
+
+        return self.data.get(("plots", *key), make)
+
+    def _compare(self, request: Request) -> Response:
+        from realtime.report.html import compare_body
+
+        ra, rb, phase, hist, key = self._compare_state(request)
+        v = _token(key)
 
         def make() -> tuple[str, str]:
-            a = sessiondata.from_store(self.store, ida)
-            b = sessiondata.from_store(self.store, idb)
-            rows = [h[0] for h in hist if h[3] != 0]
-            history = [a if i == ida else b if i == idb else
-                       sessiondata.from_store(self.store, i) for i in rows]
-            return compare_body(a, b, history, self.report_cfg, phase)
+            history, plots = self._compare_plots(key, ra, rb, phase, hist)
+            return compare_body(self._data(ra), self._data(rb), history, self.report_cfg,
+                                phase, lambda p: (f"/compare/figure/{p.name}.png?a={ra.id}"
+                                                  f"&b={rb.id}&phase={phase}&v={v}"), plots)
 
         _title, body = self.cache.get(key, make)
         rid = self.store.runner_id(ra.runner) if ra.runner else None
         return self.page(request, "compare.html", body=body, a=ra, b=rb, rid=rid, phase=phase)
+
+    def _compare_figure(self, request: Request, name: str) -> Response:
+        ra, rb, phase, hist, key = self._compare_state(request)
+        _history, plots = self._compare_plots(key, ra, rb, phase, hist)
+        return self._figure(request, key, plots, name,
+                            f"the comparison of sessions {ra.id} and {rb.id}")
+
+
+_frozen = threading.Lock()
+
+
+def _freeze_once() -> None:
+    """What a server has loaded at its start (modules, classes, matplotlib: ~160 000
+    objects) stays for good: take it out of the collector's full passes, which took
+    50-140 ms in the middle of a request.  Once per process."""
+    if _frozen.acquire(blocking=False):
+        gc.collect()
+        gc.freeze()
+
+
+def _phase(request: Request) -> str:
+    phase = request.query_params.get("phase", "baseline")
+    if phase not in ("baseline", "retest", "drill", "all"):
+        raise UserError(f"phase = {phase!r}: one of baseline, retest, drill, all")
+    return phase
 
 
 def _is_date(text: str) -> bool:

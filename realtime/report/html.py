@@ -8,6 +8,11 @@ steps whose metric was measured and trusted (`Step.reliable`), as the live cues 
 Colours are the Okabe-Ito palette and every colour is backed by a second cue (marker
 shape, a label or a symbol), so the reports read the same to a colour-blind reader and
 on a black-and-white printout.
+
+Each figure is a `Plot`: its name, alt text and caption, known without drawing, and a
+function that draws it.  A downloaded report draws every plot and inlines it (`inline`);
+the dashboard serves a page's text at once with each plot's URL and draws a plot when
+the browser asks for it (`src` decides which).
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import base64
 import html
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,7 +39,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from realtime.store.sessiondata import SessionData
+    from realtime.config import CuesConfig
+    from realtime.store.sessiondata import SessionData, SessionSummary
 
 # Okabe-Ito (colour-blind safe)
 _BLUE, _VERMILLION, _ORANGE = "#0072B2", "#D55E00", "#E69F00"
@@ -81,34 +88,97 @@ def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _pyplot() -> Any:
-    """pyplot on the Agg backend: a report is written with no display (a server, a
-    terminal, or after the live window closed)."""
-    import matplotlib
+@dataclass(frozen=True, slots=True)
+class Plot:
+    """One figure of a report, described without drawing it (drawing is what costs)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    name: str  # in the dashboard's URLs: letters, digits, '-' and '_' only
+    alt: str
+    caption: str
+    draw: Callable[[], Figure]
 
-    return plt
+
+Src = Callable[[Plot], str]  # a plot's <img src>: drawn now as data, or a URL to fetch
 
 
-def _png(fig: Figure) -> str:
-    """The figure as a base64 PNG, and closed (a report makes many figures)."""
-    import matplotlib.pyplot as plt
+def new_figure(width_in: float, height_in: float) -> tuple[Figure, Axes]:
+    """A figure and its axes by matplotlib's object-oriented API, not pyplot: no global
+    figure list to close or to guard, so two threads may draw two figures at once, and
+    no display is needed (a server, a terminal)."""
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(width_in, height_in))
+    return fig, fig.subplots()
+
+
+def png(plot: Plot) -> bytes:
+    """The plot drawn as PNG bytes, cropped to what it draws (as `bbox_inches="tight"`).
+
+    Why not savefig's tight box: it lays the figure out twice (once to find the box, once
+    to draw); here the figure is drawn once on a canvas with room around it for what
+    sticks out (a legend beside the axes, rotated labels), then cropped: 15-25 % less
+    time (a 40-session progress plot 205 -> 160 ms).  zlib's default level, not PIL's
+    `optimize` (45 of a figure's 120 ms for 1 % fewer bytes)."""
+    fig = plot.draw()
+    if not (fig.legends or fig.texts):  # nothing placed by the figure's own corners
+        cropped = _drawn_once(fig)
+        if cropped is not None:
+            return cropped
     buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight",
-                    pil_kwargs={"optimize": True})
-    finally:
-        plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight")
+    return buf.getvalue()
 
 
-def _figure(fig: Figure, alt: str, caption: str = "") -> str:
-    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
-    return (f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{_png(fig)}">'
-            f"{cap}</figure>")
+_ROOM_IN = (1.0, 1.0, 4.0, 2.0)  # left, top, right, bottom, around a figure for drawing
+_PAD_IN = 0.1  # around what is drawn (savefig's pad_inches)
+
+
+def _drawn_once(fig: Figure) -> bytes | None:
+    """The figure drawn once with room around its axes and cropped to its tight box; None
+    (the figure left as it was) if something is drawn beyond that room."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    w, h = fig.get_size_inches()
+    left, top, right, bottom = _ROOM_IN
+    big_w, big_h = w + left + right, h + top + bottom
+    was = [(ax, ax.get_position(original=True)) for ax in fig.axes]
+    for ax, pos in was:  # each axes keeps its size and place (in inches) on the canvas
+        ax.set_position([(left + pos.x0 * w) / big_w, (bottom + pos.y0 * h) / big_h,
+                         pos.width * w / big_w, pos.height * h / big_h])
+    fig.set_size_inches(big_w, big_h)
+    fig.set_dpi(_DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = fig.get_tightbbox(canvas.get_renderer())  # inches; text sizes known from draw()
+    x0, x1 = math.floor((box.x0 - _PAD_IN) * _DPI), math.ceil((box.x1 + _PAD_IN) * _DPI)
+    y0 = math.floor((big_h - box.y1 - _PAD_IN) * _DPI)  # rows from the top
+    y1 = math.ceil((big_h - box.y0 + _PAD_IN) * _DPI)
+    rgba = np.asarray(canvas.buffer_rgba())
+    if x0 < 0 or y0 < 0 or x1 > rgba.shape[1] or y1 > rgba.shape[0]:
+        fig.set_size_inches(w, h)
+        for ax, pos in was:
+            ax.set_position(pos)
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(rgba[y0:y1, x0:x1]).save(buf, format="png")
+    return buf.getvalue()
+
+
+def data_url(png_bytes: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes).decode("ascii")
+
+
+def inline(plot: Plot) -> str:
+    """Draw the plot now, into the page (a self-contained report)."""
+    return data_url(png(plot))
+
+
+def _figure(plot: Plot, src: Src) -> str:
+    url = src(plot)
+    lazy = "" if url.startswith("data:") else ' loading="lazy"'
+    cap = f"<figcaption>{_e(plot.caption)}</figcaption>" if plot.caption else ""
+    return f'<figure><img alt="{_e(plot.alt)}"{lazy} src="{_e(url)}">{cap}</figure>'
 
 
 def _page(title: str, body: str) -> str:
@@ -168,12 +238,12 @@ def _axis_label(m: Metric) -> str:
     return f"{m.label} ({m.unit})"
 
 
-def _target(column: str, data: SessionData) -> tuple[float, str] | None:
+def _target(column: str, thresholds: CuesConfig) -> tuple[float, str] | None:
     """The session's target (higher is better) or limit for a metric, if it has one."""
     mm = _TARGET.get(column)
     if mm is None:
         return None
-    return float(getattr(data.thresholds, mm.target_key)), (
+    return float(getattr(thresholds, mm.target_key)), (
         "target" if mm.higher_is_better else "limit")
 
 
@@ -219,51 +289,57 @@ def _shade_phases(ax: Axes, spans: Sequence[tuple[str, float, float]], width_in:
                 break
 
 
-def _time_figure(data: SessionData, m: Metric) -> str | None:
+def _time_plot(data: SessionData, m: Metric) -> Plot | None:
     """Per-step values over the session, phases shaded, target and cues marked."""
     t0 = data.t0_s
     pts = {leg: [(s.t_contact_s - t0, float(getattr(s, m.column))) for _, s in data.steps
                  if s.leg == leg and s.reliable(m.column)] for leg in ("L", "R")}
     if not pts["L"] and not pts["R"]:
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(_FIG_W, _FIG_H))
-    cue_t = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())]
-    all_t = [t for leg in pts.values() for t, _ in leg] + cue_t
-    t_end = max([data.duration_s, *all_t])
-    x_lo = min([0.0, *all_t])
-    _shade_phases(ax, phase_spans(data.drill, t_end), _FIG_W * 0.78, t_end - x_lo)
-    size = 4.0 if len(pts["L"]) + len(pts["R"]) < 800 else 2.6
-    for leg, p in pts.items():
-        if p:
-            colour, marker, word = _LEG_STYLE[leg]
-            x, y = zip(*p, strict=True)
-            ax.plot(x, y, linestyle="none", marker=marker, markersize=size, color=colour,
-                    alpha=0.7, markeredgewidth=0, label=f"{word} ({len(p)})", zorder=3)
-    tgt = _target(m.column, data)
-    if tgt is not None:
-        ax.axhline(tgt[0], color="black", linestyle="--", linewidth=1.1, zorder=4,
-                   label=f"{tgt[1]} {_num(tgt[0], m.unit)}")
-    spoken = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())
-              and c.spoken]
-    silent = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())
-              and not c.spoken]
-    tr = ax.get_xaxis_transform()
-    if spoken:
-        ax.vlines(spoken, 0, 0.07, transform=tr, color=_PURPLE, linewidth=1.0, zorder=5,
-                  label=f"cue spoken ({len(spoken)})")
-    if silent:
-        ax.vlines(silent, 0, 0.04, transform=tr, color="#555555", linewidth=0.8,
-                  linestyle=":", zorder=5, label=f"cue not spoken ({len(silent)})")
-    ax.set_xlim(x_lo, t_end + max(1.0, 0.01 * (t_end - x_lo)))
-    ax.xaxis.set_major_locator(plt.MultipleLocator(_tick_step(t_end - x_lo)))
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: _mss(v)))
-    ax.set_xlabel("session time (m:ss)", fontsize=8)
-    ax.set_ylabel(_axis_label(m), fontsize=8)
-    ax.tick_params(labelsize=8)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
-              markerscale=1.6)
+    tgt = _target(m.column, data.thresholds)
+
+    def draw() -> Figure:
+        from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+        fig, ax = new_figure(_FIG_W, _FIG_H)
+        cue_t = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())]
+        all_t = [t for leg in pts.values() for t, _ in leg] + cue_t
+        t_end = max([data.duration_s, *all_t])
+        x_lo = min([0.0, *all_t])
+        _shade_phases(ax, phase_spans(data.drill, t_end), _FIG_W * 0.78, t_end - x_lo)
+        size = 4.0 if len(pts["L"]) + len(pts["R"]) < 800 else 2.6
+        for leg, p in pts.items():
+            if p:
+                colour, marker, word = _LEG_STYLE[leg]
+                x, y = zip(*p, strict=True)
+                ax.plot(x, y, linestyle="none", marker=marker, markersize=size,
+                        color=colour, alpha=0.7, markeredgewidth=0,
+                        label=f"{word} ({len(p)})", zorder=3)
+        if tgt is not None:
+            ax.axhline(tgt[0], color="black", linestyle="--", linewidth=1.1, zorder=4,
+                       label=f"{tgt[1]} {_num(tgt[0], m.unit)}")
+        spoken = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())
+                  and c.spoken]
+        silent = [c.t_s - t0 for c in data.cues if c.kind in _CUE_KINDS.get(m.column, ())
+                  and not c.spoken]
+        tr = ax.get_xaxis_transform()
+        if spoken:
+            ax.vlines(spoken, 0, 0.07, transform=tr, color=_PURPLE, linewidth=1.0,
+                      zorder=5, label=f"cue spoken ({len(spoken)})")
+        if silent:
+            ax.vlines(silent, 0, 0.04, transform=tr, color="#555555", linewidth=0.8,
+                      linestyle=":", zorder=5, label=f"cue not spoken ({len(silent)})")
+        ax.set_xlim(x_lo, t_end + max(1.0, 0.01 * (t_end - x_lo)))
+        ax.xaxis.set_major_locator(MultipleLocator(_tick_step(t_end - x_lo)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _mss(v)))
+        ax.set_xlabel("session time (m:ss)", fontsize=8)
+        ax.set_ylabel(_axis_label(m), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
+                  markerscale=1.6)
+        return fig
+
     caption = (f"{m.label}: each reliable step, left leg ● blue circles, right leg ▲ "
                "vermillion triangles")
     if tgt is not None:
@@ -271,7 +347,8 @@ def _time_figure(data: SessionData, m: Metric) -> str | None:
     if m.column in _CUE_KINDS:
         caption += (f"; ticks at the bottom: {', '.join(_CUE_KINDS[m.column])} cues "
                     "(solid: spoken, dotted: decided but not spoken)")
-    return _figure(fig, f"{m.label} per step over the session", caption + ".")
+    return Plot(f"time-{m.column}", f"{m.label} per step over the session", caption + ".",
+                draw)
 
 
 def _tick_step(span_s: float) -> float:
@@ -329,22 +406,13 @@ def _calibration(cal: dict) -> str:
                    "previous"], rows, numeric=(1, 2, 4))
 
 
-def _baseline_retest(data: SessionData) -> str:
-    have = {p: any(ph == p for ph, _ in data.steps) for p in ("baseline", "retest")}
-    if not have["baseline"] or not have["retest"]:
-        missing = " or ".join(p for p, h in have.items() if not h)
-        return (f"<p>This session has no {_e(missing)} steps, so its baseline and retest "
-                "cannot be compared.</p>")
-    plt = _pyplot()
-    figs = []
-    for m in COMPARED:
-        b = phase_values(data.steps, m.column, ("baseline",))
-        r = phase_values(data.steps, m.column, ("retest",))
-        if not b or not r:
-            continue
-        fig, ax = plt.subplots(figsize=(4.4, 2.8))
+def _phase_plot(data: SessionData, m: Metric, b: list[float], r: list[float]) -> Plot:
+    """One metric's baseline against its retest, as boxes."""
+    tgt = _target(m.column, data.thresholds)
+
+    def draw() -> Figure:
+        fig, ax = new_figure(4.4, 2.8)
         _boxes(ax, [b, r], ["baseline", "retest"], [_BLUE, _GREEN])
-        tgt = _target(m.column, data)
         if tgt is not None:
             ax.axhline(tgt[0], color="black", linestyle="--", linewidth=1.0,
                        label=f"{tgt[1]} {_num(tgt[0], m.unit)}")
@@ -352,10 +420,31 @@ def _baseline_retest(data: SessionData) -> str:
         ax.set_ylabel(_axis_label(m), fontsize=8)
         ax.tick_params(labelsize=8)
         ax.set_title(m.label, fontsize=9)
-        d = _med(r) - _med(b)
-        figs.append(_figure(fig, f"{m.label}: baseline against retest",
-                            f"{m.label}: median {_num(_med(b), m.unit)} → "
-                            f"{_num(_med(r), m.unit)} ({d:+.1f}{_unit(m.unit)})"))
+        return fig
+
+    d = _med(r) - _med(b)
+    return Plot(f"phases-{m.column}", f"{m.label}: baseline against retest",
+                f"{m.label}: median {_num(_med(b), m.unit)} → {_num(_med(r), m.unit)} "
+                f"({d:+.1f}{_unit(m.unit)})", draw)
+
+
+def _phase_plots(data: SessionData) -> list[Plot]:
+    out = []
+    for m in COMPARED:
+        b = phase_values(data.steps, m.column, ("baseline",))
+        r = phase_values(data.steps, m.column, ("retest",))
+        if b and r:
+            out.append(_phase_plot(data, m, b, r))
+    return out
+
+
+def _baseline_retest(data: SessionData, plots: Mapping[str, Plot], src: Src) -> str:
+    have = {p: any(ph == p for ph, _ in data.steps) for p in ("baseline", "retest")}
+    if not have["baseline"] or not have["retest"]:
+        missing = " or ".join(p for p, h in have.items() if not h)
+        return (f"<p>This session has no {_e(missing)} steps, so its baseline and retest "
+                "cannot be compared.</p>")
+    figs = [_figure(p, src) for m in COMPARED if (p := plots.get(f"phases-{m.column}"))]
     if not figs:
         return "<p>No metric was measured reliably in both the baseline and the retest.</p>"
     return ('<p class="note">Both phases are without cues, so a difference is the runner\'s '
@@ -363,21 +452,18 @@ def _baseline_retest(data: SessionData) -> str:
             f'<div class="grid">{"".join(figs)}</div>')
 
 
-def _pose_figure(data: SessionData) -> str:
+def _pose_plot(data: SessionData) -> Plot | None:
     """The pose model's skeleton at the median step (report/skeleton.py), if the session
     folder holds its pose stream."""
-    from realtime.report.skeleton import pose_figure_png
+    from realtime.report.skeleton import pose_plot
 
     if not data.folder or not (Path(data.folder) / "pose.npz").is_file():
-        return ""
-    buf = io.BytesIO()
-    caption = pose_figure_png(Path(data.folder) / "pose.npz", [s for _, s in data.steps], buf)
-    if caption is None:
-        return ""
-    src = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (f'<figure><img alt="the runner\'s pose at a typical step" '
-            f'src="data:image/png;base64,{src}"><figcaption>{_e(caption)}</figcaption>'
-            "</figure>")
+        return None
+    found = pose_plot(Path(data.folder) / "pose.npz", [s for _, s in data.steps])
+    if found is None:
+        return None
+    caption, draw = found
+    return Plot("pose", "the runner's pose at a typical step", caption, draw)
 
 
 def _cue_table(data: SessionData) -> str:
@@ -400,6 +486,13 @@ def session_report(data: SessionData, out: Path, cfg: ReportConfig) -> Path:
     return _write(out, _page(title, body))
 
 
+def session_plots(data: SessionData) -> dict[str, Plot]:
+    """Every plot of a session's report by name, none drawn: per-step values of each
+    compared metric, the pose at a typical step, baseline against retest."""
+    plots = [*(_time_plot(data, m) for m in COMPARED), _pose_plot(data), *_phase_plots(data)]
+    return {p.name: p for p in plots if p is not None}
+
+
 def page(title: str, body: str) -> str:
     """A whole self-contained HTML page around a report's body (the dashboard's
     download)."""
@@ -414,8 +507,12 @@ def _version(data: SessionData) -> str:
             if data.metrics_version else "unknown (a session folder)")
 
 
-def session_body(data: SessionData, cfg: ReportConfig) -> tuple[str, str]:
-    """(title, HTML body) of one session's report (the dashboard shows the body)."""
+def session_body(data: SessionData, cfg: ReportConfig, src: Src = inline,
+                 plots: Mapping[str, Plot] | None = None) -> tuple[str, str]:
+    """(title, HTML body) of one session's report (the dashboard shows the body); `src`
+    gives each plot's image, `plots` are `session_plots(data)` if made already."""
+    if plots is None:
+        plots = session_plots(data)
     spoken = sum(1 for c in data.cues if c.spoken)
     main = next((mm for mm in MAIN_METRICS if phase_values(data.steps, mm.column)), None)
     steps = f"{len(data.steps)}"
@@ -446,13 +543,12 @@ def session_body(data: SessionData, cfg: ReportConfig) -> tuple[str, str]:
         body.append(f'<p class="note">Fewer than {cfg.min_steps} reliable steps (a median '
                     f"this thin is not stable): {_e(', '.join(thin))}.</p>")
     body.append("<h2>Step by step</h2>")
-    figs = [f"<h3>{_e(m.label)}</h3>{f}" for m in COMPARED
-            if (f := _time_figure(data, m)) is not None]
+    figs = [f"<h3>{_e(m.label)}</h3>{_figure(p, src)}" for m in COMPARED
+            if (p := plots.get(f"time-{m.column}")) is not None]
     body.append("".join(figs) or "<p>No step has a reliable value to plot.</p>")
-    pose = _pose_figure(data)
-    if pose:
-        body += ["<h2>The runner at a typical step</h2>", pose]
-    body += ["<h2>Baseline and retest</h2>", _baseline_retest(data)]
+    if "pose" in plots:
+        body += ["<h2>The runner at a typical step</h2>", _figure(plots["pose"], src)]
+    body += ["<h2>Baseline and retest</h2>", _baseline_retest(data, plots, src)]
     body += [f"<h2>Cues given ({len(data.cues)})</h2>", _cue_table(data)]
     return title, "\n".join(body)
 
@@ -497,7 +593,7 @@ def _band(ch: Change) -> float:
     return thr if math.isfinite(thr) and thr > 0 else 0.0
 
 
-def _session_label(s: SessionData, i: int, mark: str = "") -> str:
+def _session_label(s: SessionSummary, i: int, mark: str = "") -> str:
     """'#12 (A)' over the start date: the id is what `realtime sessions` lists."""
     name = (f"#{s.id}" if s.id is not None else f"{i + 1}") + mark
     return f"{name}\n{s.started[:10]}" if s.started else name
@@ -509,77 +605,121 @@ def _mean_sd(st: Stats, unit: str) -> str:
     return f"{st.mean:.1f} ± {st.sd:.1f}{_unit(unit)} ({st.n})"
 
 
-def _compare_figure(ch: Change, a: list[float], b: list[float]) -> str:
-    plt = _pyplot()
+def _ab_plot(ch: Change, a: list[float], b: list[float]) -> Plot:
+    """One metric of session A against session B: boxes, A's mean ± the SDD as a band."""
     m = ch.metric
-    fig, ax = plt.subplots(figsize=(4.4, 2.9))
-    half = _band(ch)
-    if half > 0:
-        ax.axhspan(ch.a.mean - half, ch.a.mean + half, color=_GREY, alpha=0.25, lw=0,
-                   zorder=0, label=f"A mean ± SDD ({_num(half, m.unit)})")
-        ax.axhline(ch.a.mean, color="#555555", lw=0.8, ls=":", zorder=1)
-        ax.legend(fontsize=7, loc="best", framealpha=0.8)
-    _boxes(ax, [a, b], ["A before", "B after"], [_BLUE, _VERMILLION], means=True)
-    ax.set_ylabel(_axis_label(m), fontsize=8)
-    ax.tick_params(labelsize=8)
-    ax.set_title(m.label, fontsize=9)
-    return _figure(fig, f"{m.label}: session A against session B",
-                   f"{m.label}: {ch.verdict}; change {_num(ch.diff, m.unit, '+.1f')}.")
+
+    def draw() -> Figure:
+        fig, ax = new_figure(4.4, 2.9)
+        half = _band(ch)
+        if half > 0:
+            ax.axhspan(ch.a.mean - half, ch.a.mean + half, color=_GREY, alpha=0.25, lw=0,
+                       zorder=0, label=f"A mean ± SDD ({_num(half, m.unit)})")
+            ax.axhline(ch.a.mean, color="#555555", lw=0.8, ls=":", zorder=1)
+            ax.legend(fontsize=7, loc="best", framealpha=0.8)
+        _boxes(ax, [a, b], ["A before", "B after"], [_BLUE, _VERMILLION], means=True)
+        ax.set_ylabel(_axis_label(m), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_title(m.label, fontsize=9)
+        return fig
+
+    return Plot(f"ab-{m.column}", f"{m.label}: session A against session B",
+                f"{m.label}: {ch.verdict}; change {_num(ch.diff, m.unit, '+.1f')}.", draw)
 
 
-def _progress_figure(history: Sequence[SessionData], m: Metric, phase: str,
-                     min_steps: int, a: SessionData, b: SessionData) -> str | None:
-    """Per-session mean ± sd of one metric, in `phase` where a session has enough of it."""
-    means, sds, ns, judged, targets = [], [], [], [], []
-    for s in history:
-        phases = pick_phases(s.steps, phase, min_steps)
-        v = values(s.steps, m.column, phases)
-        arr = np.asarray(v, float)
-        means.append(float(arr.mean()) if arr.size else math.nan)
-        sds.append(float(arr.std(ddof=1)) if arr.size > 1 else 0.0)
-        ns.append(arr.size)
-        judged.append(phases is not None or phase == "all")
-        tgt = _target(m.column, s)
-        targets.append(tgt[0] if tgt else math.nan)
+def _mean_sd_n(s: SessionSummary, column: str, phase: str, min_steps: int
+               ) -> tuple[float, float, int, bool]:
+    """(mean, sd, n, judged on `phase`) of one metric's trusted values in a session: in
+    `phase` when it holds at least `min_steps` steps, else the whole session, as
+    `change.pick_phases` decides for a comparison."""
+    ps = s.phases.get(phase) if phase != "all" else None
+    own = ps is not None and ps.steps >= min_steps
+    n, total, squares = 0, 0.0, 0.0
+    for p in ([ps] if own and ps is not None else s.phases.values()):
+        k, sm, sq = p.sums.get(column, (0, 0.0, 0.0))
+        n, total, squares = n + k, total + sm, squares + sq
+    judged = own or phase == "all"
+    if n == 0:
+        return math.nan, 0.0, 0, judged
+    mean = total / n
+    sd = math.sqrt(max(0.0, (squares - total * mean) / (n - 1))) if n > 1 else 0.0
+    return mean, sd, n, judged
+
+
+_MOST_LABELS = 12  # sessions named under a progress plot before only every k-th is
+
+
+def _session_ticks(ax: Axes, history: Sequence[SessionSummary], marks: Mapping[str, str]
+                   ) -> None:
+    """Name the sessions under the plot, with " (A)" / " (B)" where `marks` says.  Past
+    _MOST_LABELS sessions the names overlapped into an unreadable band (and drawing 40
+    two-line labels was half a plot's time): then every k-th session counted back from
+    the newest is named, and the marked ones get their letter above the plot."""
+    n = len(history)
+    if n <= _MOST_LABELS:
+        ax.set_xticks(np.arange(n))
+        ax.set_xticklabels([_session_label(s, i, marks.get(s.ref, ""))
+                            for i, s in enumerate(history)],
+                           fontsize=7, rotation=0 if n <= 10 else 45)
+        return
+    k = math.ceil(n / 10)
+    named = sorted(range(n - 1, -1, -k))
+    ax.set_xticks(named)
+    ax.set_xticklabels([_session_label(history[i], i) for i in named], fontsize=7)
+    for i, s in enumerate(history):
+        if s.ref in marks:
+            ax.text(i, 1.02, marks[s.ref].strip(" ()"), transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8, fontweight="bold")
+
+
+def _progress_plot(history: Sequence[SessionSummary], m: Metric, phase: str,
+                   min_steps: int, marks: Mapping[str, str]) -> Plot | None:
+    """Per-session mean ± sd of one metric, in `phase` where a session has enough of it;
+    `marks` adds " (A)" / " (B)" to those sessions' labels (by ref)."""
+    stats = [_mean_sd_n(s, m.column, phase, min_steps) for s in history]
+    means, sds = [st[0] for st in stats], [st[1] for st in stats]
+    ns, judged = [st[2] for st in stats], [st[3] for st in stats]
     if not any(ns):
         return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(_FIG_W, _FIG_H))
-    x = np.arange(len(history))
-    for want, marker, face, label in ((True, "o", _BLUE, f"{phase} (mean ± sd)"),
-                                      (False, "s", "white", "whole session (too few "
-                                       f"{phase} steps)")):
-        idx = [i for i in x if ns[i] and judged[i] == want]
-        if idx:
-            ax.errorbar([x[i] for i in idx], [means[i] for i in idx],
-                        yerr=[sds[i] for i in idx], fmt=marker, color=_BLUE, mfc=face,
-                        mec=_BLUE, ms=6, capsize=3, lw=1.2, label=label, zorder=3)
-    if any(math.isfinite(t) for t in targets):
-        word = "target" if m.higher_is_better else "limit"
-        ax.plot(x, targets, color="black", ls="--", lw=1.1, drawstyle="steps-mid",
-                label=word, zorder=2)
-    if len(history) <= 15:
+
+    def draw() -> Figure:
+        targets = [tgt[0] if (tgt := _target(m.column, s.thresholds)) else math.nan
+                   for s in history]
+        fig, ax = new_figure(_FIG_W, _FIG_H)
+        x = np.arange(len(history))
+        for want, marker, face, label in ((True, "o", _BLUE, f"{phase} (mean ± sd)"),
+                                          (False, "s", "white", "whole session (too few "
+                                           f"{phase} steps)")):
+            idx = [i for i in x if ns[i] and judged[i] == want]
+            if idx:
+                ax.errorbar([x[i] for i in idx], [means[i] for i in idx],
+                            yerr=[sds[i] for i in idx], fmt=marker, color=_BLUE, mfc=face,
+                            mec=_BLUE, ms=6, capsize=3, lw=1.2, label=label, zorder=3)
+        if any(math.isfinite(t) for t in targets):
+            word = "target" if m.higher_is_better else "limit"
+            ax.plot(x, targets, color="black", ls="--", lw=1.1, drawstyle="steps-mid",
+                    label=word, zorder=2)
+        if len(history) <= 15:
+            for i in x:
+                if ns[i]:
+                    ax.annotate(f"n={ns[i]}", (x[i], means[i]), xytext=(7, -3),
+                                textcoords="offset points", fontsize=7, color="#444444")
         for i in x:
-            if ns[i]:
-                ax.annotate(f"n={ns[i]}", (x[i], means[i]), xytext=(7, -3),
-                            textcoords="offset points", fontsize=7, color="#444444")
-    for i in x:
-        if not ns[i]:
-            ax.text(x[i], 0.04, "not\nmeasured", transform=ax.get_xaxis_transform(),
-                    ha="center", va="bottom", fontsize=7, color="#666666")
-    ax.set_xticks(x)
-    ab = {a.ref: " (A)", b.ref: " (B)"}
-    ax.set_xticklabels([_session_label(s, i, ab.get(s.ref, "")) for i, s in enumerate(history)],
-                       fontsize=7, rotation=0 if len(history) <= 10 else 45)
-    ax.set_xlim(-0.5, len(history) - 0.5)
-    ax.set_ylabel(_axis_label(m), fontsize=8)
-    ax.tick_params(axis="y", labelsize=8)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-    return _figure(fig, f"{m.label} over all sessions",
-                   f"{m.label}: mean ± sd of reliable steps per session; filled circles: "
-                   f"the {phase}, open squares: the whole session (its {phase} had fewer "
-                   f"than {min_steps} steps).")
+            if not ns[i]:
+                ax.text(x[i], 0.04, "not\nmeasured", transform=ax.get_xaxis_transform(),
+                        ha="center", va="bottom", fontsize=7, color="#666666")
+        _session_ticks(ax, history, marks)
+        ax.set_xlim(-0.5, len(history) - 0.5)
+        ax.set_ylabel(_axis_label(m), fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        return fig
+
+    return Plot(f"progress-{m.column}", f"{m.label} over all sessions",
+                f"{m.label}: mean ± sd of reliable steps per session; filled circles: "
+                f"the {phase}, open squares: the whole session (its {phase} had fewer "
+                f"than {min_steps} steps).", draw)
 
 
 _SDD_NOTE = (
@@ -595,20 +735,58 @@ _SDD_NOTE = (
 )
 
 
-def compare_report(a: SessionData, b: SessionData, history: list[SessionData],
+def compare_report(a: SessionData, b: SessionData, history: Sequence[SessionData],
                    cfg: ReportConfig, out: Path, phase: str = "baseline") -> Path:
     """Write the comparison of session A (before) with B (after), and the progress over
     `history` (the runner's sessions, oldest first), to `out`; return it."""
-    title, body = compare_body(a, b, history, cfg, phase)
+    from realtime.store.sessiondata import summary_of
+
+    title, body = compare_body(a, b, [summary_of(s) for s in history], cfg, phase)
     return _write(out, _page(title, body))
 
 
-def compare_body(a: SessionData, b: SessionData, history: list[SessionData],
-                 cfg: ReportConfig, phase: str = "baseline") -> tuple[str, str]:
-    """(title, HTML body) of the comparison and the progress (the dashboard's page)."""
-    changes, used_a, used_b = compare(a.steps, b.steps, cfg, phase)
+def _progress_plots(history: Sequence[SessionSummary], cfg: ReportConfig, phase: str,
+                    marks: Mapping[str, str]) -> list[Plot]:
+    return [p for m in COMPARED
+            if (p := _progress_plot(history, m, phase, cfg.min_steps, marks)) is not None]
+
+
+def compare_plots(a: SessionData, b: SessionData, history: Sequence[SessionSummary],
+                  cfg: ReportConfig, phase: str = "baseline") -> dict[str, Plot]:
+    """Every plot of a comparison by name, none drawn: A against B per metric measured in
+    both, and each metric's progress over `history`."""
+    changes, _, _ = compare(a.steps, b.steps, cfg, phase)
+    return {p.name: p for p in [*_ab_plots(a, b, changes, cfg, phase),
+                                *_progress_plots(history, cfg, phase, _marks(a.ref, b.ref))]}
+
+
+def _marks(a_ref: str, b_ref: str) -> dict[str, str]:
+    return {a_ref: " (A)", b_ref: " (B)"}
+
+
+def _ab_plots(a: SessionData, b: SessionData, changes: Sequence[Change], cfg: ReportConfig,
+              phase: str) -> list[Plot]:
     pa, pb = pick_phases(a.steps, phase, cfg.min_steps), pick_phases(b.steps, phase,
                                                                      cfg.min_steps)
+    out = []
+    for ch in changes:
+        va = values(a.steps, ch.metric.column, pa)
+        vb = values(b.steps, ch.metric.column, pb)
+        if va and vb:
+            out.append(_ab_plot(ch, va, vb))
+    return out
+
+
+def compare_body(a: SessionData, b: SessionData, history: Sequence[SessionSummary],
+                 cfg: ReportConfig, phase: str = "baseline", src: Src = inline,
+                 plots: Mapping[str, Plot] | None = None) -> tuple[str, str]:
+    """(title, HTML body) of the comparison and the progress (the dashboard's page);
+    `src` gives each plot's image, `plots` are `compare_plots(...)` if made already."""
+    changes, used_a, used_b = compare(a.steps, b.steps, cfg, phase)
+    if plots is None:
+        plots = {p.name: p for p in [*_ab_plots(a, b, changes, cfg, phase),
+                                     *_progress_plots(history, cfg, phase,
+                                                      _marks(a.ref, b.ref))]}
     title = f"Comparison: {a.ref} → {b.ref}"
 
     def who(s: SessionData, used: str) -> str:
@@ -635,12 +813,7 @@ def compare_body(a: SessionData, b: SessionData, history: list[SessionData],
                      "SDD used", "verdict"], rows, numeric=(1, 2, 3), row_class=classes,
                     cell_class={5: "v"}),
              f"<p class=\"note\">{_e(_SDD_NOTE.format(n=cfg.min_steps))}</p>"]
-    figs = []
-    for ch in changes:
-        va = values(a.steps, ch.metric.column, pa)
-        vb = values(b.steps, ch.metric.column, pb)
-        if va and vb:
-            figs.append(_compare_figure(ch, va, vb))
+    figs = [_figure(p, src) for ch in changes if (p := plots.get(f"ab-{ch.metric.column}"))]
     body.append("<h2>A and B step by step</h2>")
     body.append(('<p class="note">Boxes: median and quartiles; dots: every reliable step; '
                  "◇: mean; grey band: A's mean ± the SDD used. Where B's mean lies "
@@ -648,19 +821,32 @@ def compare_body(a: SessionData, b: SessionData, history: list[SessionData],
                  f'<div class="grid">{"".join(figs)}</div>') if figs else
                 "<p>No metric was measured in both sessions.</p>")
     body.append(f"<h2>Progress over all sessions ({len(history)})</h2>")
-    prog = [f"<h3>{_e(m.label)}</h3>{f}" for m in COMPARED
-            if (f := _progress_figure(history, m, phase, cfg.min_steps, a, b)) is not None]
-    body.append("".join(prog) or "<p>No session of this runner has a reliable value to "
-                "show.</p>")
+    body.append(_progress_figures(plots, src))
     return title, "\n".join(body)
 
 
-def progress_body(history: list[SessionData], cfg: ReportConfig,
-                  phase: str = "baseline") -> str:
+def _progress_figures(plots: Mapping[str, Plot], src: Src) -> str:
+    prog = [f"<h3>{_e(m.label)}</h3>{_figure(p, src)}" for m in COMPARED
+            if (p := plots.get(f"progress-{m.column}")) is not None]
+    return "".join(prog) or "<p>No session of this runner has a reliable value to show.</p>"
+
+
+def progress_plots(history: Sequence[SessionSummary], cfg: ReportConfig,
+                   phase: str = "baseline") -> dict[str, Plot]:
+    """The progress plots over a runner's sessions by name, none drawn (the first and
+    the last session are marked A and B, as on a comparison of the two)."""
+    if not history:
+        return {}
+    marks = _marks(history[0].ref, history[-1].ref)
+    return {p.name: p for p in _progress_plots(history, cfg, phase, marks)}
+
+
+def progress_body(history: Sequence[SessionSummary], cfg: ReportConfig,
+                  phase: str = "baseline", src: Src = inline,
+                  plots: Mapping[str, Plot] | None = None) -> str:
     """The progress plots over a runner's sessions (the dashboard's progress page)."""
     if not history:
         return "<p>No session with steps yet.</p>"
-    a, b = history[0], history[-1]
-    prog = [f"<h3>{_e(m.label)}</h3>{f}" for m in COMPARED
-            if (f := _progress_figure(history, m, phase, cfg.min_steps, a, b)) is not None]
-    return "".join(prog) or "<p>No session of this runner has a reliable value to show.</p>"
+    if plots is None:
+        plots = progress_plots(history, cfg, phase)
+    return _progress_figures(plots, src)

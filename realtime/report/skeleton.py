@@ -11,7 +11,7 @@ thinner and dashed, so that a leg drawn on the other leg shows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from realtime.types import LEG_EDGES, TRUNK_EDGES, Step
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 LEG_COLOUR = {"L": BLUE, "R": ORANGE}
 
@@ -75,10 +76,11 @@ def draw_pose(ax: Axes, lm: np.ndarray, size: tuple[int, int], far: str) -> None
         ax.plot(xy[pts, 0], xy[pts, 1], "o", color=LEG_COLOUR[leg], ms=3 if thin else 5)
 
 
-def pose_figure_png(pose_file: Path, steps: Sequence[Step], png: object) -> str | None:
-    """Draw the typical step's two poses into `png` (a file or buffer, PNG); return the
-    caption, or None when the session has no side-view pose stream or no trusted knee
-    drive."""
+def pose_plot(pose_file: Path, steps: Sequence[Step]
+              ) -> tuple[str, Callable[[], Figure]] | None:
+    """(caption, a function drawing the typical step's two poses), or None when the
+    session has no side-view pose stream or no trusted knee drive.  The stream is read
+    now (to know whether there is a figure); drawing is left to the caller."""
     from realtime.errors import PoseStreamError
     from realtime.pose.stream import load
 
@@ -93,31 +95,33 @@ def pose_figure_png(pose_file: Path, steps: Sequence[Step], png: object) -> str 
         return None
     st, i_ic, i_peak = found
     far = "R" if _facing(stream.landmarks) < 0 else "L"
-    import matplotlib
+    frames = [(stream.landmarks[i].copy(), float(stream.t[i])) for i in (i_ic, i_peak)]
+    size = stream.image_size
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
+    def draw() -> Figure:
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(1, 2, figsize=(6.4, 4.6))
-    titles = (f"contact of the {'left' if st.leg == 'L' else 'right'} foot",
-              f"peak knee drive {st.knee_drive_deg:.0f}°")
-    for ax, i, title in zip(axes, (i_ic, i_peak), titles, strict=True):
-        draw_pose(ax, stream.landmarks[i], stream.image_size, far)
-        ax.set_title(f"{title} (t {stream.t[i]:.2f} s)", fontsize=9)
-        ax.set_aspect("equal")
-        ax.invert_yaxis()
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.legend(handles=[
-        Line2D([], [], color=BLUE, lw=4, ls="--" if far == "L" else "-",
-               label="left leg" + (" (far)" if far == "L" else "")),
-        Line2D([], [], color=ORANGE, lw=4, ls="--" if far == "R" else "-",
-               label="right leg" + (" (far)" if far == "R" else "")),
-    ], loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+        fig = Figure(figsize=(6.4, 4.6))  # the OO API: no pyplot state (threads)
+        axes = fig.subplots(1, 2)
+        titles = (f"contact of the {'left' if st.leg == 'L' else 'right'} foot",
+                  f"peak knee drive {st.knee_drive_deg:.0f}°")
+        for ax, (lm, t), title in zip(axes, frames, titles, strict=True):
+            draw_pose(ax, lm, size, far)
+            ax.set_title(f"{title} (t {t:.2f} s)", fontsize=9)
+            ax.set_aspect("equal")
+            ax.invert_yaxis()
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.legend(handles=[
+            Line2D([], [], color=BLUE, lw=4, ls="--" if far == "L" else "-",
+                   label="left leg" + (" (far)" if far == "L" else "")),
+            Line2D([], [], color=ORANGE, lw=4, ls="--" if far == "R" else "-",
+                   label="right leg" + (" (far)" if far == "R" else "")),
+        ], loc="lower center", ncol=2, fontsize=8, frameon=False)
+        return fig
+
     return (f"The pose model's landmarks at the step with the median trusted knee drive "
             f"({st.leg} contact at {st.t_contact_s:.1f} s): the left leg blue, the right "
             f"orange, the far leg dashed. Legs drawn on each other here mean the model "
-            "confused them in this frame.")
+            "confused them in this frame.", draw)

@@ -76,12 +76,74 @@ def step_values(session_id: int, version: str, seq: int, phase: str, step: Step
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class PhaseSums:
+    """One phase of a session: its steps, and per metric (count, sum, sum of squares) of
+    the trusted values.  Why: a mean ± sd over any of a session's phases then needs no
+    steps, so a runner's progress over 40 sessions reads 40 small rows, not 120 000 steps."""
+
+    steps: int
+    sums: dict[str, tuple[int, float, float]]  # only metrics with a trusted value
+
+
+def sums_of_steps(rows: Iterable[tuple[str, Step]]) -> dict[str, PhaseSums]:
+    """Per phase sums from (phase, step) rows (a session folder); the store computes the
+    same in SQL (`Store.phase_sums`)."""
+    steps: dict[str, int] = {}
+    acc: dict[str, dict[str, list[float]]] = {}
+    for phase, st in rows:
+        steps[phase] = steps.get(phase, 0) + 1
+        per = acc.setdefault(phase, {})
+        for m in STEP_METRICS:
+            if st.reliable(m):
+                v = float(getattr(st, m))
+                a = per.setdefault(m, [0, 0.0, 0.0])
+                a[0] += 1
+                a[1] += v
+                a[2] += v * v
+    return {p: PhaseSums(n, {m: (int(a[0]), a[1], a[2]) for m, a in acc[p].items()})
+            for p, n in steps.items()}
+
+
+def sums_to_json(sums: dict[str, PhaseSums]) -> dict:
+    """As kept in `session_stats.stats` under "phases": {phase: [steps, {metric: [n,
+    sum, sum of squares]}]}."""
+    return {p: [ps.steps, {m: list(t) for m, t in ps.sums.items()}] for p, ps in sums.items()}
+
+
+def sums_from_json(js: dict) -> dict[str, PhaseSums]:
+    return {p: PhaseSums(int(n), {m: (int(t[0]), float(t[1]), float(t[2]))
+                                  for m, t in per.items()}) for p, (n, per) in js.items()}
+
+
+def _medians(text: str) -> dict:
+    """A kept stats row's medians (without the phase sums kept beside them)."""
+    med = json.loads(text)
+    med.pop("phases", None)
+    return med
+
+
 def row_step(r: Any) -> tuple[str, Step]:
     """(phase, Step) from a `steps` row."""
     vals = {c: (math.nan if getattr(r, c) is None else float(getattr(r, c)))
             for c in _REAL_COLUMNS}
     unrel = frozenset(x for x in (r.unreliable or "").split(",") if x in STEP_METRICS)
     return r.phase, Step(leg=r.leg, unreliable=unrel, **vals)
+
+
+_NO_METRIC: frozenset[str] = frozenset()
+# Step's fields in order are leg, the real columns, unreliable (a test keeps it so)
+_STEP_SELECT = (S.steps.c.phase, S.steps.c.leg, *(S.steps.c[c] for c in _REAL_COLUMNS),
+                S.steps.c.unreliable)
+
+
+def _tuple_step(t: Sequence[Any]) -> tuple[str, Step]:
+    """(phase, Step) from a row of `_STEP_SELECT`: by position, 3x faster than by name
+    (a 3000-step session loads in 16 ms instead of 46, most of a report page's time)."""
+    vals = [math.nan if v is None else float(v) for v in t[2:-1]]
+    u = t[-1]
+    unrel = frozenset(x for x in u.split(",") if x in STEP_METRICS) if u else _NO_METRIC
+    return t[0], Step(t[1], *vals, unreliable=unrel)
 
 
 def is_url(target: str | os.PathLike[str]) -> bool:
@@ -489,6 +551,14 @@ class Store:
                             "see `realtime sessions`)")
         return self._row(r)
 
+    def session_rows(self, session_ids: Sequence[int]) -> list[SessionRow]:
+        """The rows of these sessions, oldest first, without counting their steps
+        (`steps` is -1): what a progress plot needs of the sessions it shows."""
+        q = (self._session_query(count=False).where(S.sessions.c.id.in_(session_ids))
+             .order_by(S.sessions.c.id))
+        with self._read() as c:
+            return [self._row(r) for r in c.execute(q)]
+
     def session_list(self, runner_id: int, since: str = "", until: str = "", status: str = "",
                      station: str = "") -> list[tuple[SessionRow, dict | None]]:
         """One runner's sessions, newest first, filtered (dates as YYYY-MM-DD, inclusive),
@@ -512,7 +582,7 @@ class Store:
         out = []
         for r in rows:  # kept counts and medians; computed (and kept) where missing
             if r.stats is not None and r.status != "recording":
-                n, med = int(r.stat_steps), json.loads(r.stats)
+                n, med = int(r.stat_steps), _medians(r.stats)
             else:
                 n, med = self.stats(r.id, r.metrics_version)
             out.append((dataclasses.replace(self._row(r), steps=n), med))
@@ -567,11 +637,12 @@ class Store:
         if version is None:
             version = self.session_version(session_id)
         st = S.steps
-        q = (sa.select(st).where(st.c.session_id == session_id,
-                                 st.c.metrics_version == version, st.c.seq > after_seq)
+        q = (sa.select(*_STEP_SELECT).where(st.c.session_id == session_id,
+                                            st.c.metrics_version == version,
+                                            st.c.seq > after_seq)
              .order_by(st.c.seq))
         with self._read() as c:
-            return [row_step(r) for r in c.execute(q)]
+            return [_tuple_step(r) for r in c.execute(q)]
 
     def last_steps(self, session_id: int, n: int) -> list[tuple[int, str, Step]]:
         """The latest `n` steps (seq, phase, step) of the version shown, oldest first (a
@@ -672,7 +743,8 @@ class Store:
 
     def stats(self, session_id: int, version: str | None = None) -> tuple[int, dict]:
         """(steps, {metric: median of reliable values}) of a session's version, computed
-        once and kept (a session still recording is computed each time)."""
+        once and kept with the per-phase sums (`phase_sums`); a session still recording
+        is computed each time."""
         from realtime.metrics.summary import phase_values
 
         if version is None:
@@ -684,7 +756,7 @@ class Store:
             status = c.execute(sa.select(S.sessions.c.status)
                                .where(S.sessions.c.id == session_id)).scalar()
         if r is not None:
-            return int(r.steps), json.loads(r.stats)
+            return int(r.steps), _medians(r.stats)
         rows = self.steps(session_id, version)
         med: dict[str, float] = {}
         for m in STEP_METRICS:
@@ -692,7 +764,10 @@ class Store:
             if v:
                 med[m] = round(float(statistics.median(v)), 3)
         if status != "recording":
-            self.put_stats(session_id, version, len(rows), med)
+            with self._read() as c:
+                sums = self._phase_sums_sql(c, [(session_id, version)]).get(session_id, {})
+            self.put_stats(session_id, version, len(rows),
+                           {**med, "phases": sums_to_json(sums)})
         return len(rows), med
 
     def put_stats(self, session_id: int, version: str, n: int, med: dict) -> None:
@@ -702,3 +777,75 @@ class Store:
                                         ss.c.metrics_version == version))
             c.execute(ss.insert().values(session_id=session_id, metrics_version=version,
                                          steps=n, stats=json.dumps(med)))
+
+    def phase_sums(self, sessions: Sequence[tuple[int, str]]
+                   ) -> dict[int, dict[str, PhaseSums]]:
+        """{session id: {phase: sums}} of the (session id, metrics version) given: kept
+        with the session's stats, computed in SQL (and kept) where a database from
+        before they were kept lacks them, every time for a session still recording."""
+        ss, s = S.session_stats, S.sessions
+        ids = [sid for sid, _ in sessions]
+        with self._read() as c:
+            kept = {(r.session_id, r.metrics_version): r.stats for r in c.execute(
+                sa.select(ss.c.session_id, ss.c.metrics_version, ss.c.stats)
+                .where(ss.c.session_id.in_(ids)))}
+            status = {r.id: r.status for r in c.execute(
+                sa.select(s.c.id, s.c.status).where(s.c.id.in_(ids)))}
+        out: dict[int, dict[str, PhaseSums]] = {}
+        todo: list[tuple[int, str]] = []
+        for sid, version in sessions:
+            text = kept.get((sid, version))
+            js = json.loads(text) if text is not None and status.get(sid) != "recording" \
+                else None
+            if js is not None and "phases" in js:
+                out[sid] = sums_from_json(js["phases"])
+            else:
+                todo.append((sid, version))
+        if not todo:
+            return out
+        with self._read() as c:
+            new = self._phase_sums_sql(c, todo)
+        updates = []
+        for sid, version in todo:
+            out[sid] = new.get(sid, {})
+            if status.get(sid) == "recording":
+                continue
+            text = kept.get((sid, version))
+            if text is None:  # no stats kept at all: medians and sums, as a session's end
+                self.stats(sid, version)
+            else:  # medians kept from before: the sums beside them
+                updates.append({"sid": sid, "version": version, "text": json.dumps(
+                    {**json.loads(text), "phases": sums_to_json(out[sid])})})
+        if updates:
+            with self._tx() as c:  # one transaction (one fsync), not one per session
+                c.execute(ss.update().where(ss.c.session_id == sa.bindparam("sid"),
+                                            ss.c.metrics_version == sa.bindparam("version"))
+                          .values(stats=sa.bindparam("text")), updates)
+        return out
+
+    @staticmethod
+    def _phase_sums_sql(c: Connection, sessions: Sequence[tuple[int, str]]
+                        ) -> dict[int, dict[str, PhaseSums]]:
+        """The per-phase sums computed by the database (one query per metrics version):
+        a value counts when it is not NULL (NaN) and its metric is not named in the
+        step's comma-separated `unreliable`, as `Step.reliable` says."""
+        st = S.steps
+        wrapped = sa.literal(",") + st.c.unreliable + sa.literal(",")
+        cols: list[Any] = [st.c.session_id, st.c.phase, sa.func.count().label("n")]
+        for m in STEP_METRICS:
+            x = sa.case((sa.or_(st.c.unreliable == "",
+                                ~wrapped.contains(f",{m},", autoescape=True)), st.c[m]))
+            cols += [sa.func.count(x), sa.func.sum(x), sa.func.sum(x * x)]
+        by_version: dict[str, list[int]] = {}
+        for sid, version in sessions:
+            by_version.setdefault(version, []).append(sid)
+        out: dict[int, dict[str, PhaseSums]] = {}
+        for version, ids in by_version.items():
+            q = (sa.select(*cols).where(st.c.session_id.in_(ids),
+                                        st.c.metrics_version == version)
+                 .group_by(st.c.session_id, st.c.phase))
+            for r in c.execute(q):
+                sums = {m: (int(r[3 + 3 * k]), float(r[4 + 3 * k]), float(r[5 + 3 * k]))
+                        for k, m in enumerate(STEP_METRICS) if r[3 + 3 * k]}
+                out.setdefault(r[0], {})[r[1]] = PhaseSums(int(r[2]), sums)
+        return out
