@@ -53,7 +53,9 @@ DRAWERS = 1  # figures drawn at once: matplotlib holds the GIL while it draws, s
 # time sends a page's figures in the order the browser asked for them
 # A figure's URL names the state it shows (?v=): it never changes, so the browser keeps it
 # ("private": never in a shared cache).  A page's text stays no-store.
-FIGURE_CACHE = "private, max-age=31536000, immutable"
+# plots are health data: never kept on the browser's disk (the pages are no-store too);
+# a repeat view is quick anyway, from the server's own cache
+FIGURE_CACHE = "private, no-store"
 QUIET_S = 0.5  # the warm thread works only after this long without a request
 _MAIN = (("knee_drive_deg", "knee drive", "°"), ("hip_sway_pct", "hip sway", "%"),
          ("pelvic_drop_deg", "pelvic drop", "°"), ("cadence_spm", "cadence", "spm"))

@@ -341,7 +341,7 @@ def _time_plot(data: SessionData, m: Metric) -> Plot | None:
         return fig
 
     caption = (f"{m.label}: each reliable step, left leg ● blue circles, right leg ▲ "
-               "vermillion triangles")
+               "orange triangles")
     if tgt is not None:
         caption += f"; dashed line: the {tgt[1]}"
     if m.column in _CUE_KINDS:
