@@ -39,6 +39,24 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _with_password(home: Path) -> dict[str, str]:
+    """The environment of a `realtime` process on `home`, whose login password is set."""
+    env = {**os.environ, "REALTIME_HOME": str(home)}
+    r = subprocess.run([sys.executable, "-m", "realtime", "password"], input=PASSWORD + "\n",
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return env
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.communicate()
+
+
 def test_tls_files_are_checked_before_the_server_starts(tmp_path: Path,
                                                         capsys: pytest.CaptureFixture) -> None:
     cert, key = _certificate(tmp_path)
@@ -55,10 +73,7 @@ def test_tls_files_are_checked_before_the_server_starts(tmp_path: Path,
 
 def test_the_dashboard_over_https(tmp_path: Path, realtime_home: Path) -> None:
     cert, key = _certificate(tmp_path)
-    env = {**os.environ, "REALTIME_HOME": str(realtime_home)}
-    r = subprocess.run([sys.executable, "-m", "realtime", "password"], input=PASSWORD + "\n",
-                       env=env, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    env = _with_password(realtime_home)
     port = _free_port(HOST)
     base = f"https://{HOST}:{port}"
     ctx = ssl.create_default_context(cafile=str(cert))  # trusts only this certificate
@@ -98,19 +113,11 @@ def test_the_dashboard_over_https(tmp_path: Path, realtime_home: Path) -> None:
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             urllib.request.urlopen(f"http://{HOST}:{port}/login", timeout=10)
     finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+        _stop(server)
 
 
 def test_plain_http_on_a_shared_address_says_so(tmp_path: Path, realtime_home: Path) -> None:
-    env = {**os.environ, "REALTIME_HOME": str(realtime_home)}
-    r = subprocess.run([sys.executable, "-m", "realtime", "password"], input=PASSWORD + "\n",
-                       env=env, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    env = _with_password(realtime_home)
     port = _free_port(HOST)
     server = subprocess.Popen([sys.executable, "-m", "realtime", "serve", "--host", HOST,
                                "--port", str(port)], env=env, stdout=subprocess.PIPE,
@@ -120,9 +127,4 @@ def test_plain_http_on_a_shared_address_says_so(tmp_path: Path, realtime_home: P
         assert "plain HTTP: the password and health data cross the network unencrypted" \
             in first, first
     finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+        _stop(server)

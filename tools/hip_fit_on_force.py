@@ -27,14 +27,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from realtime.validation.catalog import load_truth, runner_of, trials
-from realtime.validation.truth import Body
+from tools.plant_on_force import mid_hip_u, print_by_runner
 
 FPS = 30.0
 PHASES = 6
-
-
-def _mid_hip_u(b: Body, t: float | np.ndarray) -> np.ndarray:
-    return (b.at("hip_L", t) + b.at("hip_R", t))[..., 0] / 2
 
 
 def main() -> None:
@@ -51,27 +47,22 @@ def main() -> None:
         for e in truth.events:
             if e.kind != "IC":
                 continue
-            h0 = float(_mid_hip_u(b, e.t_s))
+            h0 = float(mid_hip_u(b, e.t_s))
             for hw in args.halfwin:
                 errs = []
                 for ph in range(PHASES):
                     g = e.t_s + ((ph + 0.5) / PHASES - 1.0 + np.arange(-12, 13)) / FPS
                     g = g[np.abs(g - e.t_s) <= hw + 1e-9]
-                    hu = _mid_hip_u(b, g)
+                    hu = mid_hip_u(b, g)
                     if g.size < 4 or not np.isfinite(hu).all():
                         continue
                     errs.append(float(np.polyfit(g - e.t_s, hu, 2)[2]) - h0)
                 if errs:
                     per.setdefault(runner_of(name), {}).setdefault(hw, []).append(
                         100.0 * float(np.mean(errs)) / b.leg_mm)
-    print("mid-hip at the force onset from a parabola through the 30 fps frames within "
-          "the half-window, minus the true one, % leg: median (mean abs)")
-    print("  half-window s: " + "  ".join(f"{w:>13.3f}" for w in args.halfwin))
-    for runner, by_w in per.items():
-        print(f"  {runner:>13}: " + "  ".join(
-            f"{np.median(by_w[w]):+6.2f} ({np.mean(np.abs(by_w[w])):4.2f})"
-            for w in args.halfwin))
-
+    print_by_runner("mid-hip at the force onset from a parabola through the 30 fps frames "
+                    "within the half-window, minus the true one, % leg: median (mean abs)",
+                    "half-window s", per, args.halfwin)
 
 if __name__ == "__main__":
     main()

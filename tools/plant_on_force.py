@@ -35,8 +35,19 @@ FPS = 30.0
 PHASES = 6  # first-frame phases after the contact, spread over one frame interval
 
 
-def _mid_hip_u(b: Body, t: float | np.ndarray) -> np.ndarray:
+def mid_hip_u(b: Body, t: float | np.ndarray) -> np.ndarray:
+    """The mid-hip's fore-aft position (mm, forward positive)."""
     return (b.at("hip_L", t) + b.at("hip_R", t))[..., 0] / 2
+
+
+def print_by_runner(title: str, label: str, per: dict[str, dict[float, list[float]]],
+                    columns: list[float]) -> None:
+    """One row per runner: median (mean absolute) of its contacts' errors per column."""
+    print(title)
+    print(f"  {label:>13}: " + "  ".join(f"{w:>13.3f}" for w in columns))
+    for runner, by_w in per.items():
+        print(f"  {runner:>13}: " + "  ".join(
+            f"{np.median(by_w[w]):+6.2f} ({np.mean(np.abs(by_w[w])):4.2f})" for w in columns))
 
 
 def main() -> None:
@@ -68,7 +79,7 @@ def main() -> None:
         bu = float(np.median(belt))
         for e in ics:
             ic = e.t_s + args.shift_ms / 1e3
-            lead0 = float(b.at(f"ankle_{e.leg}", ic)[0] - _mid_hip_u(b, ic))
+            lead0 = float(b.at(f"ankle_{e.leg}", ic)[0] - mid_hip_u(b, ic))
             if not np.isfinite(lead0):
                 continue
             for w in args.windows:
@@ -78,18 +89,14 @@ def main() -> None:
                     g = g[g <= ic + w]
                     if g.size == 0:
                         continue
-                    lead = b.at(f"ankle_{e.leg}", g)[:, 0] - _mid_hip_u(b, g) - bu * (g - ic)
+                    lead = b.at(f"ankle_{e.leg}", g)[:, 0] - mid_hip_u(b, g) - bu * (g - ic)
                     errs.append(float(np.median(lead)) - lead0)
                 if errs:
                     per.setdefault(runner_of(name), {}).setdefault(w, []).append(
                         100.0 * float(np.mean(errs)) / b.leg_mm)
-    print("planted ankle carried back at belt speed, minus the ankle's lead over the hip at "
-          "the force onset, % leg (median over contacts; MAE in brackets):")
-    print("  window s: " + "  ".join(f"{w:>13.2f}" for w in args.windows))
-    for runner, by_w in per.items():
-        print(f"  {runner:>9}: " + "  ".join(
-            f"{np.median(by_w[w]):+6.2f} ({np.mean(np.abs(by_w[w])):4.2f})" for w in args.windows))
-
+    print_by_runner("planted ankle carried back at belt speed, minus the ankle's lead over "
+                    "the hip at the force onset, % leg: median (mean abs)", "window s", per,
+                    args.windows)
 
 if __name__ == "__main__":
     main()
