@@ -442,6 +442,9 @@ def main() -> None:
     ap.add_argument("--reanalyze-min", type=float, default=10.0,
                     help="minutes of running in each re-analysed session")
     args = ap.parse_args()
+    if args.runners < 5 or args.sessions < 8:  # the page sample draws 20 sessions, pairs
+        ap.error(f"--runners {args.runners} --sessions {args.sessions}: at least 5 runners "
+                 "and 8 sessions each (the page timings sample that many)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-clinic-"))
     os.environ["REALTIME_HOME"] = str(tmp / "home")
     (tmp / "home").mkdir()
