@@ -24,6 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_soak_live import decode  # noqa: E402  (the clip's frames, in memory)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
@@ -33,23 +35,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    import cv2
 
     from realtime.config import PoseConfig
     from realtime.pose.footflow import FootFlow
     from realtime.pose.mediapipe_pose import MediaPipePose
     from realtime.types import Frame
 
-    cap = cv2.VideoCapture(str(args.clip))
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    if not frames:
-        raise SystemExit(f"cannot read {args.clip}")
+    frames, fps = decode(args.clip)
     model = MediaPipePose(PoseConfig(foot_flow=False))
     lms = []
     model_ns = []

@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from realtime.validation.datadir import data_dir
+from tools.contact_sheets import read_frames
 
 MODES = {  # name: (static_image_mode, smooth_landmarks, mirrored)
     "video (as the product)": (False, True, False),
@@ -73,10 +74,7 @@ def main() -> None:
     lab = json.loads(args.labels.read_text())
     if lab.get("facing", "left") != "left":
         raise SystemExit(f"{args.labels}: only a runner facing image-left is handled here")
-    cap = cv2.VideoCapture(str(data_dir() / lab["clip"]))
-    frames = []
-    while (got := cap.read())[0]:
-        frames.append(got[1])
+    frames = [img for _i, img in read_frames(data_dir() / lab["clip"], 0, None)]
     print(f"{lab['clip']}: {len(frames)} frames; thigh angle (labelled hip -> model knee) "
           "minus the labelled one at each swing peak, deg")
     for name, (static, smooth, mirrored) in MODES.items():

@@ -9,12 +9,11 @@ already holds are never changed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from realtime.store.db import Store
-from realtime.store.sessiondata import from_folder
+from realtime.store.sessiondata import from_folder, read_summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +29,7 @@ class Repaired:
 def complete_session(store: Store, folder: Path) -> Repaired | None:
     """Add what the store lacks of the session recorded in `folder`; None when the store
     has no such session or already holds all of it."""
-    summary: dict = {}
-    if (folder / "summary.json").is_file():
-        try:
-            summary = json.loads((folder / "summary.json").read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            summary = {}
+    summary = read_summary(folder)
     sid = summary.get("session_id") if isinstance(summary.get("session_id"), int) else None
     sid = sid if sid is not None else store.session_of_folder(folder)
     if sid is None or not (folder / "steps.csv").is_file():

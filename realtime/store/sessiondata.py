@@ -121,16 +121,21 @@ def summaries_from_store(store: Store, rows: Sequence[SessionRow]) -> list[Sessi
                            thresholds(r)) for r in rows]
 
 
+def read_summary(folder: Path) -> dict:
+    """A session folder's summary.json, or {} when it is missing or unreadable (a session
+    killed before its end has none: what else the folder holds still counts)."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
+
+
 def from_folder(folder: Path) -> SessionData:
     steps_csv = folder / "steps.csv"
     if not steps_csv.is_file():
         raise UserError(f"{folder} is not a session folder (no steps.csv)")
-    summary: dict = {}
-    if (folder / "summary.json").is_file():
-        try:
-            summary = json.loads((folder / "summary.json").read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            summary = {}
+    summary = read_summary(folder)
     cues, drill = _config({"drill": summary.get("plan", {})}, summary.get("thresholds"))
     t0 = summary.get("t0_s")
     t0 = float(t0) if isinstance(t0, int | float) and math.isfinite(t0) else 0.0
