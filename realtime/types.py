@@ -194,6 +194,14 @@ class Step:
         v = getattr(self, name)
         return v == v and name not in self.unreliable
 
+    def leg_of(self, name: str) -> Leg:
+        """The leg metric `name` describes: the contacting leg, except for the swing
+        metrics (knee drive, knee height), which are the other leg's swing during this
+        step.  Per-leg medians, plots and asymmetries split by this, not by `leg`."""
+        if name in SWING_METRICS:
+            return "R" if self.leg == "L" else "L"
+        return self.leg
+
     def __post_init__(self) -> None:
         if self.leg not in ("L", "R"):
             raise ValueError(f"Step.leg must be 'L' or 'R', got {self.leg!r}")
@@ -206,6 +214,7 @@ class Step:
 
 STEP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Step) if f.name != "t_detected_s")
 STEP_METRICS: tuple[str, ...] = STEP_COLUMNS[2:-2]  # the per-step metric columns
+SWING_METRICS: tuple[str, ...] = ("knee_drive_deg", "knee_height_pct")  # the other leg's
 # Which camera measures what (cadence comes from either): a two-camera session takes
 # each metric from the view that measures it.
 SIDE_METRICS: tuple[str, ...] = (

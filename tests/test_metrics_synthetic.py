@@ -265,3 +265,27 @@ def test_a_far_leg_drawn_on_the_near_leg_is_gated_out() -> None:
     # the same stream without the repair takes the far leg's values from the near leg
     clean_steps, _ = analyze_stream(_with_flow(ps), CFG)
     assert _err(_match(clean_steps, truth), "knee_drive_deg") < 2.0
+
+
+def test_swing_metrics_are_told_by_the_swinging_leg() -> None:
+    """A step of leg A carries the swing of the other leg: a runner whose left knee
+    drives to 35° and right to 20° has the 35° values in the steps of right contacts.
+    The summary's per-leg medians, asymmetry and the report's split name the leg that
+    swung (knee drive, knee height) and the leg that landed (the contact metrics)."""
+    from realtime.metrics.summary import phase_values
+
+    steps = []
+    for k in range(12):
+        leg = "LR"[k % 2]
+        steps.append(Step(leg=leg, t_contact_s=0.35 * k, cadence_spm=170.0,
+                          knee_drive_deg=20.0 if leg == "L" else 35.0,
+                          overstride_pct=10.0 if leg == "L" else 14.0, confidence=0.9))
+    summ = summarize(steps, frames=120, frames_with_pose=120, view="side",
+                     event_delay_s=0.0, fps_processing=30.0)
+    kd, ov = summ["metrics"]["knee_drive_deg"], summ["metrics"]["overstride_pct"]
+    assert (kd["L"], kd["R"]) == (35.0, 20.0) and kd["asymmetry_pct"] > 0
+    assert (ov["L"], ov["R"]) == (10.0, 14.0)
+    rows = [("drill", s) for s in steps]
+    assert set(phase_values(rows, "knee_drive_deg", leg="L")) == {35.0}
+    assert set(phase_values(rows, "overstride_pct", leg="L")) == {10.0}
+    assert steps[0].leg_of("knee_drive_deg") == "R" and steps[0].leg_of("overstride_pct") == "L"

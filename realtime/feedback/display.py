@@ -594,7 +594,7 @@ class Display:
         for row, leg in enumerate(("L", "R")):
             y0 = r.y + title_h + row * row_h
             self._blit_text(leg, int(40 * u), DIM, (r.x + lab_w // 2, y0 + row_h // 2), "center")
-            legs = [s for s in steps if s.leg == leg][-n:]
+            legs = [s for s in steps if s.leg_of(metric.column) == leg][-n:]
             area = pygame.Rect(r.x + lab_w, y0 + int(2 * u), r.width - lab_w - int(10 * u),
                                row_h - int(8 * u))
             pygame.draw.rect(self.screen, PANEL, area)

@@ -67,9 +67,10 @@ def write_steps_csv(path: str | Path, steps: Sequence[Step],
 def phase_values(steps: Sequence[tuple[str, Step]], column: str,
                  phases: Sequence[str] | None = None, leg: str | None = None) -> list[float]:
     """The trusted values of one metric among (phase, step) rows, in the given phases
-    (None: all) and of one leg (None: both): what every session report counts."""
+    (None: all) and of the leg they describe (None: both; `Step.leg_of`): what every
+    session report counts."""
     return [float(getattr(s, column)) for p, s in steps
-            if (phases is None or p in phases) and (leg is None or s.leg == leg)
+            if (phases is None or p in phases) and (leg is None or s.leg_of(column) == leg)
             and s.reliable(column)]
 
 
@@ -141,8 +142,8 @@ def summarize(
     metrics: dict[str, Any] = {}
     for name in STEP_METRICS:
         ok = [s for s in steps if s.reliable(name)]
-        lv = [getattr(s, name) for s in ok if s.leg == "L"]
-        rv = [getattr(s, name) for s in ok if s.leg == "R"]
+        lv = [getattr(s, name) for s in ok if s.leg_of(name) == "L"]
+        rv = [getattr(s, name) for s in ok if s.leg_of(name) == "R"]
         ml, mr = _median(lv), _median(rv)
         asym = None
         if ml is not None and mr is not None and min(len(lv), len(rv)) >= MIN_PER_SIDE:

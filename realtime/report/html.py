@@ -293,7 +293,7 @@ def _time_plot(data: SessionData, m: Metric) -> Plot | None:
     """Per-step values over the session, phases shaded, target and cues marked."""
     t0 = data.t0_s
     pts = {leg: [(s.t_contact_s - t0, float(getattr(s, m.column))) for _, s in data.steps
-                 if s.leg == leg and s.reliable(m.column)] for leg in ("L", "R")}
+                 if s.leg_of(m.column) == leg and s.reliable(m.column)] for leg in ("L", "R")}
     if not pts["L"] and not pts["R"]:
         return None
     tgt = _target(m.column, data.thresholds)
