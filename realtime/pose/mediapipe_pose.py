@@ -113,6 +113,9 @@ class MediaPipePose:
                     min_detection_confidence=cfg.min_detection_confidence,
                     min_tracking_confidence=cfg.min_tracking_confidence,
                 )
+                # the graph starts its TFLite interpreters on its own threads, which log
+                # after the constructor returns: one blank frame waits for them here
+                self._pose.process(np.zeros((64, 64, 3), np.uint8))
         except Exception as exc:
             if cfg.model_complexity != 1:
                 raise UserError(
@@ -153,4 +156,5 @@ class MediaPipePose:
                           foot_flow=flow)
 
     def close(self) -> None:
-        self._pose.close()
+        with _native_stderr_silenced():  # the graph's shutdown chatter
+            self._pose.close()
